@@ -1,0 +1,12 @@
+//! libimage: everything about container images.
+#![deny(missing_docs)]
+
+pub mod content;
+pub mod digest;
+mod error;
+pub mod fsutil;
+pub mod reference;
+
+pub use digest::Digest;
+pub use error::{Error, ErrorKind, Result};
+pub use reference::Reference;

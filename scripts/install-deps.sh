@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ministry's demo and tests need. Idempotent; needs root.
+set -euo pipefail
+pkgs=(busybox-static docker-registry skopeo umoci runc nftables libseccomp-dev pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
