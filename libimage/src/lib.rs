@@ -5,6 +5,7 @@ pub mod content;
 pub mod digest;
 mod error;
 pub mod fsutil;
+pub mod layer;
 pub mod reference;
 
 pub use digest::Digest;
