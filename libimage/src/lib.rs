@@ -5,6 +5,7 @@ pub mod content;
 pub mod digest;
 mod error;
 pub mod fsutil;
+pub mod image;
 pub mod layer;
 pub mod reference;
 

@@ -67,6 +67,9 @@ pub struct Applied {
     pub compression: Compression,
     /// Number of entries applied.
     pub entries: u64,
+    /// Bytes of regular-file content written (hard links counted once): the layer size
+    /// Docker reports.
+    pub content_size: u64,
 }
 
 /// A reader that fails once more than `cap` bytes were read (decompression bombs).
@@ -164,6 +167,7 @@ struct State<'a> {
     created: HashSet<PathBuf>,
     /// Directory times, applied at the end (adding entries changes a directory's mtime).
     dir_times: Vec<(PathBuf, (i64, i64), (i64, i64))>,
+    content_size: u64,
 }
 
 /// The metadata of one entry, read once.
@@ -337,7 +341,8 @@ impl State<'_> {
             )
             .map_err(ioe("create"))?;
             let mut file = std::fs::File::from(fd);
-            io::copy(entry, &mut file).map_err(|e| classify_read_error(e, &path))?;
+            self.content_size +=
+                io::copy(entry, &mut file).map_err(|e| classify_read_error(e, &path))?;
             let fd = OwnedFd::from(file);
             self.set_meta_fd(&fd, &meta, true)
                 .map_err(ioe("set metadata of"))?;
