@@ -117,6 +117,7 @@ pub fn apply_layer<R: Read>(reader: R, root: &Path, opts: &ApplyOptions) -> Resu
         opts,
         created: HashSet::new(),
         dir_times: Vec::new(),
+        content_size: 0,
     };
     let mut entries = 0u64;
     for entry in archive.entries().map_err(io_err)? {
@@ -149,6 +150,7 @@ pub fn apply_layer<R: Read>(reader: R, root: &Path, opts: &ApplyOptions) -> Resu
         size,
         compression,
         entries,
+        content_size: state.content_size,
     })
 }
 
