@@ -8,6 +8,7 @@ pub mod fsutil;
 pub mod image;
 pub mod layer;
 pub mod reference;
+pub mod snapshot;
 
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};

@@ -155,3 +155,35 @@ pub fn tree(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Moves the calling thread into a new, private mount namespace so the test's mounts are
+/// invisible to the host and disappear when the thread ends.
+pub fn private_mount_ns() {
+    require_root();
+    // SAFETY: unshare/mount with valid arguments; affects only this thread.
+    unsafe {
+        assert_eq!(
+            libc::unshare(libc::CLONE_NEWNS),
+            0,
+            "unshare: {}",
+            std::io::Error::last_os_error()
+        );
+        let r = libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        );
+        assert_eq!(r, 0, "make / private: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// Unmounts on drop.
+pub struct MountGuard(pub std::path::PathBuf);
+
+impl Drop for MountGuard {
+    fn drop(&mut self) {
+        let _ = libimage::snapshot::mount::unmount(&self.0);
+    }
+}
