@@ -8,7 +8,9 @@ pub mod fsutil;
 pub mod image;
 pub mod layer;
 pub mod reference;
+pub mod service;
 pub mod snapshot;
+pub mod time;
 
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};

@@ -20,6 +20,8 @@ pub mod mount;
 mod overlay;
 mod usage;
 
+pub(crate) use meta::remove_tree;
+
 pub use copy::CopySnapshotter;
 pub use meta::{Info, Kind};
 pub use overlay::OverlaySnapshotter;
