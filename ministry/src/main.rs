@@ -1,1 +1,60 @@
-fn main() {}
+//! The `ministry` binary: Docker's CLI over the ministry engine.
+
+mod cli;
+
+use clap::Parser;
+use cli::args::{Cli, Command, ImageCommand, SystemCommand};
+use ministry::{Engine, EngineConfig};
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let config = EngineConfig {
+        root: cli.root.clone(),
+        snapshotter: EngineConfig::parse_snapshotter(&cli.storage_driver)?,
+    };
+    let engine = Engine::open(config)?;
+    use cli::images as h;
+    let ok = match &cli.command {
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
+            h::images(&engine, a).map(|_| true)?
+        }
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
+            h::import(&engine, a).map(|_| true)?
+        }
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => {
+            h::tag(&engine, a).map(|_| true)?
+        }
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => h::rmi(&engine, a)?,
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            h::history(&engine, a).map(|_| true)?
+        }
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => h::inspect(&engine, a)?,
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => {
+            h::save(&engine, a).map(|_| true)?
+        }
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => {
+            h::load(&engine, a).map(|_| true)?
+        }
+        Command::Image(ImageCommand::Prune(a)) => h::prune(&engine, a).map(|_| true)?,
+        Command::System(SystemCommand::Check) => h::system_check(&engine)?,
+    };
+    Ok(ok)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            // Engine errors read like Docker's daemon errors; argument errors like its CLI's.
+            if e.downcast_ref::<libimage::Error>().is_some()
+                || e.downcast_ref::<ministry::Error>().is_some()
+            {
+                eprintln!("Error response from daemon: {e}");
+            } else {
+                eprintln!("Error: {e:#}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

@@ -142,9 +142,14 @@ impl ImageRecords {
 
 /// Looks `name` up in `images` (see [`ImageRecords::resolve`]).
 pub fn resolve_in<'a>(images: &'a [ImageRecord], name: &str) -> Result<&'a ImageRecord> {
+    // Docker names a missing image in its normalised familiar form (`x:latest`).
+    let shown = match Reference::parse(name) {
+        Ok(r) if Digest::parse(name).is_err() => r.familiar(),
+        _ => name.to_string(),
+    };
     let not_found = || Error::NotFound {
         what: "No such image",
-        name: name.to_string(),
+        name: shown.clone(),
     };
     if let Ok(d) = Digest::parse(name) {
         return images.iter().find(|i| i.id == d).ok_or_else(not_found);
@@ -220,7 +225,7 @@ mod tests {
             a.id
         );
         let e = resolve_in(&imgs, "nothere").unwrap_err();
-        assert_eq!(e.to_string(), "No such image: nothere");
+        assert_eq!(e.to_string(), "No such image: nothere:latest");
         assert_eq!(e.kind(), crate::ErrorKind::NotFound);
     }
 

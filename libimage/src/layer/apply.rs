@@ -162,13 +162,16 @@ fn classify_read_error(e: io::Error, root: &Path) -> Error {
     }
 }
 
+/// (seconds, nanoseconds).
+type Time = (i64, i64);
+
 struct State<'a> {
     root: &'a Root,
     opts: &'a ApplyOptions,
     /// Paths this layer created, kept when an opaque marker clears a directory.
     created: HashSet<PathBuf>,
     /// Directory times, applied at the end (adding entries changes a directory's mtime).
-    dir_times: Vec<(PathBuf, (i64, i64), (i64, i64))>,
+    dir_times: Vec<(PathBuf, Time, Time)>,
     content_size: u64,
 }
 

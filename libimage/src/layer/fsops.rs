@@ -384,6 +384,14 @@ pub fn readlink_at(dir: RawFd, name: &OsStr) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// `fchmodat(dir, name, mode, 0)`. Only for entries this process just created (a device node
+/// or FIFO must not be opened to chmod it).
+pub fn chmod_at(dir: RawFd, name: &OsStr, mode: u32) -> io::Result<()> {
+    let c = cstr(name.as_bytes())?;
+    // SAFETY: valid C string.
+    retry(|| unsafe { libc::fchmodat(dir, c.as_ptr(), mode, 0) }).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,12 +407,4 @@ mod tests {
         assert_eq!(c("../etc"), None);
         assert_eq!(c("a/../../etc"), None);
     }
-}
-
-/// `fchmodat(dir, name, mode, 0)`. Only for entries this process just created (a device node
-/// or FIFO must not be opened to chmod it).
-pub fn chmod_at(dir: RawFd, name: &OsStr, mode: u32) -> io::Result<()> {
-    let c = cstr(name.as_bytes())?;
-    // SAFETY: valid C string.
-    retry(|| unsafe { libc::fchmodat(dir, c.as_ptr(), mode, 0) }).map(drop)
 }

@@ -3,14 +3,14 @@
 //! `history`, `save`, `load`, `export`, `diff`).
 
 mod add;
-//mod archive;
+mod archive;
 mod check;
 //mod export;
 mod import;
 mod inspect;
 mod remove;
 
-//pub use archive::{LoadedImage, SaveFormat};
+pub use archive::{LoadedImage, SaveFormat};
 pub use check::CheckReport;
 pub use import::ImportOptions;
 pub use inspect::{HistoryEntry, ImageInspect};

@@ -1,0 +1,360 @@
+//! Image commands: turn parsed arguments into engine calls and print Docker's output.
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use libimage::image::ImageRecord;
+use libimage::service::{ImportOptions, SaveFormat};
+use libimage::Reference;
+use ministry::Engine;
+
+use super::args::*;
+use super::output::{ago, human_size, table};
+
+fn id_column(id: &libimage::Digest, no_trunc: bool) -> String {
+    if no_trunc {
+        id.to_string()
+    } else {
+        id.short().to_string()
+    }
+}
+
+/// `images`.
+pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
+    let mut imgs = engine.images().list()?;
+    let mut dangling = None;
+    let mut patterns = Vec::new();
+    for f in &a.filter {
+        match f.split_once('=') {
+            Some(("dangling", v)) => dangling = Some(v == "true" || v == "1"),
+            Some(("reference", v)) => patterns.push(v.to_string()),
+            _ => bail!("invalid filter '{f}'"),
+        }
+    }
+    if let Some(r) = &a.repository {
+        patterns.push(r.clone());
+    }
+    let created = |i: &ImageRecord| {
+        engine
+            .images()
+            .config(i)
+            .ok()
+            .and_then(|c| c.str_field("created").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut with_time: Vec<(ImageRecord, String)> =
+        imgs.drain(..).map(|i| (i.clone(), created(&i))).collect();
+    // Newest first, as Docker lists them.
+    with_time.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut rows = vec![];
+    let mut header = vec!["REPOSITORY".to_string(), "TAG".into()];
+    if a.digests {
+        header.push("DIGEST".into());
+    }
+    header.extend(["IMAGE ID".into(), "CREATED".into(), "SIZE".into()]);
+    rows.push(header);
+    let mut ids = Vec::new();
+    for (img, created) in &with_time {
+        let is_dangling = img.repo_tags.is_empty();
+        if dangling.is_some_and(|d| d != is_dangling) {
+            continue;
+        }
+        let mut names: Vec<(String, String)> = img
+            .repo_tags
+            .iter()
+            .filter_map(|t| Reference::parse(t).ok())
+            .map(|r| {
+                (
+                    r.familiar_repository(),
+                    r.tag().unwrap_or("<none>").to_string(),
+                )
+            })
+            .collect();
+        if !patterns.is_empty() {
+            names.retain(|(repo, tag)| patterns.iter().any(|p| matches_reference(p, repo, tag)));
+            if names.is_empty() {
+                continue;
+            }
+        }
+        if names.is_empty() {
+            names.push(("<none>".into(), "<none>".into()));
+        }
+        for (repo, tag) in names {
+            if !ids.contains(&img.id) {
+                ids.push(img.id.clone());
+            }
+            let mut row = vec![repo.clone(), tag];
+            if a.digests {
+                let d = img
+                    .repo_digests
+                    .iter()
+                    .filter_map(|d| Reference::parse(d).ok())
+                    .find(|r| r.familiar_repository() == repo)
+                    .and_then(|r| r.digest().map(|d| d.to_string()));
+                row.push(d.unwrap_or_else(|| "<none>".into()));
+            }
+            row.extend([
+                id_column(&img.id, a.no_trunc),
+                ago(created),
+                human_size(img.size()),
+            ]);
+            rows.push(row);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if a.quiet {
+        for id in ids {
+            writeln!(out, "{}", id_column(&id, a.no_trunc))?;
+        }
+    } else {
+        out.write_all(table(&rows).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `reference=` filter and the REPOSITORY[:TAG] argument: glob on the repository, tag
+/// compared when given.
+fn matches_reference(pattern: &str, repo: &str, tag: &str) -> bool {
+    let (prepo, ptag) = match pattern.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (pattern, None),
+    };
+    glob(prepo, repo) && ptag.is_none_or(|t| glob(t, tag))
+}
+
+fn glob(p: &str, s: &str) -> bool {
+    match p.split_once('*') {
+        None => p == s,
+        Some((pre, rest)) => {
+            s.starts_with(pre) && (0..=s.len() - pre.len()).any(|i| glob(rest, &s[pre.len() + i..]))
+        }
+    }
+}
+
+/// `import`.
+pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
+    let reference = a.reference.as_deref().map(Reference::parse).transpose()?;
+    let mut opts = ImportOptions {
+        reference,
+        changes: a.change.clone(),
+        ..Default::default()
+    };
+    if a.file != "-" {
+        opts.comment = format!("Imported from {}", a.file);
+    }
+    if let Some(m) = &a.message {
+        opts.comment = m.clone();
+    }
+    if let Some(p) = &a.platform {
+        let mut parts = p.split('/');
+        opts.os = parts.next().unwrap_or("linux").to_string();
+        if let Some(arch) = parts.next() {
+            opts.architecture = arch.to_string();
+        }
+    }
+    let rec = if a.file == "-" {
+        engine
+            .images()
+            .import(&mut std::io::stdin().lock(), &opts)?
+    } else {
+        let mut f = std::fs::File::open(&a.file).with_context(|| format!("open {}", a.file))?;
+        engine.images().import(&mut f, &opts)?
+    };
+    println!("{}", rec.id);
+    Ok(())
+}
+
+/// `tag`.
+pub fn tag(engine: &Engine, a: &TagArgs) -> Result<()> {
+    let target = Reference::parse(&a.target)?;
+    engine.images().tag(&a.source, &target)?;
+    Ok(())
+}
+
+/// `rmi`: every image is attempted; the exit code is 1 if any failed.
+pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
+    let mut ok = true;
+    for name in &a.images {
+        match engine
+            .images()
+            .remove(name, a.force, &|d| engine.image_users(d))
+        {
+            Ok(events) => {
+                for e in events {
+                    println!("{e}");
+                }
+            }
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok(ok)
+}
+
+/// `history`.
+pub fn history(engine: &Engine, a: &HistoryArgs) -> Result<()> {
+    let img = engine.images().resolve(&a.image)?;
+    let rows = engine.images().history(&img)?;
+    if a.quiet {
+        for r in rows {
+            println!(
+                "{}",
+                if r.id == "<missing>" {
+                    r.id
+                } else {
+                    id_column(&img.id, a.no_trunc)
+                }
+            );
+        }
+        return Ok(());
+    }
+    let mut t = vec![vec![
+        "IMAGE".to_string(),
+        "CREATED".into(),
+        "CREATED BY".into(),
+        "SIZE".into(),
+        "COMMENT".into(),
+    ]];
+    for r in rows {
+        let id = if r.id == "<missing>" {
+            r.id.clone()
+        } else {
+            id_column(&img.id, a.no_trunc)
+        };
+        let mut by = r.created_by.clone();
+        if !a.no_trunc && by.chars().count() > 45 {
+            by = by.chars().take(44).collect::<String>() + "…";
+        }
+        let (created, size) = if a.human {
+            (ago(&r.created), human_size(r.size))
+        } else {
+            (r.created.clone(), r.size.to_string())
+        };
+        t.push(vec![id, created, by, size, r.comment]);
+    }
+    print!("{}", table(&t));
+    Ok(())
+}
+
+/// `inspect` / `image inspect`: a JSON array; missing names are reported and make the exit
+/// code 1, as in Docker.
+pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for n in &a.names {
+        match engine
+            .images()
+            .resolve(n)
+            .and_then(|i| engine.images().inspect(&i))
+        {
+            Ok(i) => out.push(serde_json::to_value(i)?),
+            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {
+                eprintln!("Error: No such object: {n}");
+                ok = false;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    println!("{}", indent4(&serde_json::to_string_pretty(&out)?));
+    Ok(ok)
+}
+
+/// Docker indents its JSON with four spaces.
+fn indent4(two: &str) -> String {
+    two.lines()
+        .map(|l| {
+            let n = l.len() - l.trim_start_matches(' ').len();
+            format!("{}{}", " ".repeat(n * 2), &l[n..])
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `image prune`.
+pub fn prune(engine: &Engine, _a: &PruneArgs) -> Result<()> {
+    let (events, reclaimed) = engine.images().prune_dangling(&|d| engine.image_users(d))?;
+    if !events.is_empty() {
+        println!("Deleted Images:");
+        for e in events {
+            println!("{}", e.to_string().to_lowercase());
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(())
+}
+
+/// `save`.
+pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
+    match &a.output {
+        Some(path) => {
+            let tmp = path.with_extension("ministry-partial");
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?,
+            );
+            let r = engine
+                .images()
+                .save(&a.images, SaveFormat::Docker, &mut f)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| Ok(f.flush()?));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, path)?;
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            engine
+                .images()
+                .save(&a.images, SaveFormat::Docker, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `load`.
+pub fn load(engine: &Engine, a: &LoadArgs) -> Result<()> {
+    let loaded = match &a.input {
+        Some(p) => engine.images().load(&mut std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("open {}", p.display()))?,
+        ))?,
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                bail!("requested load from stdin, but stdin is empty");
+            }
+            engine.images().load(&mut std::io::stdin().lock())?
+        }
+    };
+    if !a.quiet {
+        for l in loaded {
+            print!("{l}");
+        }
+    }
+    Ok(())
+}
+
+/// `system check`.
+pub fn system_check(engine: &Engine) -> Result<bool> {
+    let r = engine.images().check()?;
+    println!("Checked {} blobs", r.blobs_checked);
+    for d in &r.corrupt_blobs {
+        println!("corrupt blob: {d}");
+    }
+    for (img, b) in &r.missing_blobs {
+        println!("image {} references missing blob {b}", img.short());
+    }
+    for (img, l) in &r.missing_layers {
+        println!("image {} references missing layer {l}", img.short());
+    }
+    if r.is_clean() {
+        println!("No problems found");
+    }
+    Ok(r.is_clean())
+}

@@ -1,0 +1,6 @@
+//! The `ministry` command line: argument structs (`args`), Docker-style output (`output`),
+//! and the handlers that call the engine.
+
+pub mod args;
+pub mod images;
+pub mod output;

@@ -1,0 +1,164 @@
+//! Docker's output conventions: tab-aligned tables, human sizes and durations.
+
+use std::time::{Duration, SystemTime};
+
+/// Formats rows like Go's tabwriter as the Docker CLI configures it (minimum width 10,
+/// padding 3); the last column is not padded.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count() + 3).max(10);
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            out.push_str(c);
+            if i + 1 < r.len() {
+                out.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count()));
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Go's `%.3g` for values in [0, 1000): three significant digits, trailing zeros removed.
+fn g3(v: f64) -> String {
+    let digits = if v < 1.0 {
+        1
+    } else {
+        (v.log10().floor() as i32) + 1
+    };
+    let decimals = (3 - digits).max(0) as usize;
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    s
+}
+
+/// Docker's `units.HumanSizeWithPrecision(size, 3)`: decimal units (`1.98MB`).
+pub fn human_size(size: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", g3(v), UNITS[i])
+}
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    let s = secs as u64;
+    if secs < 1.0 {
+        return "Less than a second".into();
+    }
+    if s == 1 {
+        return "1 second".into();
+    }
+    if s < 60 {
+        return format!("{s} seconds");
+    }
+    let minutes = s / 60;
+    if minutes == 1 {
+        return "About a minute".into();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (secs / 3600.0 + 0.5) as u64;
+    if hours == 1 {
+        return "About an hour".into();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", (secs / 3600.0 / 24.0 / 365.0) as u64)
+}
+
+/// `7 minutes ago` for an RFC 3339 time; empty when it cannot be parsed.
+pub fn ago(rfc3339: &str) -> String {
+    match libimage::time::parse_rfc3339(rfc3339) {
+        Some(t) => format!(
+            "{} ago",
+            human_duration(SystemTime::now().duration_since(t).unwrap_or_default())
+        ),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_docker() {
+        assert_eq!(human_size(1984241), "1.98MB");
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(500), "500B");
+        assert_eq!(human_size(12345), "12.3kB");
+        assert_eq!(human_size(5_000_000), "5MB");
+        assert_eq!(human_size(101_000_000), "101MB");
+    }
+
+    #[test]
+    fn durations_like_docker() {
+        assert_eq!(
+            human_duration(Duration::from_millis(300)),
+            "Less than a second"
+        );
+        assert_eq!(human_duration(Duration::from_secs(1)), "1 second");
+        assert_eq!(human_duration(Duration::from_secs(5)), "5 seconds");
+        assert_eq!(human_duration(Duration::from_secs(90)), "About a minute");
+        assert_eq!(human_duration(Duration::from_secs(7 * 60)), "7 minutes");
+        assert_eq!(human_duration(Duration::from_secs(3600)), "About an hour");
+        assert_eq!(human_duration(Duration::from_secs(3 * 86400)), "3 days");
+        assert_eq!(human_duration(Duration::from_secs(20 * 86400)), "2 weeks");
+        assert_eq!(human_duration(Duration::from_secs(90 * 86400)), "3 months");
+        assert_eq!(human_duration(Duration::from_secs(800 * 86400)), "2 years");
+    }
+
+    #[test]
+    fn tables_like_docker() {
+        let t = table(&[
+            vec![
+                "REPOSITORY".into(),
+                "TAG".into(),
+                "IMAGE ID".into(),
+                "CREATED".into(),
+                "SIZE".into(),
+            ],
+            vec![
+                "busybox".into(),
+                "latest".into(),
+                "0135a715b53e".into(),
+                "7 minutes ago".into(),
+                "1.98MB".into(),
+            ],
+        ]);
+        assert_eq!(
+            t,
+            "REPOSITORY   TAG       IMAGE ID       CREATED         SIZE\nbusybox      latest    0135a715b53e   7 minutes ago   1.98MB\n"
+        );
+    }
+}

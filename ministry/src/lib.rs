@@ -1,0 +1,17 @@
+//! ministry: the `Engine` that composes libimage (and, as they land, libruntime,
+//! libregistry, libnet and libvolume) into a container engine other programs can embed.
+//!
+//! ```no_run
+//! use ministry::{Engine, EngineConfig};
+//!
+//! let engine = Engine::open(EngineConfig::default())?;
+//! for image in engine.images().list()? {
+//!     println!("{} {:?}", image.id, image.familiar_tags());
+//! }
+//! # Ok::<(), ministry::Error>(())
+//! ```
+#![deny(missing_docs)]
+
+mod engine;
+
+pub use engine::{Engine, EngineConfig, Error};
