@@ -1,0 +1,209 @@
+//! Helpers for ministry's CLI tests: the built binary on a temp data root, a busybox root
+//! file system, a private Docker daemon, and tools that must exist.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Fails (never skips) when not root.
+pub fn require_root() {
+    // SAFETY: geteuid has no preconditions.
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test needs root; run the suite as root"
+    );
+}
+
+/// Fails (never skips) when a tool is missing.
+pub fn require_tool(name: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is not installed; scripts/install-deps.sh installs it"
+    );
+}
+
+/// The ministry binary on a private data root.
+pub struct Ministry {
+    pub root: tempfile::TempDir,
+}
+
+impl Ministry {
+    pub fn new() -> Self {
+        require_root();
+        Ministry {
+            root: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ministry"));
+        c.arg("--root").arg(self.root.path());
+        c
+    }
+
+    /// Runs with args; returns the output whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    /// Runs with args and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "ministry {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    /// Runs with `stdin` piped from a file.
+    pub fn ok_stdin(&self, args: &[&str], stdin: &Path) -> String {
+        let o = self
+            .cmd()
+            .args(args)
+            .stdin(std::fs::File::open(stdin).unwrap())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "ministry {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+/// A busybox root file system tarball built with scripts/mkbusybox.sh.
+pub fn busybox_tar(dir: &Path) -> PathBuf {
+    require_tool("busybox");
+    let rootfs = dir.join("rootfs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");
+    let st = Command::new("bash")
+        .arg(script)
+        .arg(&rootfs)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let tar = dir.join("busybox.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    tar
+}
+
+/// Runs a command and expects success; returns stdout.
+pub fn sh(cmd: &mut Command) -> String {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// A private dockerd (no bridge, no iptables, temp data and exec roots), stopped on drop.
+pub struct Docker {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+impl Docker {
+    pub fn start() -> Self {
+        require_root();
+        require_tool("dockerd");
+        require_tool("docker");
+        let dir = tempfile::Builder::new()
+            .prefix("dk")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let d = dir.path();
+        let log = std::fs::File::create(d.join("log")).unwrap();
+        let child = Command::new("dockerd")
+            .args([
+                "--iptables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+                "--bridge=none",
+            ])
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", d.join("sock").display()))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let dk = Docker { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if dk
+                .cmd()
+                .arg("version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap()
+                .success()
+            {
+                return dk;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "dockerd did not start: {}",
+            std::fs::read_to_string(dk.dir.path().join("log")).unwrap_or_default()
+        );
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new("docker");
+        c.env(
+            "DOCKER_HOST",
+            format!("unix://{}", self.dir.path().join("sock").display()),
+        );
+        c
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        sh(self.cmd().args(args))
+    }
+}
+
+impl Drop for Docker {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // Docker leaves its data root mounted nowhere once stopped; remove it.
+        let _ = Command::new("umount")
+            .arg("-R")
+            .arg(self.dir.path().join("data"))
+            .stderr(Stdio::null())
+            .status();
+    }
+}
