@@ -11,6 +11,7 @@ pub mod reference;
 pub mod service;
 pub mod snapshot;
 pub mod time;
+pub mod tree;
 
 pub use digest::Digest;
 pub use error::{Error, ErrorKind, Result};

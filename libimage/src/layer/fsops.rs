@@ -392,6 +392,35 @@ pub fn chmod_at(dir: RawFd, name: &OsStr, mode: u32) -> io::Result<()> {
     retry(|| unsafe { libc::fchmodat(dir, c.as_ptr(), mode, 0) }).map(drop)
 }
 
+/// `fgetxattr`; `Ok(None)` when the attribute is absent or unsupported.
+pub fn fgetxattr(fd: RawFd, name: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let n = cstr(name)?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid C string and buffer.
+    match retry(|| unsafe {
+        libc::fgetxattr(fd, n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) as libc::c_int
+    }) {
+        Ok(len) => {
+            buf.truncate(len as usize);
+            Ok(Some(buf))
+        }
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENODATA) | Some(libc::ENOTSUP) | Some(libc::ERANGE)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a `stat` describes an overlayfs whiteout (a 0:0 character device).
+pub fn is_whiteout(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

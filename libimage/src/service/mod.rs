@@ -5,7 +5,7 @@
 mod add;
 mod archive;
 mod check;
-//mod export;
+mod export;
 mod import;
 mod inspect;
 mod remove;

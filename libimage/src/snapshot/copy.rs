@@ -109,6 +109,10 @@ impl Snapshotter for CopySnapshotter {
         Ok((self.fs(info.id), WhiteoutMode::Apply))
     }
 
+    fn layered(&self) -> bool {
+        false
+    }
+
     fn layer_dirs(&self, key: &str) -> Result<Vec<PathBuf>> {
         let info = self.meta.get(key)?;
         let id = if info.kind == Kind::View {

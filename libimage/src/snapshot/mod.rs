@@ -71,6 +71,9 @@ pub trait Snapshotter: Send + Sync {
     /// The directories of a snapshot and its parents, own first, with each one's kind of
     /// content: for overlay each holds one layer's changes; for copy the first holds all.
     fn layer_dirs(&self, key: &str) -> Result<Vec<PathBuf>>;
+    /// Whether [`Snapshotter::layer_dirs`] is a stack of overlay layers (own changes first,
+    /// whiteouts as 0:0 devices) rather than one full tree.
+    fn layered(&self) -> bool;
 }
 
 /// A mount of `typ` from `source` with `options`, destination `/`.

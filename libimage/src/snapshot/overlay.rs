@@ -138,6 +138,10 @@ impl Snapshotter for OverlaySnapshotter {
         Ok((self.fs(info.id), WhiteoutMode::Overlay))
     }
 
+    fn layered(&self) -> bool {
+        true
+    }
+
     fn layer_dirs(&self, key: &str) -> Result<Vec<PathBuf>> {
         Ok(self
             .meta
