@@ -1,1 +1,25 @@
-fn main() {}
+//! ministry's benchmarks, each run side by side with its peer in one process and reported
+//! as medians and ratios (never as pass/fail unit tests).
+//!
+//! `cargo run --release -p ministry-benches -- unpack [--runs N]`
+
+mod stats;
+mod unpack;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(10);
+    match args.first().map(String::as_str) {
+        Some("unpack") => unpack::run(runs),
+        _ => {
+            eprintln!("usage: ministry-bench unpack [--runs N]");
+            std::process::exit(2)
+        }
+    }
+}

@@ -101,27 +101,146 @@ impl<R: Read> Read for CapReader<R> {
 /// readers could read differently (PAX and ustar sizes or names disagreeing) is refused.
 ///
 /// On error the directory may hold part of the layer; the caller discards it.
-pub fn apply_layer<R: Read>(reader: R, root: &Path, opts: &ApplyOptions) -> Result<Applied> {
-    let io_err = |e: io::Error| Error::io("read layer", root, e);
-    let (compression, decompressed) = decompress(reader).map_err(io_err)?;
+pub fn apply_layer<R: Read + Send>(reader: R, root: &Path, opts: &ApplyOptions) -> Result<Applied> {
+    let root_dir = Root::open(root).map_err(|e| Error::io("open layer root", root, e))?;
+    // Decompression and hashing run on a second thread, feeding the extractor through a
+    // small bounded queue, so inflating overlaps with creating files (GNU tar gets the same
+    // overlap from its separate gzip process).
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
+        let (ret_tx, ret_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(QUEUE + 2);
+        let cap = opts.max_uncompressed;
+        let producer = scope.spawn(move || produce(reader, cap, tx, ret_rx));
+        let input = ChannelReader {
+            rx,
+            ret: ret_tx,
+            cur: Vec::new(),
+            pos: 0,
+        };
+        let extracted = extract(input, &root_dir, root, opts);
+        let produced = producer.join().map_err(|_| {
+            Error::io(
+                "read layer",
+                root,
+                io::Error::other("decompressor panicked"),
+            )
+        })?;
+        let (entries, content_size) = extracted?;
+        let (compression, diff_id, size) = produced.map_err(|e| classify_read_error(e, root))?;
+        if let Some(exp) = &opts.expected_diff_id {
+            if *exp != diff_id {
+                return Err(Error::DigestMismatch {
+                    expected: exp.to_string(),
+                    actual: diff_id.to_string(),
+                });
+            }
+        }
+        Ok(Applied {
+            diff_id,
+            size,
+            compression,
+            entries,
+            content_size,
+        })
+    })
+}
+
+const CHUNK: usize = 512 * 1024;
+const QUEUE: usize = 4;
+
+/// The decompressor thread: inflate, cap, hash, and send chunks; buffers come back through
+/// `ret` to be reused.
+fn produce<R: Read>(
+    reader: R,
+    cap: u64,
+    tx: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
+    ret: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> io::Result<(Compression, Digest, u64)> {
+    let (compression, decompressed) = decompress(reader)?;
     let capped = CapReader {
         inner: decompressed,
-        left: opts.max_uncompressed,
-        cap: opts.max_uncompressed,
+        left: cap,
+        cap,
     };
-    let hashing = HashingReader::new(capped, Algorithm::Sha256);
-    let mut archive = tar::Archive::new(hashing);
-    let root_dir = Root::open(root).map_err(|e| Error::io("open layer root", root, e))?;
+    let mut hashing = HashingReader::new(capped, Algorithm::Sha256);
+    loop {
+        let mut buf = ret.try_recv().unwrap_or_default();
+        buf.resize(CHUNK, 0);
+        let mut n = 0;
+        while n < buf.len() {
+            match hashing.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let copy = io::Error::new(e.kind(), e.to_string());
+                    let _ = tx.send(Err(e));
+                    return Err(copy);
+                }
+            }
+        }
+        if n == 0 {
+            break;
+        }
+        buf.truncate(n);
+        if tx.send(Ok(buf)).is_err() {
+            // The extractor stopped because it failed; its error is the one reported.
+            return Err(io::Error::other("extraction stopped"));
+        }
+    }
+    let (digest, size, _) = hashing.finish();
+    Ok((compression, digest, size))
+}
+
+/// Reads the chunks the decompressor thread sends, returning spent buffers.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    ret: std::sync::mpsc::SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    let spent = std::mem::replace(&mut self.cur, chunk);
+                    let _ = self.ret.try_send(spent);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Extracts the tar read from `input`; returns (entries, content bytes).
+fn extract(
+    input: ChannelReader,
+    root_dir: &Root,
+    root: &Path,
+    opts: &ApplyOptions,
+) -> Result<(u64, u64)> {
+    let io_err = |e: io::Error| classify_read_error(e, root);
+    let mut archive = tar::Archive::new(input);
     let mut state = State {
-        root: &root_dir,
+        root: root_dir,
         opts,
         created: HashSet::new(),
         dir_times: Vec::new(),
         content_size: 0,
+        parent_cache: None,
+        buf: vec![0u8; 1 << 20],
     };
     let mut entries = 0u64;
     for entry in archive.entries().map_err(io_err)? {
-        let mut entry = entry.map_err(|e| classify_read_error(e, root))?;
+        let mut entry = entry.map_err(io_err)?;
         entries += 1;
         if entries > opts.max_entries {
             return Err(Error::LimitExceeded(format!(
@@ -132,26 +251,33 @@ pub fn apply_layer<R: Read>(reader: R, root: &Path, opts: &ApplyOptions) -> Resu
         state.apply_entry(&mut entry)?;
     }
     state.finish_dir_times()?;
-    // Hash the rest of the stream too (end-of-archive blocks and padding): the diff_id
+    // Read the rest of the stream too (end-of-archive blocks and padding): the diff_id
     // covers every byte of the tar.
-    let mut hashing = archive.into_inner();
-    io::copy(&mut hashing, &mut io::sink()).map_err(|e| classify_read_error(e, root))?;
-    let (diff_id, size, _) = hashing.finish();
-    if let Some(exp) = &opts.expected_diff_id {
-        if *exp != diff_id {
-            return Err(Error::DigestMismatch {
-                expected: exp.to_string(),
-                actual: diff_id.to_string(),
-            });
+    let mut rest = archive.into_inner();
+    io::copy(&mut rest, &mut io::sink()).map_err(io_err)?;
+    Ok((entries, state.content_size))
+}
+
+/// Copies `r` into `w` through `buf`, returning the bytes copied.
+fn copy_with(buf: &mut [u8], r: &mut dyn Read, w: &mut dyn io::Write) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let mut n = 0;
+        // Fill the buffer before writing: the tar reader hands out small pieces.
+        while n < buf.len() {
+            match r.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
+        if n == 0 {
+            return Ok(total);
+        }
+        w.write_all(&buf[..n])?;
+        total += n as u64;
     }
-    Ok(Applied {
-        diff_id,
-        size,
-        compression,
-        entries,
-        content_size: state.content_size,
-    })
 }
 
 fn classify_read_error(e: io::Error, root: &Path) -> Error {
@@ -173,6 +299,12 @@ struct State<'a> {
     /// Directory times, applied at the end (adding entries changes a directory's mtime).
     dir_times: Vec<(PathBuf, Time, Time)>,
     content_size: u64,
+    /// The parent directory of the previous entry. Consecutive entries usually share it;
+    /// anything that could replace that directory has another parent path (or is a
+    /// whiteout), which drops the cache.
+    parent_cache: Option<(PathBuf, OwnedFd)>,
+    /// One large copy buffer for file contents (few, large writes).
+    buf: Vec<u8>,
 }
 
 /// The metadata of one entry, read once.
@@ -322,17 +454,20 @@ impl State<'_> {
             let p = path.clone();
             move |e: io::Error| Error::io(op, p, e)
         };
-        let parent = self
-            .root
-            .open_dir_creating(&parent_path)
+        let mut pfd = self
+            .parent_fd(&parent_path)
             .map_err(ioe("open parent of"))?;
-        let pfd = parent.as_raw_fd();
         let existing = fsops::lstat_at(pfd, &name).map_err(ioe("stat"))?;
         let is_dir_entry = etype.is_dir();
         // A directory entry over an existing directory merges into it; anything else
         // replaces what is there (never writing through it).
         let keep_dir = is_dir_entry && existing.as_ref().is_some_and(fsops::is_dir);
         if existing.is_some() && !keep_dir {
+            // The removed entry may be (or contain) the cached parent directory.
+            self.parent_cache = None;
+            pfd = self
+                .parent_fd(&parent_path)
+                .map_err(ioe("open parent of"))?;
             fsops::remove_all_at(pfd, &name).map_err(ioe("replace"))?;
         }
         self.created.insert(path.clone());
@@ -346,8 +481,8 @@ impl State<'_> {
             )
             .map_err(ioe("create"))?;
             let mut file = std::fs::File::from(fd);
-            self.content_size +=
-                io::copy(entry, &mut file).map_err(|e| classify_read_error(e, &path))?;
+            self.content_size += copy_with(&mut self.buf, entry, &mut file)
+                .map_err(|e| classify_read_error(e, &path))?;
             let fd = OwnedFd::from(file);
             self.set_meta_fd(&fd, &meta, true)
                 .map_err(ioe("set metadata of"))?;
@@ -419,6 +554,18 @@ impl State<'_> {
         Ok(())
     }
 
+    fn parent_fd(&mut self, parent: &Path) -> io::Result<std::os::fd::RawFd> {
+        if let Some((p, fd)) = &self.parent_cache {
+            if p == parent {
+                return Ok(fd.as_raw_fd());
+            }
+        }
+        let fd = self.root.open_dir_creating(parent)?;
+        let raw = fd.as_raw_fd();
+        self.parent_cache = Some((parent.to_path_buf(), fd));
+        Ok(raw)
+    }
+
     /// chown, chmod, xattrs, times, in that order (chown clears setuid bits and file
     /// capabilities, so they come after it).
     fn set_meta_fd(&self, fd: &OwnedFd, meta: &Meta, times: bool) -> io::Result<()> {
@@ -442,6 +589,7 @@ impl State<'_> {
     }
 
     fn whiteout(&mut self, parent_path: &Path, target: &OsStr, shown: &str) -> Result<()> {
+        self.parent_cache = None;
         let ioe = |op: &'static str| move |e: io::Error| Error::io(op, shown.to_string(), e);
         match self.opts.whiteouts {
             WhiteoutMode::Overlay => {
@@ -470,6 +618,7 @@ impl State<'_> {
     }
 
     fn opaque(&mut self, dir_path: &Path, shown: &str) -> Result<()> {
+        self.parent_cache = None;
         let ioe = |op: &'static str| move |e: io::Error| Error::io(op, shown.to_string(), e);
         let dir = self.root.open_dir_creating(dir_path).map_err(ioe("open"))?;
         match self.opts.whiteouts {
