@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
 # The demo, on a fresh machine: installs what it needs, builds ministry, makes a busybox
-# image from Debian's static busybox, imports it and shows it.
+# image from Debian's static busybox, and walks it through the image lifecycle.
+# (Running containers arrives with libruntime, issue 3; the demo grows with it.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run the demo as root" >&2; exit 1; }
 scripts/install-deps.sh
 cargo build --release -p ministry --quiet
-M="target/release/ministry --root $PWD/.demo/root"
-rootfs=$(mktemp -d)
-trap 'rm -rf "$rootfs"' EXIT
-scripts/mkbusybox.sh "$rootfs"
-echo '$ tar -C rootfs -c . | ministry import - busybox:latest'
-tar -C "$rootfs" -c . | $M import - busybox:latest
-echo '$ ministry images'
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+M="target/release/ministry --root $work/root"
+step() { printf '\n\033[1m$ ministry %s\033[0m\n' "$*"; }
+
+scripts/mkbusybox.sh "$work/rootfs"
+tar -C "$work/rootfs" -cf "$work/busybox.tar" .
+step import --change 'CMD ["/bin/sh"]' busybox.tar busybox:latest
+$M import --change 'CMD ["/bin/sh"]' "$work/busybox.tar" busybox:latest
+step tag busybox me/busybox:1.0
+$M tag busybox me/busybox:1.0
+step images
 $M images
-echo '$ ministry image inspect busybox --format {{.RootFS.Type}}'
-$M image inspect busybox
+step history busybox
+$M history busybox
+step "image inspect busybox   (first lines)"
+$M image inspect busybox | head -20
+step save -o busybox-save.tar busybox
+$M save -o "$work/busybox-save.tar" busybox
+tar -tvf "$work/busybox-save.tar"
+step "--root other load -i busybox-save.tar"
+target/release/ministry --root "$work/other" load -i "$work/busybox-save.tar"
+step rmi me/busybox:1.0 busybox
+$M rmi me/busybox:1.0 busybox
+step system check
+$M system check

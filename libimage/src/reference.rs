@@ -194,11 +194,9 @@ impl Reference {
             }
             return Err(format_err(input));
         }
-        let full_len = if domain == DEFAULT_DOMAIN && !name.starts_with(DEFAULT_DOMAIN) {
-            name.len()
-        } else {
-            domain.len() + 1 + path.len()
-        };
+        // Docker checks the length of the normalised name (`docker.io/library/x`), not of
+        // the text as typed.
+        let full_len = domain.len() + 1 + path.len();
         if full_len > NAME_TOTAL_LENGTH_MAX {
             return Err(invalid(
                 input,
@@ -402,6 +400,20 @@ mod tests {
         assert!(e.contains("must not be more than 255 characters"), "{e}");
         let tag = format!("busybox:{}", "t".repeat(129));
         assert!(Reference::parse(&tag).is_err());
+    }
+
+    /// Found by the `reference` fuzz target: a short name under 255 characters whose
+    /// normalised form is longer was accepted, and its own full form then rejected.
+    #[test]
+    fn r_fuzz_length_limit_applies_to_the_normalised_name() {
+        let name = "a".repeat(240);
+        assert!(
+            Reference::parse(&name).is_err(),
+            "docker.io/library/ + 240 > 255"
+        );
+        let ok = "a".repeat(255 - "docker.io/library/".len());
+        let r = Reference::parse(&ok).unwrap();
+        assert_eq!(Reference::parse(&r.to_string()).unwrap(), r);
     }
 
     #[test]
