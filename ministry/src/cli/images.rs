@@ -139,9 +139,8 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
         changes: a.change.clone(),
         ..Default::default()
     };
-    if a.file != "-" {
-        opts.comment = format!("Imported from {}", a.file);
-    }
+    // Docker's CLI uploads a local file as a stream, so its comment is "Imported from -"
+    // too; only a URL source would be named.
     if let Some(m) = &a.message {
         opts.comment = m.clone();
     }
