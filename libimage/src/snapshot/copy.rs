@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Mount;
 
-use super::meta::{remove_tree, Info, Kind, MetaStore};
-use super::usage::{usage_of, Usage};
+use super::meta::{Info, Kind, MetaStore};
+use super::usage::Usage;
 use super::{root_mount, Snapshotter};
 use crate::error::{Error, Result};
 use crate::fsutil::create_dir_all;
@@ -28,21 +28,17 @@ impl CopySnapshotter {
             meta: MetaStore::open(root.as_ref())?,
         })
     }
-
-    fn fs(&self, id: u64) -> PathBuf {
-        self.meta.dir(id).join("fs")
-    }
 }
 
 impl Snapshotter for CopySnapshotter {
     fn prepare(&self, key: &str, parent: Option<&str>) -> Result<Vec<Mount>> {
         self.meta.update(|r| {
             let info = r.create(key, parent, Kind::Active)?;
-            let fs = self.fs(info.id);
+            let fs = self.meta.fs(info.id);
             create_dir_all(&fs, 0o755)?;
             if let Some(p) = parent {
                 let pid = self.meta.get(p)?.id;
-                copy_tree(&self.fs(pid), &fs)?;
+                copy_tree(&self.meta.fs(pid), &fs)?;
             }
             Ok(())
         })?;
@@ -52,7 +48,7 @@ impl Snapshotter for CopySnapshotter {
     fn view(&self, key: &str, parent: Option<&str>) -> Result<Vec<Mount>> {
         self.meta.update(|r| {
             let info = r.create(key, parent, Kind::View)?;
-            create_dir_all(&self.fs(info.id), 0o755)
+            create_dir_all(&self.meta.fs(info.id), 0o755)
         })?;
         self.mounts(key)
     }
@@ -61,12 +57,16 @@ impl Snapshotter for CopySnapshotter {
         let chain = self.meta.chain(key)?;
         let me = &chain[0];
         let m = match me.kind {
-            Kind::Active => root_mount("bind", &self.fs(me.id), vec!["rbind".into(), "rw".into()]),
+            Kind::Active => root_mount(
+                "bind",
+                &self.meta.fs(me.id),
+                vec!["rbind".into(), "rw".into()],
+            ),
             Kind::View => {
                 let src = chain
                     .get(1)
-                    .map(|p| self.fs(p.id))
-                    .unwrap_or_else(|| self.fs(me.id));
+                    .map(|p| self.meta.fs(p.id))
+                    .unwrap_or_else(|| self.meta.fs(me.id));
                 root_mount("bind", &src, vec!["rbind".into(), "ro".into()])
             }
             Kind::Committed => {
@@ -83,8 +83,7 @@ impl Snapshotter for CopySnapshotter {
     }
 
     fn remove(&self, key: &str) -> Result<()> {
-        let info = self.meta.update(|r| r.remove(key))?;
-        remove_tree(&self.meta.dir(info.id))
+        self.meta.remove_snapshot(key)
     }
 
     fn stat(&self, key: &str) -> Result<Info> {
@@ -96,17 +95,11 @@ impl Snapshotter for CopySnapshotter {
     }
 
     fn usage(&self, key: &str) -> Result<Usage> {
-        usage_of(&self.fs(self.meta.get(key)?.id))
+        self.meta.usage(key)
     }
 
     fn apply_dir(&self, key: &str) -> Result<(PathBuf, WhiteoutMode)> {
-        let info = self.meta.get(key)?;
-        if info.kind != Kind::Active {
-            return Err(Error::InvalidArgument(format!(
-                "snapshot {key} is not active"
-            )));
-        }
-        Ok((self.fs(info.id), WhiteoutMode::Apply))
+        Ok((self.meta.active_fs(key)?, WhiteoutMode::Apply))
     }
 
     fn layered(&self) -> bool {
@@ -123,7 +116,7 @@ impl Snapshotter for CopySnapshotter {
         } else {
             info.id
         };
-        Ok(vec![self.fs(id)])
+        Ok(vec![self.meta.fs(id)])
     }
 }
 

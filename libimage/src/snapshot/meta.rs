@@ -70,6 +70,34 @@ impl MetaStore {
         self.root.join("snapshots").join(id.to_string())
     }
 
+    /// The directory holding a snapshot's own files.
+    pub(crate) fn fs(&self, id: u64) -> PathBuf {
+        self.dir(id).join("fs")
+    }
+
+    /// Removes a snapshot's record, then its directory (a crash in between leaves an
+    /// orphan directory, removed on the next open).
+    pub(crate) fn remove_snapshot(&self, key: &str) -> Result<()> {
+        let info = self.update(|r| r.remove(key))?;
+        remove_tree(&self.dir(info.id))
+    }
+
+    /// Disk usage of a snapshot's own directory.
+    pub(crate) fn usage(&self, key: &str) -> Result<super::Usage> {
+        super::usage::usage_of(&self.fs(self.get(key)?.id))
+    }
+
+    /// The own directory of an active snapshot.
+    pub(crate) fn active_fs(&self, key: &str) -> Result<PathBuf> {
+        let info = self.get(key)?;
+        if info.kind != Kind::Active {
+            return Err(Error::InvalidArgument(format!(
+                "snapshot {key} is not active"
+            )));
+        }
+        Ok(self.fs(info.id))
+    }
+
     fn read(&self) -> Result<Db> {
         Ok(read_json(&self.file())?.unwrap_or_default())
     }

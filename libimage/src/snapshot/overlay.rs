@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use oci_spec::runtime::Mount;
 
 use super::meta::{remove_tree, Info, Kind, MetaStore};
-use super::usage::{usage_of, Usage};
+use super::usage::Usage;
 use super::{root_mount, Snapshotter};
 use crate::error::{Error, Result};
 use crate::fsutil::create_dir_all;
@@ -25,10 +25,6 @@ impl OverlaySnapshotter {
         Ok(OverlaySnapshotter {
             meta: MetaStore::open(root.as_ref())?,
         })
-    }
-
-    fn fs(&self, id: u64) -> PathBuf {
-        self.meta.dir(id).join("fs")
     }
 
     fn create(&self, key: &str, parent: Option<&str>, kind: Kind) -> Result<Vec<Mount>> {
@@ -57,11 +53,13 @@ impl Snapshotter for OverlaySnapshotter {
     fn mounts(&self, key: &str) -> Result<Vec<Mount>> {
         let chain = self.meta.chain(key)?;
         let me = &chain[0];
-        let lowers: Vec<PathBuf> = chain[1..].iter().map(|i| self.fs(i.id)).collect();
+        let lowers: Vec<PathBuf> = chain[1..].iter().map(|i| self.meta.fs(i.id)).collect();
         let m = match me.kind {
-            Kind::Active if lowers.is_empty() => {
-                root_mount("bind", &self.fs(me.id), vec!["rbind".into(), "rw".into()])
-            }
+            Kind::Active if lowers.is_empty() => root_mount(
+                "bind",
+                &self.meta.fs(me.id),
+                vec!["rbind".into(), "rw".into()],
+            ),
             Kind::Active => {
                 let dir = self.meta.dir(me.id);
                 let lower = lowers
@@ -80,7 +78,10 @@ impl Snapshotter for OverlaySnapshotter {
                 )
             }
             Kind::View if lowers.len() <= 1 => {
-                let src = lowers.first().cloned().unwrap_or_else(|| self.fs(me.id));
+                let src = lowers
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| self.meta.fs(me.id));
                 root_mount("bind", &src, vec!["rbind".into(), "ro".into()])
             }
             Kind::View => {
@@ -112,8 +113,7 @@ impl Snapshotter for OverlaySnapshotter {
     }
 
     fn remove(&self, key: &str) -> Result<()> {
-        let info = self.meta.update(|r| r.remove(key))?;
-        remove_tree(&self.meta.dir(info.id))
+        self.meta.remove_snapshot(key)
     }
 
     fn stat(&self, key: &str) -> Result<Info> {
@@ -125,17 +125,11 @@ impl Snapshotter for OverlaySnapshotter {
     }
 
     fn usage(&self, key: &str) -> Result<Usage> {
-        usage_of(&self.fs(self.meta.get(key)?.id))
+        self.meta.usage(key)
     }
 
     fn apply_dir(&self, key: &str) -> Result<(PathBuf, WhiteoutMode)> {
-        let info = self.meta.get(key)?;
-        if info.kind != Kind::Active {
-            return Err(Error::InvalidArgument(format!(
-                "snapshot {key} is not active"
-            )));
-        }
-        Ok((self.fs(info.id), WhiteoutMode::Overlay))
+        Ok((self.meta.active_fs(key)?, WhiteoutMode::Overlay))
     }
 
     fn layered(&self) -> bool {
@@ -147,7 +141,7 @@ impl Snapshotter for OverlaySnapshotter {
             .meta
             .chain(key)?
             .iter()
-            .map(|i| self.fs(i.id))
+            .map(|i| self.meta.fs(i.id))
             .collect())
     }
 }
