@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::compression::{decompress, Compression};
 use super::fsops::{self, clean_path, Root};
-use crate::digest::{Algorithm, Digest, HashingReader};
+use crate::digest::{Algorithm, Digest, Hasher};
 use crate::error::{Error, Result};
 
 /// How whiteout entries (`.wh.NAME`, `.wh..wh..opq`) are applied.
@@ -103,8 +103,8 @@ impl<R: Read> Read for CapReader<R> {
 /// On error the directory may hold part of the layer; the caller discards it.
 pub fn apply_layer<R: Read + Send>(reader: R, root: &Path, opts: &ApplyOptions) -> Result<Applied> {
     let root_dir = Root::open(root).map_err(|e| Error::io("open layer root", root, e))?;
-    // Decompression and hashing run on a second thread, feeding the extractor through a
-    // small bounded queue, so inflating overlaps with creating files (GNU tar gets the same
+    // Decompression runs on a second thread, feeding the extractor through a small bounded
+    // queue, so inflating overlaps with hashing and creating files (GNU tar gets the same
     // overlap from its separate gzip process).
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(QUEUE);
@@ -116,6 +116,8 @@ pub fn apply_layer<R: Read + Send>(reader: R, root: &Path, opts: &ApplyOptions) 
             ret: ret_tx,
             cur: Vec::new(),
             pos: 0,
+            hasher: Hasher::new(Algorithm::Sha256),
+            size: 0,
         };
         let extracted = extract(input, &root_dir, root, opts);
         let produced = producer.join().map_err(|_| {
@@ -125,8 +127,8 @@ pub fn apply_layer<R: Read + Send>(reader: R, root: &Path, opts: &ApplyOptions) 
                 io::Error::other("decompressor panicked"),
             )
         })?;
-        let (entries, content_size) = extracted?;
-        let (compression, diff_id, size) = produced.map_err(|e| classify_read_error(e, root))?;
+        let (entries, content_size, diff_id, size) = extracted?;
+        let compression = produced.map_err(|e| classify_read_error(e, root))?;
         if let Some(exp) = &opts.expected_diff_id {
             if *exp != diff_id {
                 return Err(Error::DigestMismatch {
@@ -148,27 +150,27 @@ pub fn apply_layer<R: Read + Send>(reader: R, root: &Path, opts: &ApplyOptions) 
 const CHUNK: usize = 512 * 1024;
 const QUEUE: usize = 4;
 
-/// The decompressor thread: inflate, cap, hash, and send chunks; buffers come back through
-/// `ret` to be reused.
+/// The decompressor thread: inflate, cap, and send chunks; buffers come back through `ret`
+/// to be reused. (The diff_id is hashed on the extractor's side, which balances the two
+/// threads: inflating is the larger share.)
 fn produce<R: Read>(
     reader: R,
     cap: u64,
     tx: std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
     ret: std::sync::mpsc::Receiver<Vec<u8>>,
-) -> io::Result<(Compression, Digest, u64)> {
+) -> io::Result<Compression> {
     let (compression, decompressed) = decompress(reader)?;
-    let capped = CapReader {
+    let mut capped = CapReader {
         inner: decompressed,
         left: cap,
         cap,
     };
-    let mut hashing = HashingReader::new(capped, Algorithm::Sha256);
     loop {
         let mut buf = ret.try_recv().unwrap_or_default();
         buf.resize(CHUNK, 0);
         let mut n = 0;
         while n < buf.len() {
-            match hashing.read(&mut buf[n..]) {
+            match capped.read(&mut buf[n..]) {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -188,16 +190,18 @@ fn produce<R: Read>(
             return Err(io::Error::other("extraction stopped"));
         }
     }
-    let (digest, size, _) = hashing.finish();
-    Ok((compression, digest, size))
+    Ok(compression)
 }
 
-/// Reads the chunks the decompressor thread sends, returning spent buffers.
+/// Reads the chunks the decompressor thread sends, hashing each as it arrives (so every
+/// byte of the stream is hashed exactly once), and returns spent buffers.
 struct ChannelReader {
     rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
     ret: std::sync::mpsc::SyncSender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
+    hasher: Hasher,
+    size: u64,
 }
 
 impl Read for ChannelReader {
@@ -205,6 +209,8 @@ impl Read for ChannelReader {
         while self.pos == self.cur.len() {
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
+                    self.hasher.update(&chunk);
+                    self.size += chunk.len() as u64;
                     let spent = std::mem::replace(&mut self.cur, chunk);
                     let _ = self.ret.try_send(spent);
                     self.pos = 0;
@@ -220,13 +226,13 @@ impl Read for ChannelReader {
     }
 }
 
-/// Extracts the tar read from `input`; returns (entries, content bytes).
+/// Extracts the tar read from `input`; returns (entries, content bytes, diff_id, tar size).
 fn extract(
     input: ChannelReader,
     root_dir: &Root,
     root: &Path,
     opts: &ApplyOptions,
-) -> Result<(u64, u64)> {
+) -> Result<(u64, u64, Digest, u64)> {
     let io_err = |e: io::Error| classify_read_error(e, root);
     let mut archive = tar::Archive::new(input);
     let mut state = State {
@@ -255,7 +261,7 @@ fn extract(
     // covers every byte of the tar.
     let mut rest = archive.into_inner();
     io::copy(&mut rest, &mut io::sink()).map_err(io_err)?;
-    Ok((entries, state.content_size))
+    Ok((entries, state.content_size, rest.hasher.finish(), rest.size))
 }
 
 /// Copies `r` into `w` through `buf`, returning the bytes copied.
@@ -457,29 +463,41 @@ impl State<'_> {
         let mut pfd = self
             .parent_fd(&parent_path)
             .map_err(ioe("open parent of"))?;
-        let existing = fsops::lstat_at(pfd, &name).map_err(ioe("stat"))?;
         let is_dir_entry = etype.is_dir();
-        // A directory entry over an existing directory merges into it; anything else
-        // replaces what is there (never writing through it).
-        let keep_dir = is_dir_entry && existing.as_ref().is_some_and(fsops::is_dir);
-        if existing.is_some() && !keep_dir {
-            // The removed entry may be (or contain) the cached parent directory.
-            self.parent_cache = None;
-            pfd = self
-                .parent_fd(&parent_path)
-                .map_err(ioe("open parent of"))?;
-            fsops::remove_all_at(pfd, &name).map_err(ioe("replace"))?;
+        let is_file = etype.is_file() || etype.is_contiguous() || etype.is_gnu_sparse();
+        // Regular files (most entries) are created first and only on EEXIST is the old
+        // entry examined and replaced; this saves a stat per file.
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        let mut created_fd = None;
+        if is_file {
+            match fsops::open_at_mode(pfd, &name, flags, 0o600) {
+                Ok(fd) => created_fd = Some(fd),
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                Err(e) => return Err(ioe("create")(e)),
+            }
+        }
+        let mut keep_dir = false;
+        if created_fd.is_none() {
+            let existing = fsops::lstat_at(pfd, &name).map_err(ioe("stat"))?;
+            // A directory entry over an existing directory merges into it; anything else
+            // replaces what is there (never writing through it).
+            keep_dir = is_dir_entry && existing.as_ref().is_some_and(fsops::is_dir);
+            if existing.is_some() && !keep_dir {
+                // The removed entry may be (or contain) the cached parent directory.
+                self.parent_cache = None;
+                pfd = self
+                    .parent_fd(&parent_path)
+                    .map_err(ioe("open parent of"))?;
+                fsops::remove_all_at(pfd, &name).map_err(ioe("replace"))?;
+            }
         }
         self.created.insert(path.clone());
 
-        if etype.is_file() || etype.is_contiguous() || etype.is_gnu_sparse() {
-            let fd = fsops::open_at_mode(
-                pfd,
-                &name,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                0o600,
-            )
-            .map_err(ioe("create"))?;
+        if is_file {
+            let fd = match created_fd {
+                Some(fd) => fd,
+                None => fsops::open_at_mode(pfd, &name, flags, 0o600).map_err(ioe("create"))?,
+            };
             let mut file = std::fs::File::from(fd);
             self.content_size += copy_with(&mut self.buf, entry, &mut file)
                 .map_err(|e| classify_read_error(e, &path))?;
