@@ -1,0 +1,259 @@
+//! The public API: a [`Runtime`] (a state directory and a helper) creates, starts, waits
+//! for, signals and deletes [`Container`]s.
+
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{Mount, Spec};
+
+use crate::error::{Error, Result};
+use crate::helper::{spawn_monitor, ContainerStdio, Helper};
+use crate::monitor::{state_dir, MonitorConfig};
+use crate::state::{self, State, Status};
+
+/// Containers under one state directory.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    root: PathBuf,
+    helper: Helper,
+}
+
+/// How a container is created.
+#[derive(Debug, Default)]
+pub struct CreateOptions {
+    /// Mounts (destination `/`) that make the root file system, such as the overlay a
+    /// libimage snapshotter returns; mounted on the spec's root path inside the
+    /// container's mount namespace, so they vanish with it. By default, none: the root
+    /// path is used as it is.
+    pub root_mounts: Vec<Mount>,
+    /// The container's standard streams. By default, all `/dev/null`.
+    pub stdio: ContainerStdio,
+}
+
+/// One container.
+#[derive(Debug, Clone)]
+pub struct Container {
+    id: String,
+    dir: PathBuf,
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && !id.starts_with('.')
+}
+
+impl Runtime {
+    /// A runtime keeping state under `root` (created 0700), whose monitors run `helper`.
+    pub fn new(root: impl Into<PathBuf>, helper: Helper) -> Result<Self> {
+        let root = root.into();
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&root)
+            .map_err(|e| Error::io("create state directory", &root, e))?;
+        Ok(Runtime { root, helper })
+    }
+
+    /// Creates a container: its monitor sets up namespaces and the root and waits for
+    /// [`Container::start`]. Fails if the ID is taken or the setup fails (nothing is left
+    /// behind then).
+    pub fn create(&self, id: &str, spec: &Spec, opts: CreateOptions) -> Result<Container> {
+        if !valid_id(id) {
+            return Err(Error::InvalidArgument(format!(
+                "invalid container ID {id:?}"
+            )));
+        }
+        let dir = state_dir(&self.root, id);
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists(id.to_string()))
+            }
+            Err(e) => return Err(Error::io("create", &dir, e)),
+        }
+        let result = (|| {
+            let cfg = MonitorConfig {
+                id: id.to_string(),
+                spec: spec.clone(),
+                root_mounts: opts.root_mounts,
+            };
+            let data =
+                serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;
+            std::fs::write(dir.join("config.json"), data)
+                .map_err(|e| Error::io("write", dir.join("config.json"), e))?;
+            spawn_monitor(&self.helper, &dir, opts.stdio)
+        })();
+        match result {
+            Ok(_) => Ok(Container {
+                id: id.to_string(),
+                dir,
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    /// An existing container.
+    pub fn get(&self, id: &str) -> Result<Container> {
+        let dir = state_dir(&self.root, id);
+        if !valid_id(id) || !dir.join("state.json").exists() {
+            return Err(Error::NotFound(id.to_string()));
+        }
+        Ok(Container {
+            id: id.to_string(),
+            dir,
+        })
+    }
+
+    /// The state of every container.
+    pub fn list(&self) -> Result<Vec<State>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&self.root).map_err(|e| Error::io("read", &self.root, e))? {
+            let e = e.map_err(|e| Error::io("read", &self.root, e))?;
+            if let Ok(s) = state::read(&e.path().join("state.json")) {
+                out.push(s);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+impl Container {
+    /// The ID.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The current state.
+    pub fn state(&self) -> Result<State> {
+        state::read(&self.dir.join("state.json"))
+    }
+
+    /// Runs the program of a created container.
+    pub fn start(&self) -> Result<()> {
+        let st = self.state()?;
+        if st.status != Status::Created {
+            return Err(Error::Conflict {
+                id: self.id.clone(),
+                state: st.status.to_string(),
+                op: "start",
+            });
+        }
+        let fifo = self.dir.join("start");
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&fifo)
+            .map_err(|e| Error::io("open", &fifo, e))?;
+        std::io::Write::write_all(&mut f, b"s").map_err(|e| Error::io("write", &fifo, e))?;
+        // Returns once the monitor recorded the outcome (running, or stopped by an exec error).
+        loop {
+            let st = self.state()?;
+            if st.status != Status::Created || st.error.is_some() {
+                if let Some(e) = st.error {
+                    return Err(Error::Init(e));
+                }
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
+    /// Waits for the container to stop; returns its exit code.
+    pub fn wait(&self) -> Result<i32> {
+        let st = self.state()?;
+        if st.status != Status::Stopped {
+            // SAFETY: pidfd_open of the monitor; polling it waits for its exit.
+            let fd =
+                unsafe { libc::syscall(libc::SYS_pidfd_open, st.monitor_pid, 0) } as libc::c_int;
+            if fd >= 0 {
+                let fd = crate::init::owned(fd);
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: valid pollfd.
+                while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+            }
+        }
+        let st = self.state()?;
+        st.exit_code.ok_or_else(|| Error::Conflict {
+            id: self.id.clone(),
+            state: st.status.to_string(),
+            op: "wait",
+        })
+    }
+
+    /// Sends `signal` to the container's init.
+    pub fn kill(&self, signal: i32) -> Result<()> {
+        let st = self.state()?;
+        if st.status == Status::Stopped || st.pid <= 0 {
+            return Err(Error::Conflict {
+                id: self.id.clone(),
+                state: st.status.to_string(),
+                op: "kill",
+            });
+        }
+        // A pidfd names exactly this process even if its PID were reused.
+        // SAFETY: pidfd_open/pidfd_send_signal with valid arguments.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, st.pid, 0) } as libc::c_int;
+        if fd < 0 {
+            return Err(Error::io("pidfd_open", "", std::io::Error::last_os_error()));
+        }
+        let fd = crate::init::owned(fd);
+        // SAFETY: as above.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if r < 0 {
+            return Err(Error::io("kill", "", std::io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Deletes a stopped (or, with `force`, any) container: kills it if needed, waits for
+    /// its monitor, removes its state. Nothing of it remains.
+    pub fn delete(&self, force: bool) -> Result<()> {
+        let st = self.state()?;
+        match st.status {
+            Status::Stopped => {}
+            Status::Created if force || st.status == Status::Created => {
+                // Never started: killing the init lets the monitor record the exit.
+                let _ = self.kill(libc::SIGKILL);
+                let _ = self.wait();
+            }
+            _ if force => {
+                let _ = self.kill(libc::SIGKILL);
+                let _ = self.wait();
+            }
+            s => {
+                return Err(Error::Conflict {
+                    id: self.id.clone(),
+                    state: s.to_string(),
+                    op: "delete",
+                })
+            }
+        }
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io("remove", &self.dir, e))
+    }
+}

@@ -1,0 +1,232 @@
+//! The per-container monitor: a fresh, single-threaded process (started from a sealed copy
+//! of the helper binary) that forks the container's init into a new PID namespace, reports
+//! `created` to the caller, hands `start` on, waits for the exit and records it. It
+//! outlives the program that created the container.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::init::owned;
+use crate::state::{self, now_ns, State, Status};
+
+/// What the creator hands the monitor (`config.json` in the state directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MonitorConfig {
+    pub id: String,
+    pub spec: Spec,
+    pub root_mounts: Vec<Mount>,
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: valid out array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(Error::io("pipe", "", std::io::Error::last_os_error()));
+    }
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+fn exit_code(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
+/// The monitor's main. `sync` is the pipe to the creator: it gets `ok PID` or
+/// `error MESSAGE` and is then closed.
+pub(crate) fn run(dir: &Path, sync: OwnedFd) -> ! {
+    let mut sync = std::fs::File::from(sync);
+    let code = match monitor(dir, &mut sync) {
+        Ok(()) => 0,
+        Err(e) => {
+            let msg = match e {
+                Error::Init(m) => m,
+                other => other.to_string(),
+            };
+            let _ = writeln!(sync, "error {msg}");
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
+    let cfg_path = dir.join("config.json");
+    let data = std::fs::read(&cfg_path).map_err(|e| Error::io("read", &cfg_path, e))?;
+    let cfg: MonitorConfig =
+        serde_json::from_slice(&data).map_err(|e| Error::State(cfg_path.clone(), e))?;
+    // SAFETY: setsid has no preconditions; the monitor leads its own session.
+    unsafe { libc::setsid() };
+    let new_pid_ns = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| {
+            n.iter()
+                .any(|ns| ns.typ() == LinuxNamespaceType::Pid && ns.path().is_none())
+        });
+    // SAFETY: unshare(CLONE_NEWPID) only affects children; this process is single-threaded.
+    if new_pid_ns && unsafe { libc::unshare(libc::CLONE_NEWPID) } < 0 {
+        return Err(Error::io(
+            "unshare pid namespace",
+            "",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let fifo = dir.join("start");
+    let c =
+        std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("no NUL in our path");
+    // SAFETY: valid C string.
+    if unsafe { libc::mkfifo(c.as_ptr(), 0o600) } < 0 {
+        return Err(Error::io("mkfifo", &fifo, std::io::Error::last_os_error()));
+    }
+    // Read-write so the FIFO never reports end-of-file while no client has it open.
+    let fifo_file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo)
+        .map_err(|e| Error::io("open", &fifo, e))?;
+    let (report_r, report_w) = pipe()?;
+    let (start_r, start_w) = pipe()?;
+    let created_ns = now_ns();
+    // SAFETY: this process is single-threaded, so the child may do anything after fork.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Error::io("fork", "", std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        drop(report_r);
+        drop(start_w);
+        drop(fifo_file);
+        crate::init::run(&cfg.spec, &cfg.root_mounts, report_w, start_r);
+    }
+    drop(report_w);
+    drop(start_r);
+    let mut report = BufReader::new(std::fs::File::from(report_r));
+    let mut line = String::new();
+    let _ = report.read_line(&mut line);
+    let state_path = dir.join("state.json");
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    let mut st = State {
+        id: cfg.id.clone(),
+        status: Status::Created,
+        pid,
+        monitor_pid: me,
+        exit_code: None,
+        created_ns,
+        started_ns: None,
+        finished_ns: None,
+        error: None,
+    };
+    if line.trim() != "ready" {
+        let msg = line
+            .trim()
+            .strip_prefix("error ")
+            .unwrap_or(line.trim())
+            .to_string();
+        let status = wait(pid);
+        st.status = Status::Stopped;
+        st.pid = 0;
+        st.exit_code = Some(exit_code(status));
+        st.finished_ns = Some(now_ns());
+        st.error = Some(msg.clone());
+        state::write(&state_path, &st)?;
+        return Err(Error::Init(if msg.is_empty() {
+            "init exited during setup".into()
+        } else {
+            msg
+        }));
+    }
+    state::write(&state_path, &st)?;
+    writeln!(sync, "ok {pid}").map_err(|e| Error::io("report to creator", "", e))?;
+    // The creator no longer listens; our stdio stays for the container's use only.
+    // SAFETY: pidfd_open on our own child.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if pidfd < 0 {
+        return Err(Error::io("pidfd_open", "", std::io::Error::last_os_error()));
+    }
+    let pidfd = owned(pidfd);
+    let mut start_w = Some(std::fs::File::from(start_w));
+    let mut fifo_file = Some(fifo_file);
+    loop {
+        let mut fds = vec![libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if let Some(f) = &fifo_file {
+            fds.push(libc::pollfd {
+                fd: f.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // SAFETY: valid pollfd array.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n < 0 {
+            continue;
+        }
+        if fds.len() > 1 && fds[1].revents & libc::POLLIN != 0 {
+            let mut b = [0u8; 1];
+            let _ = fifo_file.as_mut().expect("polled").read(&mut b);
+            fifo_file = None;
+            let _ = std::fs::remove_file(&fifo);
+            if let Some(mut w) = start_w.take() {
+                let _ = w.write_all(b"s");
+            }
+            // Running once the error pipe closes at exec; an "exec" line means it failed.
+            let mut rest = String::new();
+            let _ = report.read_line(&mut rest);
+            st.started_ns = Some(now_ns());
+            if let Some(msg) = rest.trim().strip_prefix("exec ") {
+                st.error = Some(
+                    msg.split_once(' ')
+                        .map(|(_, m)| m)
+                        .unwrap_or(msg)
+                        .to_string(),
+                );
+            } else {
+                st.status = Status::Running;
+                state::write(&state_path, &st)?;
+            }
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            break;
+        }
+    }
+    let status = wait(pid);
+    st.status = Status::Stopped;
+    st.pid = 0;
+    st.exit_code = Some(exit_code(status));
+    st.finished_ns = Some(now_ns());
+    state::write(&state_path, &st)
+}
+
+fn wait(pid: libc::pid_t) -> libc::c_int {
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid
+            || (r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
+        {
+            return status;
+        }
+    }
+}
+
+/// The state directory of a container.
+pub(crate) fn state_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}

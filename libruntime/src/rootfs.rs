@@ -1,0 +1,457 @@
+//! Building a container's root: the given root mounts (an overlay from libimage, or a bind
+//! of a directory), the spec's mounts onto targets resolved inside the root, device nodes,
+//! `pivot_root`, masked and read-only paths, hostname.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::{Mount, Spec};
+
+use crate::error::{Error, Result};
+use crate::syscall::{Syscall, TargetKind};
+
+/// Mount flags and data parsed from OCI mount options.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// `MS_*` flags.
+    pub flags: libc::c_ulong,
+    /// Propagation flags applied with a second mount call.
+    pub propagation: libc::c_ulong,
+    /// File-system specific options (`mode=755,size=65536k`).
+    pub data: String,
+    /// A bind mount.
+    pub bind: bool,
+}
+
+/// Parses OCI/fstab mount options.
+pub fn parse_options(opts: &[String]) -> MountOptions {
+    let mut m = MountOptions::default();
+    let mut data = Vec::new();
+    for o in opts {
+        let (set, clear): (libc::c_ulong, libc::c_ulong) = match o.as_str() {
+            "ro" => (libc::MS_RDONLY, 0),
+            "rw" => (0, libc::MS_RDONLY),
+            "nosuid" => (libc::MS_NOSUID, 0),
+            "suid" => (0, libc::MS_NOSUID),
+            "nodev" => (libc::MS_NODEV, 0),
+            "dev" => (0, libc::MS_NODEV),
+            "noexec" => (libc::MS_NOEXEC, 0),
+            "exec" => (0, libc::MS_NOEXEC),
+            "sync" => (libc::MS_SYNCHRONOUS, 0),
+            "async" => (0, libc::MS_SYNCHRONOUS),
+            "dirsync" => (libc::MS_DIRSYNC, 0),
+            "noatime" => (libc::MS_NOATIME, 0),
+            "atime" => (0, libc::MS_NOATIME),
+            "nodiratime" => (libc::MS_NODIRATIME, 0),
+            "diratime" => (0, libc::MS_NODIRATIME),
+            "relatime" => (libc::MS_RELATIME, 0),
+            "norelatime" => (0, libc::MS_RELATIME),
+            "strictatime" => (libc::MS_STRICTATIME, 0),
+            "nostrictatime" => (0, libc::MS_STRICTATIME),
+            "bind" => {
+                m.bind = true;
+                (libc::MS_BIND, 0)
+            }
+            "rbind" => {
+                m.bind = true;
+                (libc::MS_BIND | libc::MS_REC, 0)
+            }
+            "private" => {
+                m.propagation |= libc::MS_PRIVATE;
+                (0, 0)
+            }
+            "rprivate" => {
+                m.propagation |= libc::MS_PRIVATE | libc::MS_REC;
+                (0, 0)
+            }
+            "shared" => {
+                m.propagation |= libc::MS_SHARED;
+                (0, 0)
+            }
+            "rshared" => {
+                m.propagation |= libc::MS_SHARED | libc::MS_REC;
+                (0, 0)
+            }
+            "slave" => {
+                m.propagation |= libc::MS_SLAVE;
+                (0, 0)
+            }
+            "rslave" => {
+                m.propagation |= libc::MS_SLAVE | libc::MS_REC;
+                (0, 0)
+            }
+            other => {
+                data.push(other.to_string());
+                (0, 0)
+            }
+        };
+        m.flags = (m.flags | set) & !clear;
+    }
+    m.data = data.join(",");
+    m
+}
+
+/// Special targets an image must not replace with a symlink (SECURITY.md).
+fn refuses_symlink(dest: &Path) -> bool {
+    [
+        "/proc",
+        "/sys",
+        "/dev",
+        "/dev/pts",
+        "/dev/shm",
+        "/dev/mqueue",
+    ]
+    .iter()
+    .any(|p| dest == Path::new(p))
+}
+
+fn mount_one(sys: &dyn Syscall, rootfs: &Path, m: &Mount) -> Result<()> {
+    let dest = m.destination();
+    let opts = parse_options(m.options().as_deref().unwrap_or_default());
+    let typ = m
+        .typ()
+        .as_deref()
+        .unwrap_or(if opts.bind { "bind" } else { "none" });
+    let bind = opts.bind || typ == "bind";
+    let source = m.source().clone();
+    let kind = match (&source, bind) {
+        (Some(s), true) if !s.is_dir() => TargetKind::File,
+        _ => TargetKind::Dir,
+    };
+    let ioe = |op: &'static str| {
+        let d = dest.clone();
+        move |e| Error::io(op, d, e)
+    };
+    let (target, _keep) = sys
+        .resolve_in_root(rootfs, dest, kind, refuses_symlink(dest))
+        .map_err(ioe("resolve mount destination"))?;
+    if bind {
+        let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
+        sys.mount(source.as_deref(), &target, None, flags, None)
+            .map_err(ioe("bind mount"))?;
+        // Bind mounts take their other flags (ro, nosuid, ...) only on a remount.
+        let rest = opts.flags & !(libc::MS_BIND | libc::MS_REC);
+        if rest != 0 {
+            sys.mount(
+                None,
+                &target,
+                None,
+                libc::MS_BIND | libc::MS_REMOUNT | rest,
+                None,
+            )
+            .map_err(ioe("remount"))?;
+        }
+    } else {
+        let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+        let src = source.unwrap_or_else(|| PathBuf::from(typ));
+        sys.mount(Some(&src), &target, Some(typ), opts.flags, data)
+            .map_err(ioe("mount"))?;
+    }
+    if opts.propagation != 0 {
+        sys.mount(None, &target, None, opts.propagation, None)
+            .map_err(ioe("set propagation of"))?;
+    }
+    Ok(())
+}
+
+/// The device nodes Docker puts in `/dev`: (name, major, minor).
+pub const DEFAULT_DEVICES: [(&str, u32, u32); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    ("tty", 5, 0),
+];
+
+fn populate_dev(sys: &dyn Syscall, dev: &Path) -> Result<()> {
+    for (name, major, minor) in DEFAULT_DEVICES {
+        let p = dev.join(name);
+        sys.mknod(&p, libc::S_IFCHR | 0o666, libc::makedev(major, minor))
+            .map_err(|e| Error::io("mknod", &p, e))?;
+    }
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+        ("core", "/proc/kcore"),
+    ] {
+        let p = dev.join(link);
+        sys.symlink(Path::new(target), &p)
+            .map_err(|e| Error::io("symlink", &p, e))?;
+    }
+    Ok(())
+}
+
+/// Sets up the root of a container in the current (new) mount namespace and pivots into it.
+///
+/// `root_mounts` (destination `/`) are mounted on `rootfs` first; with none, `rootfs` is
+/// bind-mounted on itself. Then the spec's mounts in order, `/dev` populated if it is a
+/// tmpfs, `pivot_root`, masked and read-only paths, a read-only root if asked, hostname.
+pub fn setup_rootfs(
+    sys: &dyn Syscall,
+    spec: &Spec,
+    rootfs: &Path,
+    root_mounts: &[Mount],
+) -> Result<()> {
+    let ioe = |op: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |e| Error::io(op, p, e)
+    };
+    // Nothing we mount may propagate back to the host.
+    sys.mount(
+        None,
+        Path::new("/"),
+        None,
+        libc::MS_SLAVE | libc::MS_REC,
+        None,
+    )
+    .map_err(ioe("make / rslave", Path::new("/")))?;
+    if root_mounts.is_empty() {
+        sys.mount(
+            Some(rootfs),
+            rootfs,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+        )
+        .map_err(ioe("bind root", rootfs))?;
+    }
+    for m in root_mounts {
+        let opts = parse_options(m.options().as_deref().unwrap_or_default());
+        let typ = m.typ().as_deref().unwrap_or("bind");
+        if opts.bind || typ == "bind" {
+            sys.mount(
+                m.source().as_deref(),
+                rootfs,
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None,
+            )
+            .map_err(ioe("bind root", rootfs))?;
+            if opts.flags & libc::MS_RDONLY != 0 {
+                sys.mount(
+                    None,
+                    rootfs,
+                    None,
+                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+                    None,
+                )
+                .map_err(ioe("remount root", rootfs))?;
+            }
+        } else {
+            let data = (!opts.data.is_empty()).then_some(opts.data.as_str());
+            sys.mount(m.source().as_deref(), rootfs, Some(typ), opts.flags, data)
+                .map_err(ioe("mount root", rootfs))?;
+        }
+    }
+    for m in spec.mounts().as_deref().unwrap_or_default() {
+        mount_one(sys, rootfs, m)?;
+        if m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs") {
+            populate_dev(sys, &rootfs.join("dev"))?;
+        }
+    }
+    sys.chdir(rootfs).map_err(ioe("chdir", rootfs))?;
+    sys.pivot_root(Path::new("."), Path::new("."))
+        .map_err(ioe("pivot_root", rootfs))?;
+    sys.umount2(Path::new("."), libc::MNT_DETACH)
+        .map_err(ioe("detach old root", rootfs))?;
+    sys.chdir(Path::new("/"))
+        .map_err(ioe("chdir", Path::new("/")))?;
+    let linux = spec.linux().as_ref();
+    for p in linux
+        .and_then(|l| l.masked_paths().as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        mask(sys, Path::new(p))?;
+    }
+    for p in linux
+        .and_then(|l| l.readonly_paths().as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let p = Path::new(p);
+        if p.symlink_metadata().is_ok() {
+            sys.mount(Some(p), p, None, libc::MS_BIND | libc::MS_REC, None)
+                .map_err(ioe("bind", p))?;
+            let flags = libc::MS_BIND
+                | libc::MS_REMOUNT
+                | libc::MS_RDONLY
+                | libc::MS_NOSUID
+                | libc::MS_NODEV
+                | libc::MS_NOEXEC;
+            sys.mount(None, p, None, flags, None)
+                .map_err(ioe("remount read-only", p))?;
+        }
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        sys.mount(
+            None,
+            Path::new("/"),
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            None,
+        )
+        .map_err(ioe("remount / read-only", Path::new("/")))?;
+    }
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        sys.sethostname(h)
+            .map_err(ioe("sethostname", Path::new(h)))?;
+    }
+    Ok(())
+}
+
+/// Masks `p` (after pivot_root, so inside the container): a directory gets a read-only
+/// empty tmpfs, anything else a bind of the container's verified `/dev/null`.
+fn mask(sys: &dyn Syscall, p: &Path) -> Result<()> {
+    let Ok(meta) = p.symlink_metadata() else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        sys.mount(
+            Some(Path::new("tmpfs")),
+            p,
+            Some("tmpfs"),
+            libc::MS_RDONLY,
+            None,
+        )
+        .map_err(|e| Error::io("mask", p, e))
+    } else {
+        verify_dev_null()?;
+        sys.mount(Some(Path::new("/dev/null")), p, None, libc::MS_BIND, None)
+            .map_err(|e| Error::io("mask", p, e))
+    }
+}
+
+/// `/dev/null` must be the character device 1:3 before it is used to mask anything.
+fn verify_dev_null() -> Result<()> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let m = Path::new("/dev/null")
+        .symlink_metadata()
+        .map_err(|e| Error::io("stat", "/dev/null", e))?;
+    if !m.file_type().is_char_device() || m.rdev() != libc::makedev(1, 3) {
+        return Err(Error::InvalidArgument(
+            "/dev/null in the container is not the null device".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscall::{Call, RecordingSyscall};
+
+    #[test]
+    fn options_parse_to_flags_and_data() {
+        let o = parse_options(&[
+            "nosuid".into(),
+            "noexec".into(),
+            "mode=755".into(),
+            "size=65536k".into(),
+            "ro".into(),
+        ]);
+        assert_eq!(o.flags, libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_RDONLY);
+        assert_eq!(o.data, "mode=755,size=65536k");
+        let o = parse_options(&["rbind".into(), "rprivate".into()]);
+        assert!(o.bind);
+        assert_eq!(o.propagation, libc::MS_PRIVATE | libc::MS_REC);
+    }
+
+    #[test]
+    fn mount_order_and_flags() {
+        let spec = crate::spec::docker_default("/r", &["sh".into()]).unwrap();
+        let sys = RecordingSyscall::default();
+        // Masked paths are checked on the real (host) file system by the fake run, so only
+        // the part up to pivot_root is asserted in full.
+        let _ = setup_rootfs(&sys, &spec, Path::new("/r"), &[]);
+        let calls = sys.take();
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            calls[0],
+            Call::Mount(None, p("/"), None, libc::MS_SLAVE | libc::MS_REC, None)
+        );
+        assert_eq!(
+            calls[1],
+            Call::Mount(
+                Some(p("/r")),
+                p("/r"),
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None
+            )
+        );
+        assert_eq!(
+            calls[2],
+            Call::Mount(
+                Some(p("proc")),
+                p("/r/proc"),
+                Some("proc".into()),
+                libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV,
+                None
+            )
+        );
+        assert_eq!(
+            calls[3],
+            Call::Mount(
+                Some(p("tmpfs")),
+                p("/r/dev"),
+                Some("tmpfs".into()),
+                libc::MS_NOSUID | libc::MS_STRICTATIME,
+                Some("mode=755,size=65536k".into())
+            )
+        );
+        assert_eq!(
+            calls[4],
+            Call::Mknod(p("/r/dev/null"), libc::S_IFCHR | 0o666, libc::makedev(1, 3))
+        );
+        let pivot = calls
+            .iter()
+            .position(|c| matches!(c, Call::PivotRoot(..)))
+            .unwrap();
+        assert_eq!(calls[pivot - 1], Call::Chdir(p("/r")));
+        assert_eq!(calls[pivot + 1], Call::Umount(p("."), libc::MNT_DETACH));
+        // Every spec mount happens before pivot_root, /sys read-only.
+        assert!(calls[..pivot].contains(&Call::Mount(
+            Some(p("sysfs")),
+            p("/r/sys"),
+            Some("sysfs".into()),
+            libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV | libc::MS_RDONLY,
+            None
+        )));
+        assert!(calls[..pivot].iter().any(|c| matches!(c, Call::Mount(_, t, Some(ty), _, Some(d)) if t == &p("/r/dev/shm") && ty == "tmpfs" && d == "mode=1777,size=67108864")));
+    }
+
+    #[test]
+    fn overlay_root_mount_comes_first() {
+        let spec = crate::spec::docker_default("/r", &["sh".into()]).unwrap();
+        let sys = RecordingSyscall::default();
+        let mut m = Mount::default();
+        m.set_typ(Some("overlay".into()));
+        m.set_source(Some("overlay".into()));
+        m.set_options(Some(vec![
+            "lowerdir=/l".into(),
+            "upperdir=/u".into(),
+            "workdir=/w".into(),
+        ]));
+        let _ = setup_rootfs(&sys, &spec, Path::new("/r"), &[m]);
+        let calls = sys.take();
+        assert_eq!(
+            calls[1],
+            Call::Mount(
+                Some(PathBuf::from("overlay")),
+                PathBuf::from("/r"),
+                Some("overlay".into()),
+                0,
+                Some("lowerdir=/l,upperdir=/u,workdir=/w".into())
+            )
+        );
+    }
+}

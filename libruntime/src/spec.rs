@@ -1,0 +1,106 @@
+//! Docker's defaults as an OCI runtime `Spec`: mounts, capabilities, masked and read-only
+//! paths, namespaces.
+
+use oci_spec::runtime::Spec;
+use serde_json::json;
+
+use crate::caps::DOCKER_DEFAULT;
+use crate::error::{Error, Result};
+
+/// Paths masked in every container (SECURITY.md).
+pub const MASKED_PATHS: [&str; 11] = [
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths made read-only in every container.
+pub const READONLY_PATHS: [&str; 5] = [
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// The spec Docker gives `docker run --network none IMAGE ARGS...`: Docker's mounts
+/// (`/proc`, `/dev` tmpfs, `/dev/pts`, `/dev/shm` 64 MiB, `/dev/mqueue`, `/sys` read-only),
+/// its 14 capabilities in the bounding, effective and permitted sets (inheritable and
+/// ambient empty), masked and read-only paths, and new pid, mount, ipc, uts and network
+/// namespaces. `rootfs` is the root directory; `args` the program and its arguments.
+pub fn docker_default(rootfs: &str, args: &[String]) -> Result<Spec> {
+    let caps = DOCKER_DEFAULT.to_vec();
+    let v = json!({
+        "ociVersion": "1.0.2",
+        "root": { "path": rootfs, "readonly": false },
+        "hostname": "",
+        "process": {
+            "terminal": false,
+            "user": { "uid": 0, "gid": 0 },
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": caps, "effective": caps, "permitted": caps,
+                "inheritable": [], "ambient": []
+            },
+            "noNewPrivileges": false
+        },
+        "mounts": [
+            { "destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"] },
+            { "destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"] },
+            { "destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
+            { "destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"] },
+            { "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"] },
+            { "destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"] }
+        ],
+        "linux": {
+            "namespaces": [
+                { "type": "mount" }, { "type": "network" }, { "type": "uts" }, { "type": "pid" }, { "type": "ipc" }
+            ],
+            "maskedPaths": MASKED_PATHS,
+            "readonlyPaths": READONLY_PATHS
+        }
+    });
+    serde_json::from_value(v).map_err(|e| Error::InvalidArgument(format!("default spec: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_has_dockers_defaults() {
+        let s = docker_default("/r", &["sh".into()]).unwrap();
+        let p = s.process().as_ref().unwrap();
+        assert_eq!(
+            p.capabilities()
+                .as_ref()
+                .unwrap()
+                .bounding()
+                .as_ref()
+                .unwrap()
+                .len(),
+            14
+        );
+        assert_eq!(s.mounts().as_ref().unwrap().len(), 6);
+        assert_eq!(
+            s.linux()
+                .as_ref()
+                .unwrap()
+                .masked_paths()
+                .as_ref()
+                .unwrap()
+                .len(),
+            11
+        );
+    }
+}
