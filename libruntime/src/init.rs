@@ -74,7 +74,7 @@ pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: Ow
         setup_rootfs(&RealSyscall, spec, root.path(), root_mounts)
     })();
     if let Err(e) = setup {
-        let _ = writeln!(report, "error {e}");
+        let _ = writeln!(report, "error {}", chain(&e));
         std::process::exit(1);
     }
     let _ = report.write_all(b"ready\n");
@@ -94,6 +94,18 @@ pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: Ow
             std::process::exit(f.code);
         }
     }
+}
+
+/// An error with its causes, for reporting across the process boundary.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 /// Wraps a raw fd we own.

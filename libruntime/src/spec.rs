@@ -73,6 +73,29 @@ pub fn docker_default(rootfs: &str, args: &[String]) -> Result<Spec> {
     serde_json::from_value(v).map_err(|e| Error::InvalidArgument(format!("default spec: {e}")))
 }
 
+/// Runs the process as `uid:gid` with `groups`, as Docker does for `--user`: a non-root
+/// user keeps the bounding set but gets empty effective, permitted, inheritable and
+/// ambient sets (SECURITY.md: CapEff = CapPrm = 0).
+pub fn set_user(spec: &mut Spec, uid: u32, gid: u32, groups: Vec<u32>) -> Result<()> {
+    let mut process = spec.process().clone().unwrap_or_default();
+    let mut user = process.user().clone();
+    user.set_uid(uid);
+    user.set_gid(gid);
+    user.set_additional_gids((!groups.is_empty()).then_some(groups));
+    process.set_user(user);
+    if uid != 0 {
+        if let Some(mut caps) = process.capabilities().clone() {
+            caps.set_effective(Some(Default::default()));
+            caps.set_permitted(Some(Default::default()));
+            caps.set_inheritable(Some(Default::default()));
+            caps.set_ambient(Some(Default::default()));
+            process.set_capabilities(Some(caps));
+        }
+    }
+    spec.set_process(Some(process));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

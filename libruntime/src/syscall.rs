@@ -188,75 +188,39 @@ impl Syscall for RealSyscall {
         }
         // SAFETY: rfd was just returned by open.
         let rootfd = unsafe { OwnedFd::from_raw_fd(rfd) };
-        let rel: PathBuf = dest
-            .components()
-            .filter(|c| matches!(c, Component::Normal(_)))
-            .collect();
-        let resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-        // Create missing directories one level at a time, each resolved inside the root.
+        let resolved = secure_join(&rootfd, dest, no_symlink)?;
+        // Create what is missing along the symlink-free path, each parent opened without
+        // following any link (a link swapped in meanwhile makes this fail, never escape).
+        let strict = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+        let comps: Vec<_> = resolved.components().collect();
         let mut sofar = PathBuf::new();
-        let comps: Vec<_> = rel.components().collect();
         for (i, c) in comps.iter().enumerate() {
             let last = i + 1 == comps.len();
             let parent = openat2(
                 rootfd.as_raw_fd(),
                 &sofar,
                 libc::O_PATH | libc::O_DIRECTORY,
-                resolve,
+                strict,
             )?;
             sofar.push(c);
             let name = cstr(c.as_os_str().as_bytes())?;
-            let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
             // SAFETY: valid arguments.
-            let r = unsafe {
-                libc::fstatat(
-                    parent.as_raw_fd(),
-                    name.as_ptr(),
-                    st.as_mut_ptr(),
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
+            let r = if last && kind == TargetKind::File {
+                unsafe {
+                    libc::mknodat(parent.as_raw_fd(), name.as_ptr(), libc::S_IFREG | 0o644, 0)
+                }
+            } else {
+                unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) }
             };
-            if r < 0 {
-                let e = io::Error::last_os_error();
-                if e.raw_os_error() != Some(libc::ENOENT) {
-                    return Err(e);
-                }
-                // SAFETY: valid arguments.
-                let r = if last && kind == TargetKind::File {
-                    unsafe {
-                        libc::mknodat(parent.as_raw_fd(), name.as_ptr(), libc::S_IFREG | 0o644, 0)
-                    }
-                } else {
-                    unsafe { libc::mkdirat(parent.as_raw_fd(), name.as_ptr(), 0o755) }
-                };
-                if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-                    return Err(io::Error::last_os_error());
-                }
-            } else if last && no_symlink {
-                // SAFETY: fstatat succeeded.
-                let st = unsafe { st.assume_init() };
-                if st.st_mode & libc::S_IFMT == libc::S_IFLNK {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        format!("mount destination {} is a symlink", dest.display()),
-                    ));
-                }
+            if r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(io::Error::last_os_error());
             }
         }
         let mut flags = libc::O_PATH;
         if kind == TargetKind::Dir {
             flags |= libc::O_DIRECTORY;
         }
-        let fd = openat2(
-            rootfd.as_raw_fd(),
-            &rel,
-            flags,
-            if no_symlink {
-                resolve | RESOLVE_NO_SYMLINKS
-            } else {
-                resolve
-            },
-        )?;
+        let fd = openat2(rootfd.as_raw_fd(), &resolved, flags, strict)?;
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
         // SAFETY: valid fd and out pointer.
         check(unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) })?;
@@ -272,7 +236,7 @@ impl Syscall for RealSyscall {
         if !ok {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("mount destination {} is not a {:?}", dest.display(), kind),
+                format!("mount destination {} is not a {kind:?}", dest.display()),
             ));
         }
         Ok((
@@ -280,6 +244,81 @@ impl Syscall for RealSyscall {
             Some(fd),
         ))
     }
+}
+
+fn components(p: &Path) -> Vec<std::ffi::OsString> {
+    p.components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Resolves `dest` inside the root the way the container would see it: symlinks are
+/// followed lexically, an absolute target restarts at the root, `..` never climbs above
+/// it. Returns a path free of symlinks (components may not exist yet). With `no_symlink`,
+/// a final component that is a symlink is an error.
+fn secure_join(root: &OwnedFd, dest: &Path, no_symlink: bool) -> io::Result<PathBuf> {
+    let strict = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+    let mut todo: std::collections::VecDeque<std::ffi::OsString> = components(dest).into();
+    let mut cur = PathBuf::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            cur.pop();
+            continue;
+        }
+        let parent = match openat2(
+            root.as_raw_fd(),
+            &cur,
+            libc::O_PATH | libc::O_DIRECTORY,
+            strict,
+        ) {
+            Ok(p) => p,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                cur.push(&c);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let name = cstr(c.as_bytes())?;
+        let mut buf = vec![0u8; libc::PATH_MAX as usize];
+        // SAFETY: valid arguments and buffer.
+        let n = unsafe {
+            libc::readlinkat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            // Not a symlink (EINVAL) or missing (ENOENT): a plain component.
+            cur.push(&c);
+            continue;
+        }
+        if no_symlink && todo.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("mount destination {} is a symlink", dest.display()),
+            ));
+        }
+        links += 1;
+        if links > 40 {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        buf.truncate(n as usize);
+        let target = PathBuf::from(std::ffi::OsStr::from_bytes(&buf));
+        if target.is_absolute() {
+            cur = PathBuf::new();
+        }
+        for e in components(&target).into_iter().rev() {
+            todo.push_front(e);
+        }
+    }
+    Ok(cur)
 }
 
 /// One recorded call.

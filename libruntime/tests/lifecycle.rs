@@ -1,0 +1,125 @@
+//! Create/start/wait/kill/delete of real containers, exit codes, and that nothing is left.
+
+mod common;
+
+use common::*;
+use libruntime::{CreateOptions, ErrorKind, Status};
+
+#[test]
+fn runs_and_reports_exit_codes() {
+    let f = Fixture::new();
+    assert_eq!(
+        f.run("ok", "echo hello; echo $$"),
+        (0, "hello\n1\n".into(), String::new())
+    );
+    assert_eq!(f.run("three", "exit 3").0, 3);
+    let (code, _, err) = f.run_spec("missing", &{
+        let mut s = f.spec("x");
+        let mut p = s.process().clone().unwrap();
+        p.set_args(Some(vec!["nonexistent-program".into()]));
+        s.set_process(Some(p));
+        s
+    });
+    assert_eq!(code, 127);
+    assert!(err.contains("executable file not found in $PATH"), "{err}");
+}
+
+#[test]
+fn create_and_start_are_separate_steps() {
+    let f = Fixture::new();
+    let marker = f.rootfs.join("tmp/ran");
+    let c =
+        f.rt.create(
+            "two-step",
+            &f.spec("touch /tmp/ran"),
+            CreateOptions::default(),
+        )
+        .unwrap();
+    let st = c.state().unwrap();
+    assert_eq!(st.status, Status::Created);
+    assert!(st.pid > 0);
+    assert!(
+        std::path::Path::new(&format!("/proc/{}", st.pid)).exists(),
+        "init waits for start"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!marker.exists(), "the program must not run before start");
+    c.start().unwrap();
+    assert_eq!(c.wait().unwrap(), 0);
+    assert!(marker.exists());
+    assert_eq!(c.start().unwrap_err().kind(), ErrorKind::Conflict);
+    c.delete(false).unwrap();
+    assert_eq!(
+        f.rt.get("two-step").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
+
+#[test]
+fn kill_gives_128_plus_signal_and_delete_leaves_nothing() {
+    let f = Fixture::new();
+    let c =
+        f.rt.create("sleeper", &f.spec("sleep 100"), CreateOptions::default())
+            .unwrap();
+    c.start().unwrap();
+    let st = c.state().unwrap();
+    assert_eq!(st.status, Status::Running);
+    let (pid, monitor) = (st.pid, st.monitor_pid);
+    assert_eq!(c.delete(false).unwrap_err().kind(), ErrorKind::Conflict);
+    c.kill(libc::SIGKILL).unwrap();
+    assert_eq!(c.wait().unwrap(), 137);
+    c.delete(false).unwrap();
+    assert!(exited(pid));
+    assert!(exited(monitor));
+    assert_eq!(std::fs::read_dir(f.rt.root()).unwrap().count(), 0);
+    // Mounts lived only in the container's mount namespace.
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(f.rootfs.to_str().unwrap()));
+}
+
+#[test]
+fn delete_of_a_created_container_and_force() {
+    let f = Fixture::new();
+    let c =
+        f.rt.create("never-started", &f.spec("true"), CreateOptions::default())
+            .unwrap();
+    let pid = c.state().unwrap().pid;
+    c.delete(false).unwrap();
+    assert!(exited(pid));
+    let c =
+        f.rt.create("forced", &f.spec("sleep 100"), CreateOptions::default())
+            .unwrap();
+    c.start().unwrap();
+    c.delete(true).unwrap();
+    assert_eq!(std::fs::read_dir(f.rt.root()).unwrap().count(), 0);
+}
+
+#[test]
+fn duplicate_and_invalid_ids_and_failed_setup_leave_nothing() {
+    let f = Fixture::new();
+    let c =
+        f.rt.create("dup", &f.spec("true"), CreateOptions::default())
+            .unwrap();
+    assert_eq!(
+        f.rt.create("dup", &f.spec("true"), CreateOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::AlreadyExists
+    );
+    c.delete(true).unwrap();
+    assert_eq!(
+        f.rt.create("../x", &f.spec("true"), CreateOptions::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidArgument
+    );
+    let mut bad = f.spec("true");
+    let mut root = bad.root().clone().unwrap();
+    root.set_path("/nonexistent-root".into());
+    bad.set_root(Some(root));
+    let e =
+        f.rt.create("bad-root", &bad, CreateOptions::default())
+            .unwrap_err();
+    assert!(e.to_string().contains("container init failed"), "{e}");
+    assert_eq!(std::fs::read_dir(f.rt.root()).unwrap().count(), 0);
+}
