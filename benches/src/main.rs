@@ -1,12 +1,15 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime [--runs N]`
 
+mod runtime;
 mod stats;
 mod unpack;
 
 fn main() -> anyhow::Result<()> {
+    // This binary is also libruntime's monitor helper (never returns when started as one).
+    libruntime::maybe_run();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runs = args
         .iter()
@@ -17,8 +20,9 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(10);
     match args.first().map(String::as_str) {
         Some("unpack") => unpack::run(runs),
+        Some("runtime") => runtime::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack [--runs N]");
+            eprintln!("usage: ministry-bench unpack|runtime [--runs N]");
             std::process::exit(2)
         }
     }
