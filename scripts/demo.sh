@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo, on a fresh machine: installs what it needs, builds ministry, makes a busybox
-# image from Debian's static busybox, and walks it through the image lifecycle.
-# (Running containers arrives with libruntime, issue 3; the demo grows with it.)
+# image from Debian's static busybox, runs real containers from it, and walks the image
+# through its lifecycle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run the demo as root" >&2; exit 1; }
@@ -9,13 +9,25 @@ scripts/install-deps.sh
 cargo build --release -p ministry --quiet
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-M="target/release/ministry --root $work/root"
+M="target/release/ministry --root $work/root --exec-root $work/run"
 step() { printf '\n\033[1m$ ministry %s\033[0m\n' "$*"; }
 
 scripts/mkbusybox.sh "$work/rootfs"
 tar -C "$work/rootfs" -cf "$work/busybox.tar" .
 step import --change 'CMD ["/bin/sh"]' busybox.tar busybox:latest
 $M import --change 'CMD ["/bin/sh"]' "$work/busybox.tar" busybox:latest
+step run --rm busybox echo hello from a ministry container
+$M run --rm busybox echo hello from a ministry container
+step run --rm -u nobody -w /tmp/work busybox sh -c 'id; pwd; grep ^Cap /proc/self/status'
+$M run --rm -u nobody -w /tmp/work busybox sh -c 'id; pwd; grep ^Cap /proc/self/status'
+step run --rm busybox sh -c 'exit 3'
+$M run --rm busybox sh -c 'exit 3' || echo "exit code: $?"
+step run --name demo busybox sh -c 'echo kept'
+$M run --name demo busybox sh -c 'echo kept'
+step ps -a
+$M ps -a
+step rm demo
+$M rm demo
 step tag busybox me/busybox:1.0
 $M tag busybox me/busybox:1.0
 step images

@@ -164,7 +164,7 @@ impl Container {
             let st = self.state()?;
             if st.status != Status::Created || st.error.is_some() {
                 if let Some(e) = st.error {
-                    return Err(Error::Init(e));
+                    return Err(Error::Exec(e));
                 }
                 return Ok(());
             }

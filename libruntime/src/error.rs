@@ -42,6 +42,10 @@ pub enum Error {
     /// The container's init failed before running the program (reported by the init).
     #[error("container init failed: {0}")]
     Init(String),
+    /// The program could not be executed (not found: exit code 127; not executable: 126),
+    /// in Docker's words (`exec: "x": executable file not found in $PATH`).
+    #[error("{0}")]
+    Exec(String),
     /// An operating-system error.
     #[error("{op} {path}")]
     Io {
@@ -66,7 +70,7 @@ impl Error {
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Conflict { .. } => ErrorKind::Conflict,
-            Error::Init(_) | Error::Io { .. } | Error::State(..) => ErrorKind::Io,
+            Error::Init(_) | Error::Exec(_) | Error::Io { .. } | Error::State(..) => ErrorKind::Io,
         }
     }
 

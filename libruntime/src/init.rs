@@ -90,7 +90,6 @@ pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: Ow
         Ok(never) => match never {},
         Err(f) => {
             let _ = writeln!(report, "exec {} {}", f.code, f.message);
-            let _ = writeln!(std::io::stderr(), "{}", f.message);
             std::process::exit(f.code);
         }
     }

@@ -13,15 +13,24 @@ fn runs_and_reports_exit_codes() {
         (0, "hello\n1\n".into(), String::new())
     );
     assert_eq!(f.run("three", "exit 3").0, 3);
-    let (code, _, err) = f.run_spec("missing", &{
-        let mut s = f.spec("x");
-        let mut p = s.process().clone().unwrap();
-        p.set_args(Some(vec!["nonexistent-program".into()]));
-        s.set_process(Some(p));
-        s
-    });
-    assert_eq!(code, 127);
-    assert!(err.contains("executable file not found in $PATH"), "{err}");
+    let mut spec = f.spec("x");
+    let mut p = spec.process().clone().unwrap();
+    p.set_args(Some(vec!["nonexistent-program".into()]));
+    spec.set_process(Some(p));
+    let c =
+        f.rt.create("missing", &spec, CreateOptions::default())
+            .unwrap();
+    let e = c.start().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "exec: \"nonexistent-program\": executable file not found in $PATH"
+    );
+    assert_eq!(c.wait().unwrap(), 127);
+    assert_eq!(
+        c.state().unwrap().error.as_deref(),
+        Some(e.to_string().as_str())
+    );
+    c.delete(false).unwrap();
 }
 
 #[test]

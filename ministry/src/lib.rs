@@ -14,4 +14,4 @@
 
 mod engine;
 
-pub use engine::{Engine, EngineConfig, Error};
+pub use engine::{ContainerRecord, ContainerState, Engine, EngineConfig, Error, RunOptions};

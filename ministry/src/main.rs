@@ -9,11 +9,25 @@ use ministry::{Engine, EngineConfig};
 fn run(cli: Cli) -> anyhow::Result<bool> {
     let config = EngineConfig {
         root: cli.root.clone(),
+        exec_root: cli.exec_root.clone(),
         snapshotter: EngineConfig::parse_snapshotter(&cli.storage_driver)?,
+        ..Default::default()
     };
     let engine = Engine::open(config)?;
     use cli::images as h;
     let ok = match &cli.command {
+        Command::Run(a) => match cli::containers::run(&engine, a) {
+            Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),
+            Err(e) => {
+                eprintln!(
+                    "ministry: Error response from daemon: {}.\nSee 'ministry run --help'.",
+                    format!("{e:#}").trim_end_matches('.')
+                );
+                std::process::exit(125);
+            }
+        },
+        Command::Ps(a) => cli::containers::ps(&engine, a).map(|_| true)?,
+        Command::Rm(a) => cli::containers::rm(&engine, a)?,
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
             h::images(&engine, a).map(|_| true)?
         }
@@ -41,6 +55,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
 }
 
 fn main() {
+    // This binary is also libruntime's monitor helper: when started as one, this runs the
+    // monitor and never returns. It must come before anything starts a thread.
+    libruntime::maybe_run();
+    // This binary is also libruntime's monitor helper: when started as one, this runs the
+    // monitor and never returns. It must come before anything starts a thread.
+    libruntime::maybe_run();
     let cli = Cli::parse();
     match run(cli) {
         Ok(true) => {}
@@ -49,6 +69,7 @@ fn main() {
             // Engine errors read like Docker's daemon errors; argument errors like its CLI's.
             if e.downcast_ref::<libimage::Error>().is_some()
                 || e.downcast_ref::<ministry::Error>().is_some()
+                || e.downcast_ref::<libruntime::Error>().is_some()
             {
                 eprintln!("Error response from daemon: {e}");
             } else {

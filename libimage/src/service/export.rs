@@ -24,6 +24,14 @@ impl ImageService {
         }
     }
 
+    /// Reads a small file (at most 1 MiB) of snapshot `key`'s merged view without mounting
+    /// it, never following a link (`/etc/passwd` for `--user NAME`).
+    pub fn read_snapshot_file(&self, key: &str, path: &str) -> Result<Option<Vec<u8>>> {
+        let dirs = self.snapshotter.layer_dirs(key)?;
+        let rel = std::path::Path::new(path.trim_start_matches('/'));
+        Layers::open(&dirs, self.snapshotter.layered())?.read_file(rel, 1 << 20)
+    }
+
     /// What changed in snapshot `key` against its parent (`docker diff`), sorted by path.
     pub fn changes(&self, key: &str) -> Result<Vec<Change>> {
         let dirs = self.snapshotter.layer_dirs(key)?;

@@ -224,6 +224,41 @@ impl Layers {
         Ok(result)
     }
 
+    /// Reads a small regular file of the merged view (at most `limit` bytes), never
+    /// following a link; `Ok(None)` if it is absent or not a regular file.
+    pub fn read_file(&self, rel: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+        use std::io::Read;
+        let Some(st) = self.stat(rel, 0)? else {
+            return Ok(None);
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Ok(None);
+        }
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let name = rel.file_name().unwrap_or_default();
+        for r in &self.roots {
+            let Ok(d) = self.open_path(r.as_raw_fd(), parent) else {
+                continue;
+            };
+            if let Ok(fd) = fsops::open_at(
+                d.as_raw_fd(),
+                name,
+                libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK,
+            ) {
+                let mut data = Vec::new();
+                std::fs::File::from(fd)
+                    .take(limit)
+                    .read_to_end(&mut data)
+                    .map_err(|e| Error::io("read", rel, e))?;
+                return Ok(Some(data));
+            }
+            if !self.overlay {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     fn open_path(&self, root: RawFd, rel: &Path) -> std::io::Result<OwnedFd> {
         let mut cur = fsops::open_at(
             root,

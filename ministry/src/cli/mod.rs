@@ -2,5 +2,6 @@
 //! and the handlers that call the engine.
 
 pub mod args;
+pub mod containers;
 pub mod images;
 pub mod output;

@@ -42,8 +42,18 @@ impl Ministry {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ministry"));
-        c.arg("--root").arg(self.root.path());
+        c.arg("--root").arg(self.root.path().join("data"));
+        c.arg("--exec-root").arg(self.root.path().join("run"));
         c
+    }
+
+    /// Imports a busybox image as `name` (built in a temp dir).
+    pub fn busybox(&self, name: &str) -> String {
+        let tmp = tempfile::tempdir().unwrap();
+        let tar = busybox_tar(tmp.path());
+        self.ok_stdin(&["import", "-", name], &tar)
+            .trim()
+            .to_string()
     }
 
     /// Runs with args; returns the output whatever the exit code.

@@ -1,0 +1,136 @@
+//! Container records (`<root>/containers/<id>/config.v2.json`, as Docker names it), lookup
+//! by name, full ID or unique ID prefix, and state from the runtime.
+
+use std::path::PathBuf;
+
+use libimage::image::ContainerConfig;
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, Error};
+
+/// What the engine records about a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerRecord {
+    /// 64 hex characters.
+    pub id: String,
+    /// The name, without Docker's leading `/`.
+    pub name: String,
+    /// The image as the user named it.
+    pub image: String,
+    /// The image's ID.
+    pub image_id: String,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// The program.
+    pub path: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Docker's container config (what `inspect` shows as `Config`).
+    pub config: ContainerConfig,
+    /// The snapshot holding the container's writable layer.
+    pub snapshot: String,
+    /// `--rm`.
+    pub auto_remove: bool,
+}
+
+/// The state `ps` and `inspect` show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerState {
+    /// `created`, `running` or `exited`.
+    pub status: &'static str,
+    /// Whether the program runs.
+    pub running: bool,
+    /// Its exit code once exited.
+    pub exit_code: Option<i32>,
+    /// Why it could not run.
+    pub error: Option<String>,
+}
+
+impl Engine {
+    pub(crate) fn container_dir(&self, id: &str) -> PathBuf {
+        self.config.root.join("containers").join(id)
+    }
+
+    /// Every container record.
+    pub fn containers(&self) -> Result<Vec<ContainerRecord>, Error> {
+        let dir = self.config.root.join("containers");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io("read", &dir, e))? {
+            let e = e.map_err(|e| Error::io("read", &dir, e))?;
+            if let Ok(data) = std::fs::read(e.path().join("config.v2.json")) {
+                if let Ok(r) = serde_json::from_slice::<ContainerRecord>(&data) {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created));
+        Ok(out)
+    }
+
+    /// Finds a container by name, full ID or unique ID prefix.
+    pub fn container(&self, name: &str) -> Result<ContainerRecord, Error> {
+        let all = self.containers()?;
+        let name = name.strip_prefix('/').unwrap_or(name);
+        if let Some(c) = all.iter().find(|c| c.id == name || c.name == name) {
+            return Ok(c.clone());
+        }
+        let mut m = all
+            .iter()
+            .filter(|c| !name.is_empty() && c.id.starts_with(name));
+        match (m.next(), m.next()) {
+            (Some(c), None) => Ok(c.clone()),
+            (Some(_), Some(_)) => Err(Error::Conflict(format!(
+                "multiple IDs found with provided prefix: {name}"
+            ))),
+            _ => Err(Error::NoSuchContainer(name.to_string())),
+        }
+    }
+
+    /// A container's state from its runtime record.
+    pub fn container_state(&self, c: &ContainerRecord) -> Result<ContainerState, Error> {
+        match self.runtime.get(&c.id).and_then(|r| r.state()) {
+            Ok(s) => Ok(ContainerState {
+                status: match s.status {
+                    libruntime::Status::Created => "created",
+                    libruntime::Status::Running => "running",
+                    libruntime::Status::Stopped => "exited",
+                },
+                running: s.status == libruntime::Status::Running,
+                exit_code: s.exit_code,
+                error: s.error,
+            }),
+            // Run-time state is gone (a reboot): the container is exited.
+            Err(_) => Ok(ContainerState {
+                status: "exited",
+                running: false,
+                exit_code: None,
+                error: None,
+            }),
+        }
+    }
+
+    /// Removes a container: its runtime state (killing it with `force`), its snapshot and
+    /// its record. Refuses a running container without `force`, with Docker's message.
+    pub fn remove_container(&self, name: &str, force: bool) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        if let Ok(rc) = self.runtime.get(&c.id) {
+            let st = rc.state()?;
+            if st.status != libruntime::Status::Stopped && !force {
+                return Err(Error::Conflict(format!(
+                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                    c.id
+                )));
+            }
+            rc.delete(force)?;
+        }
+        match self.images.snapshotter().remove(&c.snapshot) {
+            Ok(()) => {}
+            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let dir = self.container_dir(&c.id);
+        std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,150 @@
+//! The engine: one data root and the services on it.
+
+mod containers;
+mod names;
+mod run;
+mod user;
+
+pub use containers::{ContainerRecord, ContainerState};
+pub use run::RunOptions;
+
+use std::path::PathBuf;
+
+use libimage::service::{ImageService, SnapshotterKind};
+use libruntime::{Helper, Runtime};
+
+/// Errors of the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// From the image store.
+    #[error(transparent)]
+    Image(#[from] libimage::Error),
+    /// From the runtime.
+    #[error(transparent)]
+    Runtime(#[from] libruntime::Error),
+    /// A configuration value is not valid.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// No such container.
+    #[error("No such container: {0}")]
+    NoSuchContainer(String),
+    /// The operation conflicts with the container's state or another container.
+    #[error("{0}")]
+    Conflict(String),
+    /// An I/O error on the engine's own files.
+    #[error("{op} {path}")]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Where the engine keeps its state and how.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The data root. By default, `/var/lib/ministry`.
+    pub root: PathBuf,
+    /// Run-time state (container monitors' state directories). By default, `/run/ministry`.
+    pub exec_root: PathBuf,
+    /// The snapshotter. By default, overlayfs where it works, else copies.
+    pub snapshotter: SnapshotterKind,
+    /// The program that serves as libruntime's monitor helper. By default, the running
+    /// program, whose `main` must call `libruntime::maybe_run()` first (the `ministry`
+    /// binary does).
+    pub helper: Helper,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            root: PathBuf::from("/var/lib/ministry"),
+            exec_root: PathBuf::from("/run/ministry"),
+            snapshotter: SnapshotterKind::Auto,
+            helper: Helper::CurrentExe,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Parses a storage-driver name as Docker's `--storage-driver` takes it.
+    pub fn parse_snapshotter(name: &str) -> Result<SnapshotterKind, Error> {
+        match name {
+            "overlay" | "overlay2" | "overlayfs" => Ok(SnapshotterKind::Overlay),
+            "vfs" | "native" | "copy" => Ok(SnapshotterKind::Copy),
+            "" | "auto" => Ok(SnapshotterKind::Auto),
+            other => Err(Error::InvalidConfig(format!(
+                "unsupported storage driver: {other} (use overlay2 or vfs)"
+            ))),
+        }
+    }
+}
+
+/// A container engine on one data root.
+pub struct Engine {
+    config: EngineConfig,
+    images: ImageService,
+    runtime: Runtime,
+}
+
+impl Engine {
+    /// Opens the engine's stores, creating them on first use.
+    pub fn open(config: EngineConfig) -> Result<Self, Error> {
+        let images = ImageService::open(&config.root, config.snapshotter)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .create(config.root.join("containers"))
+            .map_err(|e| Error::io("create", config.root.join("containers"), e))?;
+        let runtime = Runtime::new(&config.exec_root, config.helper.clone())?;
+        Ok(Engine {
+            config,
+            images,
+            runtime,
+        })
+    }
+
+    /// The image service.
+    pub fn images(&self) -> &ImageService {
+        &self.images
+    }
+
+    /// The container runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The configuration the engine was opened with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Which containers use an image (for `rmi`'s conflict rules).
+    pub fn image_users(&self, image: &libimage::Digest) -> Vec<libimage::service::ImageUser> {
+        self.containers()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.image_id == image.to_string())
+            .map(|c| {
+                let running = self.container_state(&c).map(|s| s.running).unwrap_or(false);
+                libimage::service::ImageUser {
+                    container: c.id.clone(),
+                    running,
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,306 @@
+//! `run` and `create`: a writable snapshot on the image, Docker's spec from the image
+//! config and the options, and a libruntime container whose root is that snapshot.
+
+use libimage::fsutil::{write_atomic, LockGuard};
+use libimage::image::ContainerConfig;
+use libruntime::{docker_default, ContainerStdio, CreateOptions};
+
+use super::containers::ContainerRecord;
+use super::{names, user, Engine, Error};
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What `run`/`create` take (Docker's flags).
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The image.
+    pub image: String,
+    /// The command (overrides the image's `Cmd`).
+    pub cmd: Vec<String>,
+    /// `--entrypoint` (an empty string clears the image's).
+    pub entrypoint: Option<String>,
+    /// `-e KEY=VALUE` (or `-e KEY`, taken from this process's environment if set).
+    pub env: Vec<String>,
+    /// `-w`.
+    pub workdir: Option<String>,
+    /// `-u`.
+    pub user: Option<String>,
+    /// `--name`.
+    pub name: Option<String>,
+    /// `-h`.
+    pub hostname: Option<String>,
+    /// `--rm`.
+    pub auto_remove: bool,
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+    let mut b = [0u8; N];
+    // SAFETY: valid buffer.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), N, 0) };
+    if n != N as isize {
+        return Err(Error::io("getrandom", "", std::io::Error::last_os_error()));
+    }
+    Ok(b)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Docker's argument rules: `--entrypoint` replaces the image's entrypoint and drops its
+/// Cmd; a command given replaces the image's Cmd.
+fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
+    let (entry, cmd) = match &o.entrypoint {
+        Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
+        Some(e) => (vec![e.clone()], o.cmd.clone()),
+        None => (
+            cfg.entrypoint.clone().unwrap_or_default(),
+            if o.cmd.is_empty() {
+                cfg.cmd.clone().unwrap_or_default()
+            } else {
+                o.cmd.clone()
+            },
+        ),
+    };
+    entry.into_iter().chain(cmd).collect()
+}
+
+/// Docker's environment: PATH (the image's, the user's, or the default) first, HOSTNAME,
+/// the image's and the user's variables (the user's win), HOME last if unset.
+fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
+    let mut env: Vec<String> = Vec::new();
+    let mut set = |kv: String| {
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        match env
+            .iter_mut()
+            .find(|e| e.split('=').next() == Some(key.as_str()))
+        {
+            Some(slot) => *slot = kv,
+            None => env.push(kv),
+        }
+    };
+    set(DEFAULT_PATH.into());
+    set(format!("HOSTNAME={hostname}"));
+    for e in cfg.env.clone().unwrap_or_default() {
+        set(e);
+    }
+    for e in &o.env {
+        match e.split_once('=') {
+            Some(_) => set(e.clone()),
+            None => {
+                if let Ok(v) = std::env::var(e) {
+                    set(format!("{e}={v}"));
+                }
+            }
+        }
+    }
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+impl Engine {
+    /// Creates a container (`docker create`): a snapshot on the image, the record, and a
+    /// runtime container waiting for start with `stdio`.
+    pub fn create_container(
+        &self,
+        o: &RunOptions,
+        stdio: ContainerStdio,
+    ) -> Result<ContainerRecord, Error> {
+        let image = self.images.resolve(&o.image).map_err(|e| match e.kind() {
+            libimage::ErrorKind::NotFound => Error::InvalidConfig(format!(
+                "Unable to find image '{}' locally",
+                libimage::Reference::parse(&o.image)
+                    .map(|r| r.familiar())
+                    .unwrap_or(o.image.clone())
+            )),
+            _ => e.into(),
+        })?;
+        let img_cfg = self.images.config(&image)?;
+        let mut cfg = ContainerConfig::from_image_config(img_cfg.raw())?;
+        let args = command(&cfg, o);
+        if args.is_empty() {
+            return Err(Error::InvalidConfig("No command specified".into()));
+        }
+        let id = hex(&random_bytes::<32>()?);
+        let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
+        let snapshot = format!("ctr-{id}");
+        let top = self.images.top_snapshot(&image);
+        self.images
+            .snapshotter()
+            .prepare(&snapshot, top.as_deref())?;
+        let result = (|| {
+            let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
+            let passwd = self
+                .images
+                .read_snapshot_file(&snapshot, "/etc/passwd")?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let group = self
+                .images
+                .read_snapshot_file(&snapshot, "/etc/group")?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let u = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+            let env = environment(&cfg, o, &hostname, &u.home);
+            let workdir = o
+                .workdir
+                .clone()
+                .filter(|w| !w.is_empty())
+                .unwrap_or_else(|| cfg.working_dir.clone());
+            let dir = self.container_dir(&id);
+            let rootfs = dir.join("rootfs");
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .create(&rootfs)
+                .map_err(|e| Error::io("create", &rootfs, e))?;
+            let mut spec = docker_default(
+                rootfs
+                    .to_str()
+                    .ok_or_else(|| Error::InvalidConfig("data root is not UTF-8".into()))?,
+                &args,
+            )?;
+            let mut process = spec.process().clone().unwrap_or_default();
+            process.set_env(Some(env.clone()));
+            process.set_cwd(if workdir.is_empty() {
+                "/".into()
+            } else {
+                workdir.clone().into()
+            });
+            spec.set_process(Some(process));
+            libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
+            spec.set_hostname(Some(hostname.clone()));
+            cfg.hostname = hostname.clone();
+            cfg.env = Some(env);
+            cfg.cmd = Some(if o.cmd.is_empty() {
+                cfg.cmd.clone().unwrap_or_default()
+            } else {
+                o.cmd.clone()
+            });
+            cfg.image = o.image.clone();
+            cfg.working_dir = workdir;
+            if let Some(u) = &o.user {
+                cfg.user = u.clone();
+            }
+            if let Some(e) = &o.entrypoint {
+                cfg.entrypoint = (!e.is_empty()).then(|| vec![e.clone()]);
+            }
+            let record = ContainerRecord {
+                id: id.clone(),
+                name: String::new(),
+                image: o.image.clone(),
+                image_id: image.id.to_string(),
+                created: libimage::time::now(),
+                path: args[0].clone(),
+                args: args[1..].to_vec(),
+                config: cfg.clone(),
+                snapshot: snapshot.clone(),
+                auto_remove: o.auto_remove,
+            };
+            let record = self.claim_name(record, o.name.as_deref())?;
+            let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
+            self.runtime
+                .create(&id, &spec, CreateOptions { root_mounts, stdio })?;
+            Ok(record)
+        })();
+        if result.is_err() {
+            let _ = self.images.snapshotter().remove(&snapshot);
+            let _ = std::fs::remove_dir_all(self.container_dir(&id));
+        }
+        result
+    }
+
+    /// Gives the record a unique name (the one asked for, or a generated one) and writes
+    /// it, under the containers lock.
+    fn claim_name(
+        &self,
+        mut record: ContainerRecord,
+        name: Option<&str>,
+    ) -> Result<ContainerRecord, Error> {
+        let _g = LockGuard::lock(&self.config.root.join("containers.lock"))?;
+        let existing = self.containers()?;
+        let taken = |n: &str| existing.iter().find(|c| c.name == n).map(|c| c.id.clone());
+        record.name = match name {
+            Some(n) => {
+                let n = n.strip_prefix('/').unwrap_or(n);
+                if !names::valid(n) {
+                    return Err(Error::InvalidConfig(format!(
+                        "Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+                    )));
+                }
+                if let Some(other) = taken(n) {
+                    return Err(Error::Conflict(format!(
+                        "Conflict. The container name \"/{n}\" is already in use by container \"{other}\". You have to remove (or rename) that container to be able to reuse that name."
+                    )));
+                }
+                n.to_string()
+            }
+            None => {
+                let r = u16::from_le_bytes(random_bytes::<2>()?);
+                (0..)
+                    .map(|i| names::generate(r, i))
+                    .find(|n| taken(n).is_none())
+                    .expect("unbounded")
+            }
+        };
+        let path = self.container_dir(&record.id).join("config.v2.json");
+        let data =
+            serde_json::to_vec_pretty(&record).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        write_atomic(&path, &data)?;
+        Ok(record)
+    }
+
+    /// Starts a created container.
+    pub fn start_container(&self, name: &str) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        self.runtime.get(&c.id)?.start()?;
+        Ok(c)
+    }
+
+    /// Waits for a container to stop; returns its exit code (and removes it if it was
+    /// created with `--rm`).
+    pub fn wait_container(&self, name: &str) -> Result<i32, Error> {
+        let c = self.container(name)?;
+        let code = self.runtime.get(&c.id)?.wait()?;
+        if c.auto_remove {
+            self.remove_container(&c.id, true)?;
+        }
+        Ok(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_and_environment_follow_docker() {
+        let cfg = ContainerConfig {
+            entrypoint: Some(vec!["/entry".into()]),
+            cmd: Some(vec!["default".into()]),
+            env: Some(vec!["PATH=/img/bin".into(), "A=1".into()]),
+            ..Default::default()
+        };
+        let o = |cmd: &[&str], ep: Option<&str>| RunOptions {
+            cmd: cmd.iter().map(|s| s.to_string()).collect(),
+            entrypoint: ep.map(str::to_string),
+            ..Default::default()
+        };
+        assert_eq!(command(&cfg, &o(&[], None)), vec!["/entry", "default"]);
+        assert_eq!(command(&cfg, &o(&["x"], None)), vec!["/entry", "x"]);
+        assert_eq!(command(&cfg, &o(&["x"], Some("sh"))), vec!["sh", "x"]);
+        assert_eq!(command(&cfg, &o(&[], Some("sh"))), vec!["sh"]);
+        assert_eq!(command(&cfg, &o(&["x"], Some(""))), vec!["x"]);
+        let mut opts = o(&[], None);
+        opts.env = vec!["A=2".into(), "FOO=bar".into()];
+        assert_eq!(
+            environment(&cfg, &opts, "abc", "/root"),
+            vec![
+                "PATH=/img/bin",
+                "HOSTNAME=abc",
+                "A=2",
+                "FOO=bar",
+                "HOME=/root"
+            ]
+        );
+    }
+}
