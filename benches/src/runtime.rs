@@ -60,6 +60,12 @@ pub fn run(runs: usize) -> Result<()> {
             assert!(st.success());
         },
     );
+    // Remove the benchmark's cgroup parent (each container's cgroup is already gone).
+    for c in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+    ] {
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join("libruntime"));
+    }
     println!("container running `true` from a prepared busybox root; {runs} runs each, interleaved, medians");
     let raw = report(
         "create+start+wait+delete (libruntime, in-process) vs runc run",

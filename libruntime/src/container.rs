@@ -28,6 +28,10 @@ pub struct CreateOptions {
     pub root_mounts: Vec<Mount>,
     /// The container's standard streams. By default, all `/dev/null`.
     pub stdio: ContainerStdio,
+    /// The cgroup parent (relative to the hierarchy roots) under which the container's
+    /// cgroup `<parent>/<id>` is made, unless the spec names a `cgroupsPath`. By default,
+    /// `libruntime`.
+    pub cgroup_parent: Option<String>,
 }
 
 /// One container.
@@ -76,10 +80,25 @@ impl Runtime {
             Err(e) => return Err(Error::io("create", &dir, e)),
         }
         let result = (|| {
+            let cgroup = spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.cgroups_path().clone())
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| {
+                    format!(
+                        "{}/{id}",
+                        opts.cgroup_parent
+                            .as_deref()
+                            .unwrap_or("libruntime")
+                            .trim_end_matches('/')
+                    )
+                });
             let cfg = MonitorConfig {
                 id: id.to_string(),
                 spec: spec.clone(),
                 root_mounts: opts.root_mounts,
+                cgroup: Some(cgroup),
             };
             let data =
                 serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;

@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod caps;
+pub mod cgroup;
 mod container;
 mod error;
 mod helper;

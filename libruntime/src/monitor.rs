@@ -20,6 +20,8 @@ pub(crate) struct MonitorConfig {
     pub id: String,
     pub spec: Spec,
     pub root_mounts: Vec<Mount>,
+    /// The cgroup path (relative to the hierarchy roots), if the container gets one.
+    pub cgroup: Option<String>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -112,6 +114,46 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
     }
     drop(report_w);
     drop(start_r);
+    // The init joins its cgroup (devices allowlist, limits) while it sets up the root;
+    // start cannot arrive before "ready", so the program always runs inside it.
+    let cgroup = match cfg.cgroup.as_deref().map(|p| {
+        let r = cfg
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref());
+        crate::cgroup::ContainerCgroup::create(p, r).and_then(|cg| cg.add(pid).map(|_| cg))
+    }) {
+        Some(Ok(cg)) => Some(cg),
+        Some(Err(e)) => {
+            // SAFETY: killing our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            wait(pid);
+            return Err(e);
+        }
+        None => None,
+    };
+    let result = supervise(
+        dir, &cfg, pid, created_ns, report_r, start_w, fifo_file, fifo, sync,
+    );
+    if let Some(cg) = cgroup {
+        cg.delete()?;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn supervise(
+    dir: &Path,
+    cfg: &MonitorConfig,
+    pid: libc::pid_t,
+    created_ns: u64,
+    report_r: OwnedFd,
+    start_w: OwnedFd,
+    fifo_file: std::fs::File,
+    fifo: PathBuf,
+    sync: &mut std::fs::File,
+) -> Result<()> {
     let mut report = BufReader::new(std::fs::File::from(report_r));
     let mut line = String::new();
     let _ = report.read_line(&mut line);

@@ -31,6 +31,20 @@ pub const READONLY_PATHS: [&str; 5] = [
     "/proc/sysrq-trigger",
 ];
 
+/// Docker's device cgroup rules (SECURITY.md): deny everything, then allow read, write and
+/// mknod of null, zero, full, random, urandom, tty, console, ptmx and the pty slaves, and
+/// mknod (only) of any character or block device.
+pub fn default_devices() -> serde_json::Value {
+    let c = |major: i64, minor: i64| json!({"allow": true, "type": "c", "major": major, "minor": minor, "access": "rwm"});
+    json!([
+        {"allow": false, "access": "rwm"},
+        c(1, 3), c(1, 5), c(1, 7), c(1, 8), c(1, 9), c(5, 0), c(5, 1), c(5, 2),
+        {"allow": true, "type": "c", "major": 136, "access": "rwm"},
+        {"allow": true, "type": "c", "access": "m"},
+        {"allow": true, "type": "b", "access": "m"}
+    ])
+}
+
 /// The spec Docker gives `docker run --network none IMAGE ARGS...`: Docker's mounts
 /// (`/proc`, `/dev` tmpfs, `/dev/pts`, `/dev/shm` 64 MiB, `/dev/mqueue`, `/sys` read-only),
 /// its 14 capabilities in the bounding, effective and permitted sets (inheritable and
@@ -66,6 +80,7 @@ pub fn docker_default(rootfs: &str, args: &[String]) -> Result<Spec> {
             "namespaces": [
                 { "type": "mount" }, { "type": "network" }, { "type": "uts" }, { "type": "pid" }, { "type": "ipc" }
             ],
+            "resources": { "devices": default_devices() },
             "maskedPaths": MASKED_PATHS,
             "readonlyPaths": READONLY_PATHS
         }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use libruntime::{CreateOptions, ErrorKind, Status};
+use libruntime::{ErrorKind, Status};
 
 #[test]
 fn runs_and_reports_exit_codes() {
@@ -18,7 +18,7 @@ fn runs_and_reports_exit_codes() {
     p.set_args(Some(vec!["nonexistent-program".into()]));
     spec.set_process(Some(p));
     let c =
-        f.rt.create("missing", &spec, CreateOptions::default())
+        f.rt.create("missing", &spec, f.opts(Default::default()))
             .unwrap();
     let e = c.start().unwrap_err();
     assert_eq!(
@@ -41,7 +41,7 @@ fn create_and_start_are_separate_steps() {
         f.rt.create(
             "two-step",
             &f.spec("touch /tmp/ran"),
-            CreateOptions::default(),
+            f.opts(Default::default()),
         )
         .unwrap();
     let st = c.state().unwrap();
@@ -68,7 +68,7 @@ fn create_and_start_are_separate_steps() {
 fn kill_gives_128_plus_signal_and_delete_leaves_nothing() {
     let f = Fixture::new();
     let c =
-        f.rt.create("sleeper", &f.spec("sleep 100"), CreateOptions::default())
+        f.rt.create("sleeper", &f.spec("sleep 100"), f.opts(Default::default()))
             .unwrap();
     c.start().unwrap();
     let st = c.state().unwrap();
@@ -90,13 +90,13 @@ fn kill_gives_128_plus_signal_and_delete_leaves_nothing() {
 fn delete_of_a_created_container_and_force() {
     let f = Fixture::new();
     let c =
-        f.rt.create("never-started", &f.spec("true"), CreateOptions::default())
+        f.rt.create("never-started", &f.spec("true"), f.opts(Default::default()))
             .unwrap();
     let pid = c.state().unwrap().pid;
     c.delete(false).unwrap();
     assert!(exited(pid));
     let c =
-        f.rt.create("forced", &f.spec("sleep 100"), CreateOptions::default())
+        f.rt.create("forced", &f.spec("sleep 100"), f.opts(Default::default()))
             .unwrap();
     c.start().unwrap();
     c.delete(true).unwrap();
@@ -107,17 +107,17 @@ fn delete_of_a_created_container_and_force() {
 fn duplicate_and_invalid_ids_and_failed_setup_leave_nothing() {
     let f = Fixture::new();
     let c =
-        f.rt.create("dup", &f.spec("true"), CreateOptions::default())
+        f.rt.create("dup", &f.spec("true"), f.opts(Default::default()))
             .unwrap();
     assert_eq!(
-        f.rt.create("dup", &f.spec("true"), CreateOptions::default())
+        f.rt.create("dup", &f.spec("true"), f.opts(Default::default()))
             .unwrap_err()
             .kind(),
         ErrorKind::AlreadyExists
     );
     c.delete(true).unwrap();
     assert_eq!(
-        f.rt.create("../x", &f.spec("true"), CreateOptions::default())
+        f.rt.create("../x", &f.spec("true"), f.opts(Default::default()))
             .unwrap_err()
             .kind(),
         ErrorKind::InvalidArgument
@@ -127,7 +127,7 @@ fn duplicate_and_invalid_ids_and_failed_setup_leave_nothing() {
     root.set_path("/nonexistent-root".into());
     bad.set_root(Some(root));
     let e =
-        f.rt.create("bad-root", &bad, CreateOptions::default())
+        f.rt.create("bad-root", &bad, f.opts(Default::default()))
             .unwrap_err();
     assert!(e.to_string().contains("container init failed"), "{e}");
     assert_eq!(std::fs::read_dir(f.rt.root()).unwrap().count(), 0);

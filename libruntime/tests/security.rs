@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 
 use common::*;
-use libruntime::{spec::set_user, CreateOptions};
+use libruntime::spec::set_user;
 
 fn cap_lines(out: &str) -> Vec<String> {
     out.lines()
@@ -93,7 +93,7 @@ fn masked_and_read_only_paths_are_exact() {
 fn cve_2019_5736_proc_self_exe_cannot_be_written() {
     let f = Fixture::new();
     let c =
-        f.rt.create("exe", &f.spec("true"), CreateOptions::default())
+        f.rt.create("exe", &f.spec("true"), f.opts(Default::default()))
             .unwrap();
     let st = c.state().unwrap();
     for pid in [st.pid, st.monitor_pid] {
@@ -170,7 +170,9 @@ fn cve_2024_21626_cwd_through_proc_self_fd_is_refused() {
     let mut p = spec.process().clone().unwrap();
     p.set_cwd(format!("/proc/self/fd/{fd}").into());
     spec.set_process(Some(p));
-    let c = f.rt.create("cwd", &spec, CreateOptions::default()).unwrap();
+    let c =
+        f.rt.create("cwd", &spec, f.opts(Default::default()))
+            .unwrap();
     let e = c.start().unwrap_err();
     // SAFETY: our fd.
     unsafe { libc::close(fd) };
@@ -216,7 +218,7 @@ fn image_with_symlinked_proc_or_dev_is_refused() {
         std::fs::remove_dir(f.rootfs.join(dir)).unwrap();
         std::os::unix::fs::symlink("/etc", f.rootfs.join(dir)).unwrap();
         let e =
-            f.rt.create("symlinked", &f.spec("true"), CreateOptions::default())
+            f.rt.create("symlinked", &f.spec("true"), f.opts(Default::default()))
                 .unwrap_err();
         assert!(e.to_string().contains("symlink"), "{dir}: {e}");
         assert_eq!(std::fs::read_dir(f.rt.root()).unwrap().count(), 0);

@@ -10,6 +10,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let config = EngineConfig {
         root: cli.root.clone(),
         exec_root: cli.exec_root.clone(),
+        cgroup_parent: cli.cgroup_parent.clone(),
         snapshotter: EngineConfig::parse_snapshotter(&cli.storage_driver)?,
         ..Default::default()
     };

@@ -21,6 +21,33 @@ pub struct Fixture {
     pub tmp: tempfile::TempDir,
     pub rootfs: PathBuf,
     pub rt: Runtime,
+    /// This test's own cgroup parent, removed on drop.
+    pub cgroup_parent: String,
+}
+
+/// The v1 controllers this machine mounts (for checks and cleanup).
+pub fn v1_controllers() -> Vec<PathBuf> {
+    [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+    ]
+    .iter()
+    .map(|c| Path::new("/sys/fs/cgroup").join(c))
+    .filter(|p| p.is_dir())
+    .collect()
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // A failed test may leave a container running: remove it, then the cgroup parent.
+        for st in self.rt.list().unwrap_or_default() {
+            if let Ok(c) = self.rt.get(&st.id) {
+                let _ = c.delete(true);
+            }
+        }
+        for c in v1_controllers() {
+            let _ = std::fs::remove_dir(c.join(&self.cgroup_parent));
+        }
+    }
 }
 
 impl Fixture {
@@ -44,7 +71,15 @@ impl Fixture {
             Helper::Binary(env!("CARGO_BIN_EXE_libruntime-helper").into()),
         )
         .unwrap();
-        Fixture { tmp, rootfs, rt }
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let cgroup_parent = format!("libruntime-test-{}-{n}", std::process::id());
+        Fixture {
+            tmp,
+            rootfs,
+            rt,
+            cgroup_parent,
+        }
     }
 
     pub fn spec(&self, cmd: &str) -> oci_spec::runtime::Spec {
@@ -84,6 +119,15 @@ impl Fixture {
             std::fs::read_to_string(out).unwrap(),
             std::fs::read_to_string(err).unwrap(),
         )
+    }
+
+    /// Create options with this test's cgroup parent.
+    pub fn opts(&self, stdio: ContainerStdio) -> CreateOptions {
+        CreateOptions {
+            stdio,
+            cgroup_parent: Some(self.cgroup_parent.clone()),
+            ..Default::default()
+        }
     }
 
     pub fn run(&self, id: &str, cmd: &str) -> (i32, String, String) {

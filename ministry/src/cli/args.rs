@@ -25,6 +25,9 @@ pub struct Cli {
     /// Root directory for execution state files.
     #[arg(long = "exec-root", global = true, default_value = "/run/ministry")]
     pub exec_root: PathBuf,
+    /// Parent cgroup for all containers
+    #[arg(long = "cgroup-parent", global = true, default_value = "ministry")]
+    pub cgroup_parent: String,
     /// Storage driver to use (overlay2 or vfs; default: overlay2 where it works).
     #[arg(
         long = "storage-driver",

@@ -63,6 +63,9 @@ pub struct EngineConfig {
     pub exec_root: PathBuf,
     /// The snapshotter. By default, overlayfs where it works, else copies.
     pub snapshotter: SnapshotterKind,
+    /// The cgroup parent of containers (relative to the hierarchy roots). By default,
+    /// `ministry`.
+    pub cgroup_parent: String,
     /// The program that serves as libruntime's monitor helper. By default, the running
     /// program, whose `main` must call `libruntime::maybe_run()` first (the `ministry`
     /// binary does).
@@ -75,6 +78,7 @@ impl Default for EngineConfig {
             root: PathBuf::from("/var/lib/ministry"),
             exec_root: PathBuf::from("/run/ministry"),
             snapshotter: SnapshotterKind::Auto,
+            cgroup_parent: "ministry".into(),
             helper: Helper::CurrentExe,
         }
     }

@@ -198,8 +198,16 @@ impl Engine {
             };
             let record = self.claim_name(record, o.name.as_deref())?;
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
-            self.runtime
-                .create(&id, &spec, CreateOptions { root_mounts, stdio })?;
+            let cgroup_parent = Some(self.config.cgroup_parent.clone());
+            self.runtime.create(
+                &id,
+                &spec,
+                CreateOptions {
+                    root_mounts,
+                    stdio,
+                    cgroup_parent,
+                },
+            )?;
             Ok(record)
         })();
         if result.is_err() {

@@ -44,7 +44,16 @@ impl Ministry {
         let mut c = Command::new(env!("CARGO_BIN_EXE_ministry"));
         c.arg("--root").arg(self.root.path().join("data"));
         c.arg("--exec-root").arg(self.root.path().join("run"));
+        c.arg("--cgroup-parent").arg(self.cgroup_parent());
         c
+    }
+
+    /// This test's own cgroup parent (removed on drop).
+    pub fn cgroup_parent(&self) -> String {
+        format!(
+            "ministry-test-{}",
+            self.root.path().file_name().unwrap().to_string_lossy()
+        )
     }
 
     /// Imports a busybox image as `name` (built in a temp dir).
@@ -86,6 +95,26 @@ impl Ministry {
             String::from_utf8_lossy(&o.stderr)
         );
         String::from_utf8(o.stdout).unwrap()
+    }
+}
+
+impl Drop for Ministry {
+    fn drop(&mut self) {
+        // Remove what a failed test may have left running, then the cgroup parent.
+        let _ = self
+            .cmd()
+            .args(["rm", "-f"])
+            .args(String::from_utf8_lossy(&self.run(&["ps", "-aq"]).stdout).split_whitespace())
+            .output();
+        for c in [
+            "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+        ] {
+            let _ = std::fs::remove_dir(
+                Path::new("/sys/fs/cgroup")
+                    .join(c)
+                    .join(self.cgroup_parent()),
+            );
+        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! A container's cgroup, through cgroups-rs: created by the monitor under a configurable
+//! parent, the spec's resources applied (the device allowlist first), the init moved in
+//! before `start` can arrive, deleted after the exit.
+//!
+//! On cgroup v1 (including this machine's hybrid layout) only the resource controllers are
+//! used, never `name=systemd`. On v2 cgroups-rs has no device filter (that needs an eBPF
+//! program); device rules are refused there with a clear error rather than dropped.
+
+use std::path::Path;
+
+use cgroups_rs::fs::devices::{DevicePermissions, DeviceType};
+use cgroups_rs::fs::{hierarchies, Cgroup, DeviceResource, MaxValue, Resources};
+use cgroups_rs::CgroupPid;
+use oci_spec::runtime::LinuxResources;
+
+use crate::error::{Error, Result};
+
+const V1_CONTROLLERS: [&str; 8] = [
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+];
+
+/// A container's cgroup.
+pub struct ContainerCgroup {
+    cg: Cgroup,
+    path: String,
+}
+
+fn err(op: &str, path: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("cgroup {path}: {op}: {e}"))
+}
+
+/// Translates OCI resources into cgroups-rs resources.
+pub fn resources(r: &LinuxResources) -> Resources {
+    let mut out = Resources::default();
+    for d in r.devices().as_deref().unwrap_or_default() {
+        let devtype = match d.typ() {
+            Some(oci_spec::runtime::LinuxDeviceType::C) => DeviceType::Char,
+            Some(oci_spec::runtime::LinuxDeviceType::B) => DeviceType::Block,
+            _ => DeviceType::All,
+        };
+        let access = d
+            .access()
+            .as_deref()
+            .unwrap_or("rwm")
+            .chars()
+            .filter_map(|c| match c {
+                'r' => Some(DevicePermissions::Read),
+                'w' => Some(DevicePermissions::Write),
+                'm' => Some(DevicePermissions::MkNod),
+                _ => None,
+            })
+            .collect();
+        out.devices.devices.push(DeviceResource {
+            allow: d.allow(),
+            devtype,
+            major: d.major().unwrap_or(-1),
+            minor: d.minor().unwrap_or(-1),
+            access,
+        });
+    }
+    if let Some(m) = r.memory() {
+        out.memory.memory_hard_limit = m.limit();
+        out.memory.memory_soft_limit = m.reservation();
+        out.memory.memory_swap_limit = m.swap();
+    }
+    if let Some(p) = r.pids() {
+        out.pid.maximum_number_of_processes = Some(if p.limit() > 0 {
+            MaxValue::Value(p.limit())
+        } else {
+            MaxValue::Max
+        });
+    }
+    if let Some(c) = r.cpu() {
+        out.cpu.shares = c.shares();
+        out.cpu.quota = c.quota();
+        out.cpu.period = c.period();
+        out.cpu.cpus = c.cpus().clone();
+        out.cpu.mems = c.mems().clone();
+    }
+    if let Some(b) = r.block_io() {
+        out.blkio.weight = b.weight();
+    }
+    out
+}
+
+impl ContainerCgroup {
+    /// Creates the cgroup `path` (relative to each hierarchy's root) and applies `res`.
+    pub fn create(path: &str, res: Option<&LinuxResources>) -> Result<Self> {
+        let rel = path.trim_start_matches('/');
+        let hier = hierarchies::auto();
+        let v2 = hier.v2();
+        let cg = if v2 {
+            Cgroup::new(hier, rel).map_err(|e| err("create", path, e))?
+        } else {
+            // Only the controllers this machine mounts, never name=systemd.
+            let controllers: Vec<String> = V1_CONTROLLERS
+                .iter()
+                .filter(|c| Path::new("/sys/fs/cgroup").join(c).is_dir())
+                .map(|c| c.to_string())
+                .collect();
+            Cgroup::new_with_specified_controllers(hier, rel, Some(controllers))
+                .map_err(|e| err("create", path, e))?
+        };
+        let me = ContainerCgroup {
+            cg,
+            path: path.to_string(),
+        };
+        if let Some(r) = res {
+            let r = resources(r);
+            if v2 && !r.devices.devices.is_empty() {
+                let _ = me.delete();
+                return Err(Error::InvalidArgument(
+                    "device rules on cgroup v2 need an eBPF device filter, which is not implemented yet".into(),
+                ));
+            }
+            if let Err(e) = me.cg.apply(&r) {
+                let _ = me.delete();
+                return Err(err("apply resources", path, e));
+            }
+        }
+        Ok(me)
+    }
+
+    /// Moves a process (all its threads) into the cgroup.
+    pub fn add(&self, pid: i32) -> Result<()> {
+        self.cg
+            .add_task_by_tgid(CgroupPid::from(pid as u64))
+            .map_err(|e| err("add process", &self.path, e))
+    }
+
+    /// Deletes the cgroup, waiting (up to 2 s) for the processes still dying in it.
+    pub fn delete(&self) -> Result<()> {
+        let mut last = None;
+        for _ in 0..200 {
+            match self.cg.delete() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Err(err(
+            "delete",
+            &self.path,
+            last.map(|e| e.to_string()).unwrap_or_default(),
+        ))
+    }
+
+    /// The cgroup's path relative to the hierarchy roots.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
