@@ -1,8 +1,9 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run [--runs N]`
 
+mod cli_run;
 mod runtime;
 mod stats;
 mod unpack;
@@ -21,8 +22,9 @@ fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("unpack") => unpack::run(runs),
         Some("runtime") => runtime::run(runs),
+        Some("run") => cli_run::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack|runtime [--runs N]");
+            eprintln!("usage: ministry-bench unpack|runtime|run [--runs N]");
             std::process::exit(2)
         }
     }

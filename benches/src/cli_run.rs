@@ -1,0 +1,204 @@
+//! `run --rm --network none busybox true`, whole process, side by side: the `ministry`
+//! binary, Docker (a private dockerd with no bridge and no iptables, temp roots), and
+//! `runc run` of the same root as a bundle (the lower bound).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::stats::{median, report};
+
+fn sh(cmd: &mut Command) -> Result<()> {
+    let st = cmd.status().with_context(|| format!("{cmd:?}"))?;
+    ensure!(st.success(), "{cmd:?} failed");
+    Ok(())
+}
+
+struct Dockerd {
+    child: std::process::Child,
+    sock: PathBuf,
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        libc_kill(self.child.id() as i32);
+        let _ = self.child.wait();
+    }
+}
+
+fn libc_kill(pid: i32) -> i32 {
+    // SIGTERM without a libc dependency: through the kill command.
+    Command::new("kill")
+        .arg(pid.to_string())
+        .status()
+        .map(|s| if s.success() { 0 } else { -1 })
+        .unwrap_or(-1)
+}
+
+fn start_dockerd(dir: &Path) -> Result<Dockerd> {
+    let sock = dir.join("docker.sock");
+    let child = Command::new("dockerd")
+        .args([
+            "--iptables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+            "--bridge=none",
+        ])
+        .arg("--data-root")
+        .arg(dir.join("data"))
+        .arg("--exec-root")
+        .arg(dir.join("exec"))
+        .arg("--pidfile")
+        .arg(dir.join("pid"))
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start dockerd (apt-get install docker.io)")?;
+    let d = Dockerd { child, sock };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if docker(&d)
+            .arg("version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?
+            .success()
+        {
+            return Ok(d);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("dockerd did not start")
+}
+
+fn docker(d: &Dockerd) -> Command {
+    let mut c = Command::new("docker");
+    c.env("DOCKER_HOST", format!("unix://{}", d.sock.display()));
+    c
+}
+
+fn time(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
+    f();
+    let mut v: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn run(runs: usize) -> Result<()> {
+    let exe_dir = std::env::current_exe()?
+        .parent()
+        .context("exe dir")?
+        .to_path_buf();
+    let ministry = exe_dir.join("ministry");
+    ensure!(
+        ministry.exists(),
+        "build the ministry binary first: cargo build --release -p ministry"
+    );
+    let tmp = tempfile::tempdir()?;
+    let bundle = tmp.path().join("bundle");
+    let rootfs = bundle.join("rootfs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");
+    sh(Command::new("bash").arg(script).arg(&rootfs))?;
+    let tar = tmp.path().join("busybox.tar");
+    sh(Command::new("tar")
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("-cf")
+        .arg(&tar)
+        .arg("."))?;
+    let m = |c: &mut Command| {
+        c.arg("--root")
+            .arg(tmp.path().join("m-root"))
+            .arg("--exec-root")
+            .arg(tmp.path().join("m-run"))
+            .arg("--cgroup-parent")
+            .arg("ministry-bench");
+    };
+    let mut imp = Command::new(&ministry);
+    m(&mut imp);
+    sh(imp
+        .args(["import"])
+        .arg(&tar)
+        .arg("busybox")
+        .stdout(Stdio::null()))?;
+    let ours = time(runs, || {
+        let mut c = Command::new(&ministry);
+        m(&mut c);
+        assert!(c
+            .args(["run", "--rm", "--network", "none", "busybox", "true"])
+            .status()
+            .unwrap()
+            .success());
+    });
+    ensure!(Command::new("runc")
+        .arg("spec")
+        .current_dir(&bundle)
+        .status()?
+        .success());
+    let cfg_path = bundle.join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg_path)?)?;
+    cfg["process"]["args"] = serde_json::json!(["true"]);
+    cfg["process"]["terminal"] = serde_json::json!(false);
+    std::fs::write(&cfg_path, serde_json::to_vec(&cfg)?)?;
+    let mut n = 0;
+    let runc = time(runs, || {
+        n += 1;
+        let st = Command::new("runc")
+            .arg("--root")
+            .arg(tmp.path().join("runc"))
+            .args(["run", "-b"])
+            .arg(&bundle)
+            .arg(format!("r{n}"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+    });
+    let dk_dir = tempfile::Builder::new().prefix("dkb").tempdir_in("/tmp")?;
+    let d = start_dockerd(dk_dir.path())?;
+    sh(docker(&d)
+        .args(["import"])
+        .arg(&tar)
+        .arg("busybox")
+        .stdout(Stdio::null()))?;
+    let dock = time(runs.min(10), || {
+        assert!(docker(&d)
+            .args(["run", "--rm", "--network", "none", "busybox", "true"])
+            .status()
+            .unwrap()
+            .success());
+    });
+    drop(d);
+    for c in [
+        "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+    ] {
+        let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup").join(c).join("ministry-bench"));
+    }
+    println!(
+        "`run --rm --network none busybox true`, whole process; medians of {runs} runs (Docker {})",
+        runs.min(10)
+    );
+    let a = report(
+        "ministry run vs docker run",
+        &ours,
+        "docker run",
+        &dock,
+        0.125,
+    );
+    let b = report("ministry run vs runc run", &ours, "runc run", &runc, 1.5);
+    println!(
+        "absolute goal: <= 25 ms: ministry median {:.1} ms",
+        median(&ours).as_secs_f64() * 1e3
+    );
+    println!("{}", serde_json::json!([a, b]));
+    Ok(())
+}
