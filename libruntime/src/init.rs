@@ -86,7 +86,8 @@ pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: Ow
     }
     drop(start);
     let process = spec.process().clone().unwrap_or_default();
-    match crate::process::finish_and_exec(&process) {
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    match crate::process::finish_and_exec(&process, seccomp) {
         Ok(never) => match never {},
         Err(f) => {
             let _ = writeln!(report, "exec {} {}", f.code, f.message);

@@ -30,6 +30,7 @@ mod init;
 mod monitor;
 pub mod process;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spec;
 pub mod state;
 pub mod syscall;

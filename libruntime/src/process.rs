@@ -176,7 +176,14 @@ pub struct ExecFailure {
 }
 
 /// Finishes the process setup and executes the program. Returns only on failure.
-pub fn finish_and_exec(p: &Process) -> std::result::Result<std::convert::Infallible, ExecFailure> {
+///
+/// The seccomp filter (if any) is compiled before anything changes, and loaded while
+/// CAP_SYS_ADMIN is still held (just before the user and capabilities switch), unless
+/// no_new_privs is asked for, in which case it is loaded last, after no_new_privs.
+pub fn finish_and_exec(
+    p: &Process,
+    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+) -> std::result::Result<std::convert::Infallible, ExecFailure> {
     let fail = |e: Error| ExecFailure {
         code: 126,
         message: e.to_string(),
@@ -190,6 +197,15 @@ pub fn finish_and_exec(p: &Process) -> std::result::Result<std::convert::Infalli
     let cwd = p.cwd();
     std::fs::create_dir_all(cwd)
         .map_err(|e| fail(Error::io("create working directory", cwd, e)))?;
+    let filter = seccomp
+        .map(crate::seccomp::compile)
+        .transpose()
+        .map_err(fail)?;
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    if let (Some(f), false) = (&filter, nnp) {
+        f.load()
+            .map_err(|e| fail(Error::InvalidArgument(format!("load seccomp filter: {e}"))))?;
+    }
     set_user_and_caps(p).map_err(fail)?;
     std::env::set_current_dir(cwd).map_err(|e| fail(Error::io("chdir", cwd, e)))?;
     // CVE-2024-21626: the working directory must be inside the new root, not reached
@@ -213,6 +229,10 @@ pub fn finish_and_exec(p: &Process) -> std::result::Result<std::convert::Infalli
             "prctl(PR_SET_NO_NEW_PRIVS)",
         )
         .map_err(fail)?;
+        if let Some(f) = &filter {
+            f.load()
+                .map_err(|e| fail(Error::InvalidArgument(format!("load seccomp filter: {e}"))))?;
+        }
     }
     let args = p.args().clone().unwrap_or_default();
     let env = p.env().clone().unwrap_or_default();

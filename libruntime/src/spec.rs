@@ -85,7 +85,13 @@ pub fn docker_default(rootfs: &str, args: &[String]) -> Result<Spec> {
             "readonlyPaths": READONLY_PATHS
         }
     });
-    serde_json::from_value(v).map_err(|e| Error::InvalidArgument(format!("default spec: {e}")))
+    let mut spec: Spec = serde_json::from_value(v)
+        .map_err(|e| Error::InvalidArgument(format!("default spec: {e}")))?;
+    let caps: Vec<String> = DOCKER_DEFAULT.iter().map(|s| s.to_string()).collect();
+    let mut linux = spec.linux().clone().unwrap_or_default();
+    linux.set_seccomp(Some(crate::seccomp::default_profile(&caps)?));
+    spec.set_linux(Some(linux));
+    Ok(spec)
 }
 
 /// Runs the process as `uid:gid` with `groups`, as Docker does for `--user`: a non-root

@@ -261,3 +261,63 @@ fn rlimits_are_never_raised() {
         ]
     );
 }
+
+/// The default seccomp profile is in force: mount and namespace syscalls are refused
+/// without CAP_SYS_ADMIN (the CVE-2022-0492 release_agent route needs mount), ordinary
+/// programs run.
+#[test]
+fn default_seccomp_profile_refuses_mount_and_unshare() {
+    let f = Fixture::new();
+    let (code, out, err) = f.run("seccomp", "grep ^Seccomp: /proc/self/status; unshare -m true 2>/dev/null; echo unshare=$?; mount -t tmpfs none /mnt 2>/dev/null; echo mount=$?; ls / > /dev/null && echo ls=0");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().map(|l| l.trim()).collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["Seccomp:", "2"]
+    );
+    assert_eq!(&lines[1..], ["unshare=1", "mount=1", "ls=0"]);
+}
+
+#[test]
+fn unconfined_has_no_filter() {
+    let f = Fixture::new();
+    let mut spec = f.spec("grep ^Seccomp: /proc/self/status");
+    let mut linux = spec.linux().clone().unwrap();
+    linux.set_seccomp(None);
+    spec.set_linux(Some(linux));
+    let (code, out, _) = f.run_spec("unconfined", &spec);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.split_whitespace().collect::<Vec<_>>(),
+        ["Seccomp:", "0"]
+    );
+}
+
+/// The filter covers the x86 and x32 sub-ABIs too: a 32-bit or x32 syscall cannot bypass it.
+#[test]
+fn seccomp_filter_covers_x86_and_x32() {
+    let caps: Vec<String> = libruntime::caps::DOCKER_DEFAULT
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let filter =
+        libruntime::seccomp::compile(&libruntime::seccomp::default_profile(&caps).unwrap())
+            .unwrap();
+    let tmp = tempfile::tempfile().unwrap();
+    filter.export_pfc(&tmp).unwrap();
+    use std::io::{Read, Seek};
+    let mut tmp = tmp;
+    tmp.rewind().unwrap();
+    let mut pfc = String::new();
+    tmp.read_to_string(&mut pfc).unwrap();
+    for arch in ["x86_64", "x86", "x32"] {
+        assert!(
+            pfc.contains(&format!("# filter for arch {arch} ")),
+            "no filter for {arch}"
+        );
+    }
+    assert!(
+        pfc.contains("action ERRNO(1)"),
+        "default action must be EPERM"
+    );
+}
