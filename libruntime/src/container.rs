@@ -94,11 +94,22 @@ impl Runtime {
                             .trim_end_matches('/')
                     )
                 });
+            let seccomp_bpf = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+                Some(profile) => {
+                    let bpf =
+                        crate::seccomp::to_bpf_cached(profile, &self.root.join(".seccomp-cache"))?;
+                    let p = dir.join("seccomp.bpf");
+                    std::fs::write(&p, bpf.as_slice()).map_err(|e| Error::io("write", &p, e))?;
+                    Some(p)
+                }
+                None => None,
+            };
             let cfg = MonitorConfig {
                 id: id.to_string(),
                 spec: spec.clone(),
                 root_mounts: opts.root_mounts,
                 cgroup: Some(cgroup),
+                seccomp_bpf,
             };
             let data =
                 serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;

@@ -61,7 +61,13 @@ fn unshare_namespaces(spec: &Spec) -> Result<()> {
 
 /// Runs the init. `report` is the pipe to the monitor ("ready", or an error line), `start`
 /// the pipe on which the monitor sends the start byte.
-pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: OwnedFd) -> ! {
+pub(crate) fn run(
+    spec: &Spec,
+    root_mounts: &[Mount],
+    seccomp: Option<&[u8]>,
+    report: OwnedFd,
+    start: OwnedFd,
+) -> ! {
     let mut report = std::fs::File::from(report);
     let setup = (|| -> Result<()> {
         // SAFETY: prctl with valid arguments: die with the monitor.
@@ -86,7 +92,6 @@ pub(crate) fn run(spec: &Spec, root_mounts: &[Mount], report: OwnedFd, start: Ow
     }
     drop(start);
     let process = spec.process().clone().unwrap_or_default();
-    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     match crate::process::finish_and_exec(&process, seccomp) {
         Ok(never) => match never {},
         Err(f) => {

@@ -22,6 +22,8 @@ pub(crate) struct MonitorConfig {
     pub root_mounts: Vec<Mount>,
     /// The cgroup path (relative to the hierarchy roots), if the container gets one.
     pub cgroup: Option<String>,
+    /// The compiled seccomp program (a file in the state directory), if any.
+    pub seccomp_bpf: Option<PathBuf>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -100,6 +102,10 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         .map_err(|e| Error::io("open", &fifo, e))?;
     let (report_r, report_w) = pipe()?;
     let (start_r, start_w) = pipe()?;
+    let seccomp = match &cfg.seccomp_bpf {
+        Some(p) => Some(std::fs::read(p).map_err(|e| Error::io("read", p, e))?),
+        None => None,
+    };
     let created_ns = now_ns();
     // SAFETY: this process is single-threaded, so the child may do anything after fork.
     let pid = unsafe { libc::fork() };
@@ -110,7 +116,13 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         drop(report_r);
         drop(start_w);
         drop(fifo_file);
-        crate::init::run(&cfg.spec, &cfg.root_mounts, report_w, start_r);
+        crate::init::run(
+            &cfg.spec,
+            &cfg.root_mounts,
+            seccomp.as_deref(),
+            report_w,
+            start_r,
+        );
     }
     drop(report_w);
     drop(start_r);

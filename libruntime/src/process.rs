@@ -177,12 +177,12 @@ pub struct ExecFailure {
 
 /// Finishes the process setup and executes the program. Returns only on failure.
 ///
-/// The seccomp filter (if any) is compiled before anything changes, and loaded while
+/// The seccomp filter (if any, a compiled BPF program) is loaded while
 /// CAP_SYS_ADMIN is still held (just before the user and capabilities switch), unless
 /// no_new_privs is asked for, in which case it is loaded last, after no_new_privs.
 pub fn finish_and_exec(
     p: &Process,
-    seccomp: Option<&oci_spec::runtime::LinuxSeccomp>,
+    seccomp: Option<&[u8]>,
 ) -> std::result::Result<std::convert::Infallible, ExecFailure> {
     let fail = |e: Error| ExecFailure {
         code: 126,
@@ -197,14 +197,9 @@ pub fn finish_and_exec(
     let cwd = p.cwd();
     std::fs::create_dir_all(cwd)
         .map_err(|e| fail(Error::io("create working directory", cwd, e)))?;
-    let filter = seccomp
-        .map(crate::seccomp::compile)
-        .transpose()
-        .map_err(fail)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
-    if let (Some(f), false) = (&filter, nnp) {
-        f.load()
-            .map_err(|e| fail(Error::InvalidArgument(format!("load seccomp filter: {e}"))))?;
+    if let (Some(bpf), false) = (seccomp, nnp) {
+        crate::seccomp::load_bpf(bpf).map_err(fail)?;
     }
     set_user_and_caps(p).map_err(fail)?;
     std::env::set_current_dir(cwd).map_err(|e| fail(Error::io("chdir", cwd, e)))?;
@@ -229,9 +224,8 @@ pub fn finish_and_exec(
             "prctl(PR_SET_NO_NEW_PRIVS)",
         )
         .map_err(fail)?;
-        if let Some(f) = &filter {
-            f.load()
-                .map_err(|e| fail(Error::InvalidArgument(format!("load seccomp filter: {e}"))))?;
+        if let Some(bpf) = seccomp {
+            crate::seccomp::load_bpf(bpf).map_err(fail)?;
         }
     }
     let args = p.args().clone().unwrap_or_default();

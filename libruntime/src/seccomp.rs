@@ -218,6 +218,103 @@ pub fn compile(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
     Ok(f)
 }
 
+/// Compiles a profile to a raw BPF program (an array of `struct sock_filter`), cached by
+/// the SHA-256 of the profile and the libseccomp version: in this process's memory and in
+/// `cache_dir` (root-only), so a container start does not pay libseccomp's compilation.
+pub fn to_bpf_cached(
+    s: &LinuxSeccomp,
+    cache_dir: &std::path::Path,
+) -> Result<std::sync::Arc<Vec<u8>>> {
+    use sha2::Digest as _;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static MEM: OnceLock<Mutex<HashMap<String, Arc<Vec<u8>>>>> = OnceLock::new();
+    let json = serde_json::to_vec(s).map_err(|e| scmp_err("profile", e))?;
+    let v = libseccomp::ScmpVersion::current()
+        .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+        .unwrap_or_default();
+    let key = hex::encode(
+        sha2::Sha256::new()
+            .chain_update(&json)
+            .chain_update(v.as_bytes())
+            .finalize(),
+    );
+    let mem = MEM.get_or_init(Default::default);
+    if let Some(b) = mem.lock().expect("not poisoned").get(&key) {
+        return Ok(b.clone());
+    }
+    let file = cache_dir.join(format!("{key}.bpf"));
+    let bpf = match std::fs::read(&file) {
+        Ok(b) if !b.is_empty() && b.len() % 8 == 0 => b,
+        _ => {
+            let b = to_bpf(s)?;
+            let _ = std::fs::DirBuilder::new().recursive(true).create(cache_dir);
+            let tmp = cache_dir.join(format!("{key}.tmp{}", std::process::id()));
+            if std::fs::write(&tmp, &b).is_ok() {
+                let _ = std::fs::rename(&tmp, &file);
+            }
+            b
+        }
+    };
+    let bpf = Arc::new(bpf);
+    mem.lock().expect("not poisoned").insert(key, bpf.clone());
+    Ok(bpf)
+}
+
+/// Compiles a profile to a raw BPF program.
+pub fn to_bpf(s: &LinuxSeccomp) -> Result<Vec<u8>> {
+    use std::io::{Read, Seek};
+    let f = compile(s)?;
+    // SAFETY: valid C string; the fd returned is owned.
+    let fd = unsafe { libc::memfd_create(c"seccomp-bpf".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::io(
+            "memfd_create",
+            "",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: fd was just returned by memfd_create.
+    let mut file = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    f.export_bpf(&file).map_err(|e| scmp_err("export", e))?;
+    file.rewind().map_err(|e| Error::io("rewind", "", e))?;
+    let mut out = Vec::new();
+    file.read_to_end(&mut out)
+        .map_err(|e| Error::io("read", "", e))?;
+    Ok(out)
+}
+
+/// Loads a raw BPF program as this thread's seccomp filter (applied to all threads; without
+/// no_new_privs this needs CAP_SYS_ADMIN).
+pub fn load_bpf(bpf: &[u8]) -> Result<()> {
+    #[repr(C)]
+    struct SockFprog {
+        len: u16,
+        filter: *const u8,
+    }
+    let prog = SockFprog {
+        len: (bpf.len() / 8) as u16,
+        filter: bpf.as_ptr(),
+    };
+    // SAFETY: prog points at a valid program for the duration of the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            1, /* SECCOMP_SET_MODE_FILTER */
+            1, /* TSYNC */
+            &prog as *const SockFprog,
+        )
+    };
+    if r != 0 {
+        return Err(Error::io(
+            "load seccomp filter",
+            "",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

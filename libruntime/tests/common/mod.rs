@@ -144,3 +144,18 @@ pub fn exited(pid: i32) -> bool {
             .any(|l| l.starts_with("State:") && l.contains('Z')),
     }
 }
+
+/// Container state directories left under the runtime's root (the seccomp cache, a dot
+/// directory, is not a container).
+pub fn containers_left(rt: &libruntime::Runtime) -> usize {
+    std::fs::read_dir(rt.root())
+        .unwrap()
+        .filter(|e| {
+            !e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count()
+}
