@@ -32,6 +32,10 @@ pub struct CreateOptions {
     /// cgroup `<parent>/<id>` is made, unless the spec names a `cgroupsPath`. By default,
     /// `libruntime`.
     pub cgroup_parent: Option<String>,
+    /// Log the container's stdout and stderr in Docker's json-file format (the monitor
+    /// owns them then; `stdio.stdout`/`stderr` become the monitor's own, used when the
+    /// log config forwards). By default, no log: the container writes to `stdio` directly.
+    pub log: Option<crate::logs::LogConfig>,
 }
 
 /// One container.
@@ -110,6 +114,7 @@ impl Runtime {
                 root_mounts: opts.root_mounts,
                 cgroup: Some(cgroup),
                 seccomp_bpf,
+                log: opts.log,
             };
             let data =
                 serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;

@@ -27,6 +27,7 @@ mod container;
 mod error;
 mod helper;
 mod init;
+pub mod logs;
 mod monitor;
 pub mod process;
 pub mod rootfs;

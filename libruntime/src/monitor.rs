@@ -24,6 +24,9 @@ pub(crate) struct MonitorConfig {
     pub cgroup: Option<String>,
     /// The compiled seccomp program (a file in the state directory), if any.
     pub seccomp_bpf: Option<PathBuf>,
+    /// Where the container's stdout and stderr are logged; without it they are the
+    /// monitor's own (the creator's choice of stdio).
+    pub log: Option<crate::logs::LogConfig>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -106,6 +109,10 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         Some(p) => Some(std::fs::read(p).map_err(|e| Error::io("read", p, e))?),
         None => None,
     };
+    let log_pipes = match cfg.log {
+        Some(_) => Some((pipe()?, pipe()?)),
+        None => None,
+    };
     let created_ns = now_ns();
     // SAFETY: this process is single-threaded, so the child may do anything after fork.
     let pid = unsafe { libc::fork() };
@@ -116,6 +123,14 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         drop(report_r);
         drop(start_w);
         drop(fifo_file);
+        if let Some(((_, out_w), (_, err_w))) = &log_pipes {
+            // SAFETY: dup2 onto stdout/stderr; the copies do not close on exec.
+            unsafe {
+                libc::dup2(out_w.as_raw_fd(), 1);
+                libc::dup2(err_w.as_raw_fd(), 2);
+            }
+        }
+        drop(log_pipes);
         crate::init::run(
             &cfg.spec,
             &cfg.root_mounts,
@@ -145,8 +160,24 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         }
         None => None,
     };
+    let (streams, log) = match (log_pipes, &cfg.log) {
+        (Some(((out_r, out_w), (err_r, err_w))), Some(lc)) => {
+            drop(out_w);
+            drop(err_w);
+            let w = crate::logs::LogWriter::open(lc.clone())
+                .map_err(|e| Error::io("open log", &lc.path, e))?;
+            (
+                [
+                    Some(std::fs::File::from(out_r)),
+                    Some(std::fs::File::from(err_r)),
+                ],
+                Some(w),
+            )
+        }
+        _ => ([None, None], None),
+    };
     let result = supervise(
-        dir, &cfg, pid, created_ns, report_r, start_w, fifo_file, fifo, sync,
+        dir, &cfg, pid, created_ns, report_r, start_w, fifo_file, fifo, sync, streams, log,
     );
     if let Some(cg) = cgroup {
         cg.delete()?;
@@ -165,6 +196,8 @@ fn supervise(
     fifo_file: std::fs::File,
     fifo: PathBuf,
     sync: &mut std::fs::File,
+    mut streams: [Option<std::fs::File>; 2],
+    mut log: Option<crate::logs::LogWriter>,
 ) -> Result<()> {
     let mut report = BufReader::new(std::fs::File::from(report_r));
     let mut line = String::new();
@@ -213,51 +246,100 @@ fn supervise(
     let pidfd = owned(pidfd);
     let mut start_w = Some(std::fs::File::from(start_w));
     let mut fifo_file = Some(fifo_file);
+    let mut exited_at: Option<std::time::Instant> = None;
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let mut fds = vec![libc::pollfd {
-            fd: pidfd.as_raw_fd(),
+        // [pidfd?, fifo?, stdout?, stderr?], remembering which slot is which.
+        let mut fds = Vec::with_capacity(4);
+        let mut kinds = Vec::with_capacity(4);
+        let ev = |fd: libc::c_int| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
-        }];
-        if let Some(f) = &fifo_file {
-            fds.push(libc::pollfd {
-                fd: f.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
+        };
+        if exited_at.is_none() {
+            fds.push(ev(pidfd.as_raw_fd()));
+            kinds.push(0usize);
         }
+        if let Some(f) = &fifo_file {
+            fds.push(ev(f.as_raw_fd()));
+            kinds.push(1);
+        }
+        for (i, s) in streams.iter().enumerate() {
+            if let Some(f) = s {
+                fds.push(ev(f.as_raw_fd()));
+                kinds.push(2 + i);
+            }
+        }
+        // After the exit, output still in the pipes is drained for at most 2 s (every
+        // process of the PID namespace is gone, so the pipes normally close at once).
+        let timeout = match exited_at {
+            None => -1,
+            Some(t) => {
+                let left = std::time::Duration::from_secs(2).saturating_sub(t.elapsed());
+                if left.is_zero() || fds.is_empty() {
+                    break;
+                }
+                left.as_millis() as libc::c_int
+            }
+        };
         // SAFETY: valid pollfd array.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
         if n < 0 {
             continue;
         }
-        if fds.len() > 1 && fds[1].revents & libc::POLLIN != 0 {
-            let mut b = [0u8; 1];
-            let _ = fifo_file.as_mut().expect("polled").read(&mut b);
-            fifo_file = None;
-            let _ = std::fs::remove_file(&fifo);
-            if let Some(mut w) = start_w.take() {
-                let _ = w.write_all(b"s");
+        for (slot, kind) in kinds.iter().enumerate() {
+            let re = fds[slot].revents;
+            if re == 0 {
+                continue;
             }
-            // Running once the error pipe closes at exec; an "exec" line means it failed.
-            let mut rest = String::new();
-            let _ = report.read_line(&mut rest);
-            st.started_ns = Some(now_ns());
-            if let Some(msg) = rest.trim().strip_prefix("exec ") {
-                st.error = Some(
-                    msg.split_once(' ')
-                        .map(|(_, m)| m)
-                        .unwrap_or(msg)
-                        .to_string(),
-                );
-            } else {
-                st.status = Status::Running;
-                state::write(&state_path, &st)?;
+            match kind {
+                0 => exited_at = Some(std::time::Instant::now()),
+                1 if re & libc::POLLIN != 0 => {
+                    let mut b = [0u8; 1];
+                    let _ = fifo_file.as_mut().expect("polled").read(&mut b);
+                    fifo_file = None;
+                    let _ = std::fs::remove_file(&fifo);
+                    if let Some(mut w) = start_w.take() {
+                        let _ = w.write_all(b"s");
+                    }
+                    // Running once the error pipe closes at exec; an "exec" line means it failed.
+                    let mut rest = String::new();
+                    let _ = report.read_line(&mut rest);
+                    st.started_ns = Some(now_ns());
+                    if let Some(msg) = rest.trim().strip_prefix("exec ") {
+                        st.error = Some(
+                            msg.split_once(' ')
+                                .map(|(_, m)| m)
+                                .unwrap_or(msg)
+                                .to_string(),
+                        );
+                    } else {
+                        st.status = Status::Running;
+                        state::write(&state_path, &st)?;
+                    }
+                }
+                k @ (2 | 3) => {
+                    let i = k - 2;
+                    let n = streams[i]
+                        .as_mut()
+                        .map(|f| f.read(&mut buf).unwrap_or(0))
+                        .unwrap_or(0);
+                    if n == 0 {
+                        streams[i] = None;
+                    } else if let Some(w) = log.as_mut() {
+                        w.feed(i, &buf[..n], now_ns());
+                    }
+                }
+                _ => {}
             }
         }
-        if fds[0].revents & libc::POLLIN != 0 {
+        if exited_at.is_some() && streams.iter().all(Option::is_none) {
             break;
         }
+    }
+    if let Some(w) = log.as_mut() {
+        w.flush(now_ns());
     }
     let status = wait(pid);
     st.status = Status::Stopped;
