@@ -14,4 +14,6 @@
 
 mod engine;
 
-pub use engine::{ContainerRecord, ContainerState, Engine, EngineConfig, Error, RunOptions};
+pub use engine::{
+    parse_signal, ContainerRecord, ContainerState, Engine, EngineConfig, Error, RunOptions,
+};

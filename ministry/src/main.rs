@@ -27,6 +27,23 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 std::process::exit(125);
             }
         },
+        Command::Create(a) => match cli::containers::create(&engine, a) {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "Error response from daemon: {}.\nSee 'ministry create --help'.",
+                    format!("{e:#}").trim_end_matches('.')
+                );
+                std::process::exit(125);
+            }
+        },
+        Command::Start(a) => match cli::containers::start(&engine, a)? {
+            cli::containers::Outcome::Code(c) => std::process::exit(c),
+        },
+        Command::Stop(a) => cli::containers::stop(&engine, a)?,
+        Command::Kill(a) => cli::containers::kill(&engine, a)?,
+        Command::Wait(a) => cli::containers::wait(&engine, a)?,
+        Command::Logs(a) => cli::containers::logs(&engine, a).map(|_| true)?,
         Command::Ps(a) => cli::containers::ps(&engine, a).map(|_| true)?,
         Command::Rm(a) => cli::containers::rm(&engine, a)?,
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {

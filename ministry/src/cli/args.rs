@@ -29,12 +29,7 @@ pub struct Cli {
     #[arg(long = "cgroup-parent", global = true, default_value = "ministry")]
     pub cgroup_parent: String,
     /// Storage driver to use (overlay2 or vfs; default: overlay2 where it works).
-    #[arg(
-        long = "storage-driver",
-        short = 's',
-        global = true,
-        default_value = ""
-    )]
+    #[arg(long = "storage-driver", global = true, default_value = "")]
     pub storage_driver: String,
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +40,18 @@ pub struct Cli {
 pub enum Command {
     /// Create and run a new container from an image
     Run(RunArgs),
+    /// Create a new container
+    Create(RunArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
     /// List containers
     Ps(PsArgs),
     /// Remove one or more containers
@@ -260,6 +267,9 @@ pub struct RunArgs {
     /// Container host name
     #[arg(short = 'h', long)]
     pub hostname: Option<String>,
+    /// Log driver options (max-size=10m, max-file=3)
+    #[arg(long = "log-opt")]
+    pub log_opt: Vec<String>,
     /// Connect a container to a network (only "none" until libnet lands)
     #[arg(long, default_value = "none")]
     pub network: String,
@@ -293,4 +303,69 @@ pub struct RmArgs {
     /// Containers to remove
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+/// `start`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short, long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Containers to start
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        default_value_t = 10
+    )]
+    pub time: u64,
+    /// Containers to stop
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short, long, default_value = "KILL")]
+    pub signal: String,
+    /// Containers to kill
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `wait`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Containers to wait for
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+/// `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Number of lines to show from the end of the logs ("all" for all)
+    #[arg(short = 'n', long, default_value = "all")]
+    pub tail: String,
+    /// The container
+    pub container: String,
 }

@@ -1,34 +1,46 @@
-//! Container commands: `run`, `ps`, `rm`.
+//! Container commands: `run`, `create`, `start`, `stop`, `kill`, `wait`, `logs`, `ps`, `rm`,
+//! and `inspect` of containers.
 
+use std::io::Write;
 use std::process::Stdio;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use libruntime::ContainerStdio;
-use ministry::{Engine, RunOptions};
+use ministry::{parse_signal, ContainerRecord, Engine, RunOptions};
+use serde_json::json;
 
-use super::args::{PsArgs, RmArgs, RunArgs};
+use super::args::{KillArgs, LogsArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs, WaitArgs};
 use super::output::{human_duration, table};
 
-/// How a command ended: the process exit code and, for failures, the message to print.
+/// How `run` ended: the process exit code.
 pub enum Outcome {
     /// Exit with this code (the container's).
     Code(i32),
 }
 
-/// `run` in the foreground: the container gets this terminal's output (and input with
-/// `-i`); the exit code is the container's (125 for engine errors, 126/127 when the
-/// program cannot run, as Docker).
-pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
-    if a.detach {
-        anyhow::bail!("detached mode (-d) is not supported yet: container logs arrive with the monitor's log writer");
-    }
+/// Parses Docker's size strings (`10m`, `1g`, `512k`, `100`).
+fn parse_size(s: &str) -> Result<u64> {
+    let s = s.trim().to_ascii_lowercase();
+    let (num, mult) = match s.trim_end_matches('b').chars().last() {
+        Some('k') => (&s[..s.trim_end_matches('b').len() - 1], 1u64 << 10),
+        Some('m') => (&s[..s.trim_end_matches('b').len() - 1], 1 << 20),
+        Some('g') => (&s[..s.trim_end_matches('b').len() - 1], 1 << 30),
+        _ => (s.trim_end_matches('b'), 1),
+    };
+    Ok((num
+        .parse::<f64>()
+        .map_err(|_| anyhow::anyhow!("invalid size: {s:?}"))?
+        * mult as f64) as u64)
+}
+
+fn run_options(a: &RunArgs) -> Result<RunOptions> {
     if a.tty {
-        anyhow::bail!("pseudo-TTY (-t) is not supported yet");
+        bail!("pseudo-TTY (-t) is not supported yet");
     }
     if a.network != "none" {
-        anyhow::bail!("network {:?} is not supported yet (only \"none\"): bridge networking arrives with libnet", a.network);
+        bail!("network {:?} is not supported yet (only \"none\"): bridge networking arrives with libnet", a.network);
     }
-    let opts = RunOptions {
+    let mut o = RunOptions {
         image: a.image.clone(),
         cmd: a.cmd.clone(),
         entrypoint: a.entrypoint.clone(),
@@ -38,24 +50,328 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
         name: a.name.clone(),
         hostname: a.hostname.clone(),
         auto_remove: a.rm,
+        log_max_size: None,
+        log_max_files: 1,
     };
+    for opt in &a.log_opt {
+        match opt.split_once('=') {
+            Some(("max-size", v)) => o.log_max_size = Some(parse_size(v)?),
+            Some(("max-file", v)) => {
+                o.log_max_files = v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("invalid max-file: {v}"))?
+            }
+            _ => bail!("unknown log opt '{opt}' for json-file log driver"),
+        }
+    }
+    Ok(o)
+}
+
+/// `run`: foreground (the output is logged and copied to this terminal; the exit code is
+/// the container's; 125 for engine errors, 126/127 when the program cannot run), or `-d`.
+pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
+    let opts = run_options(a)?;
     let stdio = ContainerStdio {
         stdin: Some(if a.interactive {
             Stdio::inherit()
         } else {
             Stdio::null()
         }),
-        stdout: Some(Stdio::inherit()),
-        stderr: Some(Stdio::inherit()),
+        stdout: Some(if a.detach {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        }),
+        stderr: Some(if a.detach {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        }),
     };
-    let c = engine.create_container(&opts, stdio)?;
+    let c = engine.create_container(&opts, stdio, !a.detach)?;
     let started = engine.start_container(&c.id);
+    if a.detach {
+        if let Err(e) = started {
+            let code = engine.wait_container(&c.id).unwrap_or(125);
+            eprintln!("ministry: Error response from daemon: {e}");
+            return Ok(Outcome::Code(code));
+        }
+        println!("{}", c.id);
+        return Ok(Outcome::Code(0));
+    }
     let code = engine.wait_container(&c.id)?;
     if let Err(e) = started {
-        // The program could not be run: Docker's message, and its 126/127.
         eprintln!("ministry: Error response from daemon: {e}");
     }
     Ok(Outcome::Code(code))
+}
+
+/// `create`: prints the new container's ID.
+pub fn create(engine: &Engine, a: &RunArgs) -> Result<()> {
+    let opts = run_options(a)?;
+    let c = engine.create_container(&opts, ContainerStdio::default(), false)?;
+    println!("{}", c.id);
+    Ok(())
+}
+
+/// `start`: prints each name, or with `-a` follows the output and exits with the code.
+pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
+    if a.attach {
+        let name = &a.containers[0];
+        let stdio = ContainerStdio {
+            stdin: Some(if a.interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            }),
+            stdout: Some(Stdio::inherit()),
+            stderr: Some(Stdio::inherit()),
+        };
+        let c = engine.container(name)?;
+        let created = engine.container_state(&c)?.status == "created";
+        // A restarted container gets a new monitor that copies its output here; a created
+        // one already has a monitor without a terminal, so its log is followed from now on.
+        // The log's end is taken before start, so even a program that exits at once is seen.
+        let from = std::fs::metadata(engine.log_path(&c.id))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let started = if created {
+            engine.start_container(&c.id)
+        } else {
+            engine.start_container_with(&c.id, stdio, true)
+        };
+        if created && started.is_ok() {
+            follow_log(engine, &c, from, false)?;
+        }
+        let code = engine.wait_container(&c.id)?;
+        if let Err(e) = started {
+            eprintln!("Error response from daemon: {e}");
+        }
+        return Ok(Outcome::Code(code));
+    }
+    let mut code = 0;
+    for n in &a.containers {
+        match engine.start_container(n) {
+            Ok(_) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                code = 1;
+            }
+        }
+    }
+    Ok(Outcome::Code(code))
+}
+
+fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), ministry::Error>) -> bool {
+    let mut ok = true;
+    for n in names {
+        match f(n) {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+/// `stop`.
+pub fn stop(engine: &Engine, a: &StopArgs) -> Result<bool> {
+    Ok(each(&a.containers, |n| {
+        engine.stop_container(n, a.time).map(drop)
+    }))
+}
+
+/// `kill`.
+pub fn kill(engine: &Engine, a: &KillArgs) -> Result<bool> {
+    let sig = parse_signal(&a.signal)?;
+    Ok(each(&a.containers, |n| {
+        engine.kill_container(n, sig).map(drop)
+    }))
+}
+
+/// `wait`: prints each exit code.
+pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
+    let mut ok = true;
+    for n in &a.containers {
+        match engine.container(n).and_then(|c| {
+            engine
+                .runtime()
+                .get(&c.id)
+                .and_then(|r| r.wait())
+                .map_err(Into::into)
+        }) {
+            Ok(code) => println!("{code}"),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok(ok)
+}
+
+fn print_logs(
+    engine: &Engine,
+    c: &ContainerRecord,
+    follow: bool,
+    timestamps: bool,
+    tail: Option<usize>,
+) -> Result<()> {
+    let path = engine.log_path(&c.id);
+    let emit = |l: &libruntime::logs::LogLine| {
+        let text = if timestamps {
+            format!("{} {}", l.time, l.log)
+        } else {
+            l.log.clone()
+        };
+        if l.stream == "stderr" {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            let _ = std::io::stdout().flush();
+        }
+    };
+    // The rotated files, then the complete lines of the current one; following continues
+    // exactly where those bytes end.
+    let parse = |text: &str| {
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<libruntime::logs::LogLine>(l).ok())
+            .collect::<Vec<_>>()
+    };
+    let mut lines = Vec::new();
+    for i in (1..c.log_max_files.max(1)).rev() {
+        let mut p = path.clone().into_os_string();
+        p.push(format!(".{i}"));
+        lines.extend(parse(
+            &std::fs::read_to_string(std::path::PathBuf::from(p)).unwrap_or_default(),
+        ));
+    }
+    let current = std::fs::read(&path).unwrap_or_default();
+    let complete = current
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    lines.extend(parse(&String::from_utf8_lossy(&current[..complete])));
+    let skip = tail.map(|t| lines.len().saturating_sub(t)).unwrap_or(0);
+    lines[skip..].iter().for_each(emit);
+    if !follow {
+        return Ok(());
+    }
+    follow_log(engine, c, complete as u64, timestamps)
+}
+
+/// Prints the log lines written after byte `offset` of the current log file until the
+/// container has stopped and everything it wrote is printed.
+fn follow_log(
+    engine: &Engine,
+    c: &ContainerRecord,
+    mut offset: u64,
+    timestamps: bool,
+) -> Result<()> {
+    let path = engine.log_path(&c.id);
+    let emit = |l: &libruntime::logs::LogLine| {
+        let text = if timestamps {
+            format!("{} {}", l.time, l.log)
+        } else {
+            l.log.clone()
+        };
+        if l.stream == "stderr" {
+            let _ = std::io::stderr().write_all(text.as_bytes());
+        } else {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            let _ = std::io::stdout().flush();
+        }
+    };
+    // Follow the current file; a rotation (the file shrinks) restarts from its beginning.
+    loop {
+        let running = engine
+            .container_state(c)
+            .map(|s| s.status != "exited")
+            .unwrap_or(false);
+        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if len < offset {
+            offset = 0;
+        }
+        if len > offset {
+            use std::io::{Read, Seek};
+            let mut f = std::fs::File::open(&path)?;
+            f.seek(std::io::SeekFrom::Start(offset))?;
+            let mut buf = String::new();
+            f.read_to_string(&mut buf)?;
+            let complete = buf.rfind('\n').map(|i| i + 1).unwrap_or(0);
+            for l in buf[..complete].lines() {
+                if let Ok(line) = serde_json::from_str::<libruntime::logs::LogLine>(l) {
+                    emit(&line);
+                }
+            }
+            offset += complete as u64;
+            continue;
+        }
+        if !running {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// `logs`.
+pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
+    let c = engine.container(&a.container)?;
+    let tail = match a.tail.as_str() {
+        "all" | "-1" => None,
+        n => Some(
+            n.parse()
+                .map_err(|_| anyhow::anyhow!("invalid value for --tail: {n}"))?,
+        ),
+    };
+    print_logs(engine, &c, a.follow, a.timestamps, tail)
+}
+
+fn time_or_zero(ns: Option<u64>) -> String {
+    ns.map(libruntime::logs::rfc3339_nanos)
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+/// A container's `inspect` object in Docker's shape.
+pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_json::Value> {
+    let st = engine.container_state(c)?;
+    let rs = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
+    Ok(json!({
+        "Id": c.id,
+        "Created": c.created,
+        "Path": c.path,
+        "Args": c.args,
+        "State": {
+            "Status": st.status,
+            "Running": st.running,
+            "Paused": false,
+            "Restarting": false,
+            "OOMKilled": false,
+            "Dead": false,
+            "Pid": if st.running { rs.as_ref().map(|s| s.pid).unwrap_or(0) } else { 0 },
+            "ExitCode": st.exit_code.unwrap_or(0),
+            "Error": st.error.clone().unwrap_or_default(),
+            "StartedAt": time_or_zero(rs.as_ref().and_then(|s| s.started_ns)),
+            "FinishedAt": time_or_zero(rs.as_ref().and_then(|s| s.finished_ns)),
+        },
+        "Image": c.image_id,
+        "LogPath": engine.log_path(&c.id),
+        "Name": format!("/{}", c.name),
+        "RestartCount": 0,
+        "Driver": engine.images().snapshotter_name(),
+        "Platform": "linux",
+        "HostConfig": {
+            "AutoRemove": c.auto_remove,
+            "LogConfig": { "Type": "json-file", "Config": {} },
+            "NetworkMode": "none",
+        },
+        "Config": c.config,
+        "Mounts": [],
+        "NetworkSettings": { "Networks": {} },
+    }))
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -141,15 +457,7 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
 
 /// `rm`: every container is attempted; exit code 1 if any failed.
 pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
-    let mut ok = true;
-    for n in &a.containers {
-        match engine.remove_container(n, a.force) {
-            Ok(_) => println!("{n}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                ok = false;
-            }
-        }
-    }
-    Ok(ok)
+    Ok(each(&a.containers, |n| {
+        engine.remove_container(n, a.force).map(drop)
+    }))
 }

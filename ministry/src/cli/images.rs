@@ -243,6 +243,10 @@ pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
     let mut out = Vec::new();
     let mut ok = true;
     for n in &a.names {
+        if let Ok(c) = engine.container(n) {
+            out.push(super::containers::inspect_container(engine, &c)?);
+            continue;
+        }
         match engine
             .images()
             .resolve(n)

@@ -32,6 +32,12 @@ pub struct ContainerRecord {
     pub snapshot: String,
     /// `--rm`.
     pub auto_remove: bool,
+    /// `--log-opt max-size`.
+    #[serde(default)]
+    pub log_max_size: Option<u64>,
+    /// `--log-opt max-file`.
+    #[serde(default)]
+    pub log_max_files: u32,
 }
 
 /// The state `ps` and `inspect` show.
@@ -110,6 +116,53 @@ impl Engine {
         }
     }
 
+    /// Sends a signal to a running container (`docker kill`).
+    pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        let rc = self
+            .runtime
+            .get(&c.id)
+            .map_err(|_| Error::Conflict(format!("Container {} is not running", c.id)))?;
+        if rc.state()?.status != libruntime::Status::Running {
+            return Err(Error::Conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
+        rc.kill(signal)?;
+        Ok(c)
+    }
+
+    /// Stops a container (`docker stop`): its stop signal (SIGTERM by default), then SIGKILL
+    /// after `timeout` seconds. Stopping a stopped container is not an error.
+    pub fn stop_container(&self, name: &str, timeout: u64) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        let Ok(rc) = self.runtime.get(&c.id) else {
+            return Ok(c);
+        };
+        if rc.state()?.status != libruntime::Status::Running {
+            return Ok(c);
+        }
+        let sig = c
+            .config
+            .stop_signal
+            .as_deref()
+            .map(parse_signal)
+            .transpose()?
+            .unwrap_or(libc::SIGTERM);
+        let _ = rc.kill(sig);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+        while std::time::Instant::now() < deadline {
+            if rc.state()?.status == libruntime::Status::Stopped {
+                return Ok(c);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = rc.kill(libc::SIGKILL);
+        rc.wait()?;
+        Ok(c)
+    }
+
     /// Removes a container: its runtime state (killing it with `force`), its snapshot and
     /// its record. Refuses a running container without `force`, with Docker's message.
     pub fn remove_container(&self, name: &str, force: bool) -> Result<ContainerRecord, Error> {
@@ -133,4 +186,49 @@ impl Engine {
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         Ok(c)
     }
+}
+
+/// Parses `SIGTERM`, `TERM`, `term` or `15`.
+pub fn parse_signal(s: &str) -> Result<i32, Error> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+    }
+    let up = s.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    let n = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "CHLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return Err(Error::InvalidConfig(format!("Invalid signal: {s}"))),
+    };
+    Ok(n)
 }

@@ -5,7 +5,7 @@ mod names;
 mod run;
 mod user;
 
-pub use containers::{ContainerRecord, ContainerState};
+pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use run::RunOptions;
 
 use std::path::PathBuf;

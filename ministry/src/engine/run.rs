@@ -31,6 +31,10 @@ pub struct RunOptions {
     pub hostname: Option<String>,
     /// `--rm`.
     pub auto_remove: bool,
+    /// `--log-opt max-size=` in bytes. By default, unlimited.
+    pub log_max_size: Option<u64>,
+    /// `--log-opt max-file=`. By default, 1.
+    pub log_max_files: u32,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
@@ -103,10 +107,14 @@ fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str
 impl Engine {
     /// Creates a container (`docker create`): a snapshot on the image, the record, and a
     /// runtime container waiting for start with `stdio`.
+    ///
+    /// The container's output is logged to `<root>/containers/<id>/<id>-json.log` (Docker's
+    /// json-file); with `forward` it is also copied to `stdio`'s stdout and stderr.
     pub fn create_container(
         &self,
         o: &RunOptions,
         stdio: ContainerStdio,
+        forward: bool,
     ) -> Result<ContainerRecord, Error> {
         let image = self.images.resolve(&o.image).map_err(|e| match e.kind() {
             libimage::ErrorKind::NotFound => Error::InvalidConfig(format!(
@@ -195,18 +203,19 @@ impl Engine {
                 config: cfg.clone(),
                 snapshot: snapshot.clone(),
                 auto_remove: o.auto_remove,
+                log_max_size: o.log_max_size,
+                log_max_files: o.log_max_files.max(1),
             };
             let record = self.claim_name(record, o.name.as_deref())?;
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
-            let cgroup_parent = Some(self.config.cgroup_parent.clone());
+            let spec_path = self.container_dir(&id).join("spec.json");
+            let spec_json =
+                serde_json::to_vec(&spec).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            write_atomic(&spec_path, &spec_json)?;
             self.runtime.create(
                 &id,
                 &spec,
-                CreateOptions {
-                    root_mounts,
-                    stdio,
-                    cgroup_parent,
-                },
+                self.create_options(&record, root_mounts, stdio, forward),
             )?;
             Ok(record)
         })();
@@ -257,10 +266,68 @@ impl Engine {
         Ok(record)
     }
 
-    /// Starts a created container.
+    /// Runtime options for a container: its snapshot's mounts as root, its log.
+    fn create_options(
+        &self,
+        c: &ContainerRecord,
+        root_mounts: Vec<oci_spec::runtime::Mount>,
+        stdio: ContainerStdio,
+        forward: bool,
+    ) -> CreateOptions {
+        let log = libruntime::logs::LogConfig {
+            path: self.log_path(&c.id),
+            max_size: c.log_max_size,
+            max_files: c.log_max_files.max(1),
+            forward,
+        };
+        CreateOptions {
+            root_mounts,
+            stdio,
+            cgroup_parent: Some(self.config.cgroup_parent.clone()),
+            log: Some(log),
+        }
+    }
+
+    /// Docker's log file of a container.
+    pub fn log_path(&self, id: &str) -> std::path::PathBuf {
+        self.container_dir(id).join(format!("{id}-json.log"))
+    }
+
+    /// Starts a container: a created one goes on; a stopped one gets a fresh runtime
+    /// container (new monitor) from its saved spec, as `docker start` restarts it.
     pub fn start_container(&self, name: &str) -> Result<ContainerRecord, Error> {
+        self.start_container_with(name, ContainerStdio::default(), false)
+    }
+
+    /// [`Engine::start_container`] with the stdio a restarted container's monitor gets.
+    pub fn start_container_with(
+        &self,
+        name: &str,
+        stdio: ContainerStdio,
+        forward: bool,
+    ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
-        self.runtime.get(&c.id)?.start()?;
+        let rc = match self.runtime.get(&c.id) {
+            Ok(rc) if rc.state()?.status == libruntime::Status::Created => rc,
+            Ok(rc) if rc.state()?.status == libruntime::Status::Running => return Ok(c),
+            other => {
+                if let Ok(rc) = other {
+                    rc.delete(false)?;
+                }
+                let spec_path = self.container_dir(&c.id).join("spec.json");
+                let data =
+                    std::fs::read(&spec_path).map_err(|e| Error::io("read", &spec_path, e))?;
+                let spec: oci_spec::runtime::Spec = serde_json::from_slice(&data)
+                    .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+                let root_mounts = self.images.snapshotter().mounts(&c.snapshot)?;
+                self.runtime.create(
+                    &c.id,
+                    &spec,
+                    self.create_options(&c, root_mounts, stdio, forward),
+                )?
+            }
+        };
+        rc.start()?;
         Ok(c)
     }
 

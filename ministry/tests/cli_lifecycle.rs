@@ -1,0 +1,182 @@
+//! Detached containers and their lifecycle through the binary: run -d, logs (-f -t
+//! --tail), stop, kill, start (-a), create, wait, inspect; log rotation.
+
+mod common;
+
+use common::*;
+
+fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn one_character_names_are_refused_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let (code, _, err) = out(&m.run(&["create", "--name", "s", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(
+        err.contains("Invalid container name (s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn detach_logs_wait_and_inspect() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let id = m
+        .ok(&[
+            "run",
+            "-d",
+            "--name",
+            "bg",
+            "busybox",
+            "sh",
+            "-c",
+            "echo one; echo two >&2; sleep 0.3; echo three",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(id.len(), 64);
+    assert_eq!(m.ok(&["wait", "bg"]), "0\n");
+    let (code, stdout, stderr) = out(&m.run(&["logs", "bg"]));
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (Some(0), "one\nthree\n", "two\n")
+    );
+    assert_eq!(m.ok(&["logs", "--tail", "1", "bg"]), "three\n");
+    let ts = m.ok(&["logs", "-t", "--tail", "1", "bg"]);
+    assert!(
+        ts.ends_with("Z three\n") && ts.len() == "2026-11-22T08:45:05.855210796Z three\n".len(),
+        "{ts}"
+    );
+    let insp: serde_json::Value = serde_json::from_str(&m.ok(&["inspect", "bg"])).unwrap();
+    let c = &insp[0];
+    assert_eq!(c["Id"], id.as_str());
+    assert_eq!(c["Name"], "/bg");
+    assert_eq!(c["Path"], "sh");
+    assert_eq!(c["State"]["Status"], "exited");
+    assert_eq!(c["State"]["ExitCode"], 0);
+    assert_eq!(c["State"]["Running"], false);
+    assert!(c["State"]["FinishedAt"].as_str().unwrap() > c["State"]["StartedAt"].as_str().unwrap());
+    assert_eq!(c["Config"]["Image"], "busybox");
+    // Images are still inspected by the same command.
+    assert!(m.ok(&["inspect", "busybox"]).contains("\"RootFS\""));
+}
+
+#[test]
+fn logs_follow_sees_every_line_until_exit() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ff",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do echo line $i; sleep 0.1; done",
+    ]);
+    assert_eq!(
+        m.ok(&["logs", "-f", "ff"]),
+        "line 1\nline 2\nline 3\nline 4\nline 5\n"
+    );
+}
+
+#[test]
+fn stop_kill_and_restart() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // sh as PID 1 ignores SIGTERM, as in Docker: stop falls back to SIGKILL after -t.
+    m.ok(&["run", "-d", "--name", "s1", "busybox", "sleep", "100"]);
+    let t = std::time::Instant::now();
+    assert_eq!(m.ok(&["stop", "-t", "1", "s1"]), "s1\n");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(900));
+    assert_eq!(m.ok(&["wait", "s1"]), "137\n");
+    // A program that handles SIGTERM exits at once.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "t1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; while true; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    m.ok(&["stop", "t1"]);
+    assert_eq!(m.ok(&["wait", "t1"]), "42\n");
+    // PID 1 of a namespace only gets signals it handles (and KILL/STOP), as in Docker.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "k1",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 3' USR1; while true; do sleep 0.1; done",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(m.ok(&["kill", "-s", "USR1", "k1"]), "k1\n");
+    assert_eq!(m.ok(&["wait", "k1"]), "3\n");
+    let (code, _, err) = out(&m.run(&["kill", "k1"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not running"), "{err}");
+    // start -a of a stopped container runs it again and shows only the new output.
+    m.ok(&["run", "--name", "again", "busybox", "sh", "-c", "echo run"]);
+    assert_eq!(
+        out(&m.run(&["start", "-a", "again"])),
+        (Some(0), "run\n".into(), String::new())
+    );
+    assert_eq!(m.ok(&["logs", "again"]), "run\nrun\n");
+    // create + start -a.
+    let cid = m
+        .ok(&["create", "busybox", "sh", "-c", "echo created; exit 4"])
+        .trim()
+        .to_string();
+    assert_eq!(
+        out(&m.run(&["start", "-a", &cid])),
+        (Some(4), "created\n".into(), String::new())
+    );
+    m.ok(&["rm", "s1", "t1", "k1", "again", &cid]);
+    assert_eq!(m.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn log_rotation_keeps_max_file() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "--log-opt",
+        "max-size=1k",
+        "--log-opt",
+        "max-file=2",
+        "--name",
+        "rr",
+        "busybox",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done",
+    ]);
+    let logs = m.ok(&["logs", "rr"]);
+    assert!(logs.ends_with("line 199\n"), "the newest lines are kept");
+    assert!(!logs.contains("line 0\n"), "the oldest are rotated away");
+    let first: usize = logs
+        .lines()
+        .next()
+        .unwrap()
+        .trim_start_matches("line ")
+        .parse()
+        .unwrap();
+    let n = logs.lines().count();
+    assert_eq!(first + n, 200, "no gap inside what is kept: {first} + {n}");
+}
