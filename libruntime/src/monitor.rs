@@ -176,13 +176,20 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         }
         _ => ([None, None], None),
     };
-    let result = supervise(
-        dir, &cfg, pid, created_ns, report_r, start_w, fifo_file, fifo, sync, streams, log,
-    );
-    if let Some(cg) = cgroup {
-        cg.delete()?;
-    }
-    result
+    supervise(
+        dir,
+        &cfg,
+        pid,
+        created_ns,
+        report_r,
+        start_w,
+        fifo_file,
+        fifo,
+        sync,
+        streams,
+        log,
+        cgroup.as_ref(),
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -198,7 +205,18 @@ fn supervise(
     sync: &mut std::fs::File,
     mut streams: [Option<std::fs::File>; 2],
     mut log: Option<crate::logs::LogWriter>,
+    cgroup: Option<&crate::cgroup::ContainerCgroup>,
 ) -> Result<()> {
+    // The container's cgroup is deleted before "stopped" is published, so whoever sees the
+    // final state may remove the cgroup parent.
+    let release = |st: &mut State| -> Result<()> {
+        if let Some(cg) = cgroup {
+            if let Err(e) = cg.delete() {
+                st.error.get_or_insert_with(|| e.to_string());
+            }
+        }
+        Ok(())
+    };
     let mut report = BufReader::new(std::fs::File::from(report_r));
     let mut line = String::new();
     let _ = report.read_line(&mut line);
@@ -228,6 +246,7 @@ fn supervise(
         st.exit_code = Some(exit_code(status));
         st.finished_ns = Some(now_ns());
         st.error = Some(msg.clone());
+        release(&mut st)?;
         state::write(&state_path, &st)?;
         return Err(Error::Init(if msg.is_empty() {
             "init exited during setup".into()
@@ -346,6 +365,7 @@ fn supervise(
     st.pid = 0;
     st.exit_code = Some(exit_code(status));
     st.finished_ns = Some(now_ns());
+    release(&mut st)?;
     state::write(&state_path, &st)
 }
 
