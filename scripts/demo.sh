@@ -22,12 +22,21 @@ step run --rm -u nobody -w /tmp/work busybox sh -c 'id; pwd; grep ^Cap /proc/sel
 $M run --rm -u nobody -w /tmp/work busybox sh -c 'id; pwd; grep ^Cap /proc/self/status'
 step run --rm busybox sh -c 'exit 3'
 $M run --rm busybox sh -c 'exit 3' || echo "exit code: $?"
-step run --name demo busybox sh -c 'echo kept'
-$M run --name demo busybox sh -c 'echo kept'
+step run -d --name ticker busybox sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.5; done; sleep 60'
+$M run -d --name ticker busybox sh -c 'for i in 1 2 3; do echo tick $i; sleep 0.5; done; sleep 60'
+sleep 1.7
+step ps
+$M ps
+step logs -t ticker
+$M logs -t ticker
+step stop -t 1 ticker
+$M stop -t 1 ticker
 step ps -a
 $M ps -a
-step rm demo
-$M rm demo
+step "inspect ticker   (its State)"
+$M inspect ticker | sed -n '/"State"/,/}/p'
+step rm ticker
+$M rm ticker
 step tag busybox me/busybox:1.0
 $M tag busybox me/busybox:1.0
 step images
