@@ -18,6 +18,13 @@ pub struct Runtime {
     helper: Helper,
 }
 
+impl Runtime {
+    /// The helper this runtime starts monitors and exec helpers with.
+    pub fn helper(&self) -> &Helper {
+        &self.helper
+    }
+}
+
 /// How a container is created.
 #[derive(Debug, Default)]
 pub struct CreateOptions {
@@ -264,6 +271,52 @@ impl Container {
             return Err(Error::io("kill", "", std::io::Error::last_os_error()));
         }
         Ok(())
+    }
+
+    /// Runs `process` in the running container (its namespaces, cgroup, seccomp profile;
+    /// the user, capabilities and environment `process` names) with `stdio`; waits for it
+    /// and returns its exit code (126 when it cannot be started, as Docker).
+    ///
+    /// With `detach`, returns 0 as soon as the process is on its way, without waiting.
+    pub fn exec(
+        &self,
+        helper: &Helper,
+        process: &oci_spec::runtime::Process,
+        stdio: ContainerStdio,
+        detach: bool,
+    ) -> Result<i32> {
+        let st = self.state()?;
+        if st.status != Status::Running || st.pid <= 0 {
+            return Err(Error::Conflict {
+                id: self.id.clone(),
+                state: st.status.to_string(),
+                op: "exec",
+            });
+        }
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file = self
+            .dir
+            .join(format!("exec-{}-{n}.json", std::process::id()));
+        let cfg = crate::exec::ExecConfig {
+            pid: st.pid,
+            process: process.clone(),
+        };
+        let data = serde_json::to_vec(&cfg).map_err(|e| Error::State(file.clone(), e))?;
+        std::fs::write(&file, data).map_err(|e| Error::io("write", &file, e))?;
+        let r = crate::helper::spawn_exec(helper, &self.dir, &file, stdio, detach);
+        if r.is_err() {
+            let _ = std::fs::remove_file(&file);
+        }
+        r
+    }
+
+    /// The OCI spec the container was created with.
+    pub fn spec(&self) -> Result<Spec> {
+        let p = self.dir.join("config.json");
+        let data = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
+        let cfg: MonitorConfig = serde_json::from_slice(&data).map_err(|e| Error::State(p, e))?;
+        Ok(cfg.spec)
     }
 
     /// Deletes a stopped (or, with `force`, any) container: kills it if needed, waits for

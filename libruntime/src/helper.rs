@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::init::owned;
 
 const MONITOR_ARG: &str = "__libruntime_monitor";
+const EXEC_ARG: &str = "__libruntime_exec";
 
 /// Which executable runs monitors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +33,14 @@ pub enum Helper {
 pub fn maybe_run() {
     let mut args = std::env::args_os();
     let _argv0 = args.next();
-    if args.next().as_deref() != Some(std::ffi::OsStr::new(MONITOR_ARG)) {
+    let mode = args.next();
+    if mode.as_deref() == Some(std::ffi::OsStr::new(EXEC_ARG)) {
+        let (Some(dir), Some(file)) = (args.next(), args.next()) else {
+            std::process::exit(2)
+        };
+        crate::exec::run(Path::new(&dir), Path::new(&file));
+    }
+    if mode.as_deref() != Some(std::ffi::OsStr::new(MONITOR_ARG)) {
         return;
     }
     let Some(dir) = args.next() else {
@@ -180,4 +188,45 @@ pub(crate) fn spawn_monitor(helper: &Helper, dir: &Path, stdio: ContainerStdio) 
             })
             .to_string(),
     ))
+}
+
+/// Runs an exec helper for the container in `dir` with the process in `exec_file`, with
+/// `stdio`, and waits for it: returns the program's exit code.
+pub(crate) fn spawn_exec(
+    helper: &Helper,
+    dir: &Path,
+    exec_file: &Path,
+    stdio: ContainerStdio,
+    detach: bool,
+) -> Result<i32> {
+    let exe = match helper {
+        Helper::CurrentExe => {
+            std::env::current_exe().map_err(|e| Error::io("find current executable", "", e))?
+        }
+        Helper::Binary(p) => p.clone(),
+    };
+    let memfd = sealed_copy(&exe)?;
+    let mut cmd = Command::new(format!("/proc/self/fd/{}", memfd.as_raw_fd()));
+    cmd.arg(EXEC_ARG).arg(dir).arg(exec_file);
+    cmd.stdin(stdio.stdin.unwrap_or_else(Stdio::null));
+    cmd.stdout(stdio.stdout.unwrap_or_else(Stdio::null));
+    cmd.stderr(stdio.stderr.unwrap_or_else(Stdio::null));
+    if detach {
+        // The helper reads its config before anything else; give it the time to, then let
+        // it run on its own (it is reparented when this process exits).
+        let child = cmd
+            .spawn()
+            .map_err(|e| Error::io("start exec helper", &exe, e))?;
+        while exec_file.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        drop(child);
+        return Ok(0);
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| Error::io("start exec helper", &exe, e))?;
+    Ok(status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    }))
 }

@@ -25,6 +25,7 @@ pub mod caps;
 pub mod cgroup;
 mod container;
 mod error;
+mod exec;
 mod helper;
 mod init;
 pub mod logs;

@@ -15,5 +15,6 @@
 mod engine;
 
 pub use engine::{
-    parse_signal, ContainerRecord, ContainerState, Engine, EngineConfig, Error, RunOptions,
+    parse_signal, ContainerRecord, ContainerState, Engine, EngineConfig, Error, ExecOptions,
+    RunOptions,
 };

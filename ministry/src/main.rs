@@ -44,6 +44,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Kill(a) => cli::containers::kill(&engine, a)?,
         Command::Wait(a) => cli::containers::wait(&engine, a)?,
         Command::Logs(a) => cli::containers::logs(&engine, a).map(|_| true)?,
+        Command::Exec(a) => match cli::containers::exec(&engine, a) {
+            Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),
+            Err(e) => {
+                eprintln!("Error response from daemon: {e:#}");
+                std::process::exit(1);
+            }
+        },
         Command::Ps(a) => cli::containers::ps(&engine, a).map(|_| true)?,
         Command::Rm(a) => cli::containers::rm(&engine, a)?,
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {

@@ -180,3 +180,40 @@ fn log_rotation_keeps_max_file() {
     let n = logs.lines().count();
     assert_eq!(first + n, 200, "no gap inside what is kept: {first} + {n}");
 }
+
+#[test]
+fn exec_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&["run", "-d", "--name", "ex", "busybox", "sleep", "100"]);
+    assert_eq!(
+        m.ok(&[
+            "exec",
+            "-e",
+            "FOO=bar",
+            "-w",
+            "/tmp",
+            "-u",
+            "1000",
+            "ex",
+            "sh",
+            "-c",
+            "echo $FOO; pwd; id"
+        ]),
+        "bar\n/tmp\nuid=1000 gid=0(root) groups=0(root)\n"
+    );
+    assert_eq!(
+        m.run(&["exec", "ex", "sh", "-c", "exit 5"]).status.code(),
+        Some(5)
+    );
+    let (code, _, err) = out(&m.run(&["exec", "ex", "nonexist"]));
+    assert_eq!(code, Some(126));
+    assert_eq!(err, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nonexist\": executable file not found in $PATH: unknown\n");
+    m.ok(&["exec", "-d", "ex", "sh", "-c", "echo detached > /tmp/d"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(m.ok(&["exec", "ex", "cat", "/tmp/d"]), "detached\n");
+    m.ok(&["rm", "-f", "ex"]);
+    let (code, _, err) = out(&m.run(&["exec", "ex", "true"]));
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "Error response from daemon: No such container: ex\n");
+}

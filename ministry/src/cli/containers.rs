@@ -9,7 +9,9 @@ use libruntime::ContainerStdio;
 use ministry::{parse_signal, ContainerRecord, Engine, RunOptions};
 use serde_json::json;
 
-use super::args::{KillArgs, LogsArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs, WaitArgs};
+use super::args::{
+    ExecArgs, KillArgs, LogsArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs, WaitArgs,
+};
 use super::output::{human_duration, table};
 
 /// How `run` ended: the process exit code.
@@ -460,4 +462,37 @@ pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
     Ok(each(&a.containers, |n| {
         engine.remove_container(n, a.force).map(drop)
     }))
+}
+
+/// `exec`: the program's exit code (126 when it cannot start; 1 for engine errors, as
+/// Docker's exec).
+pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
+    if a.tty {
+        bail!("pseudo-TTY (-t) is not supported yet");
+    }
+    let o = ministry::ExecOptions {
+        cmd: a.cmd.clone(),
+        env: a.env.clone(),
+        workdir: a.workdir.clone(),
+        user: a.user.clone(),
+        detach: a.detach,
+    };
+    let stdio = if a.detach {
+        ContainerStdio::default()
+    } else {
+        ContainerStdio {
+            stdin: Some(if a.interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            }),
+            stdout: Some(Stdio::inherit()),
+            stderr: Some(Stdio::inherit()),
+        }
+    };
+    Ok(Outcome::Code(engine.exec_container(
+        &a.container,
+        &o,
+        stdio,
+    )?))
 }

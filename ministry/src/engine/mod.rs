@@ -6,7 +6,7 @@ mod run;
 mod user;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
-pub use run::RunOptions;
+pub use run::{ExecOptions, RunOptions};
 
 use std::path::PathBuf;
 

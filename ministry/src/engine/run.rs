@@ -379,3 +379,71 @@ mod tests {
         );
     }
 }
+
+/// What `exec` takes (Docker's flags).
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// The program and its arguments.
+    pub cmd: Vec<String>,
+    /// `-e` (added to the container's environment).
+    pub env: Vec<String>,
+    /// `-w` (by default, the container's working directory).
+    pub workdir: Option<String>,
+    /// `-u` (by default, the container's user).
+    pub user: Option<String>,
+    /// `-d`: do not wait.
+    pub detach: bool,
+}
+
+impl Engine {
+    /// Runs a process in a running container (`docker exec`); returns its exit code.
+    pub fn exec_container(
+        &self,
+        name: &str,
+        o: &ExecOptions,
+        stdio: ContainerStdio,
+    ) -> Result<i32, Error> {
+        let c = self.container(name)?;
+        let rc = self
+            .runtime
+            .get(&c.id)
+            .map_err(|_| Error::Conflict(format!("Container {} is not running", c.id)))?;
+        if rc.state()?.status != libruntime::Status::Running {
+            return Err(Error::Conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
+        if o.cmd.is_empty() {
+            return Err(Error::InvalidConfig("No exec command specified".into()));
+        }
+        let mut spec = rc.spec()?;
+        let mut p = spec.process().clone().unwrap_or_default();
+        p.set_args(Some(o.cmd.clone()));
+        let mut env = p.env().clone().unwrap_or_default();
+        for e in &o.env {
+            let key = e.split('=').next().unwrap_or("");
+            env.retain(|x| x.split('=').next() != Some(key));
+            env.push(e.clone());
+        }
+        p.set_env(Some(env));
+        if let Some(w) = o.workdir.as_ref().filter(|w| !w.is_empty()) {
+            p.set_cwd(w.into());
+        }
+        spec.set_process(Some(p));
+        if let Some(u) = &o.user {
+            let passwd = self
+                .images
+                .read_snapshot_file(&c.snapshot, "/etc/passwd")?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let group = self
+                .images
+                .read_snapshot_file(&c.snapshot, "/etc/group")?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            let r = user::resolve(u, passwd.as_deref(), group.as_deref())?;
+            libruntime::spec::set_user(&mut spec, r.uid, r.gid, r.groups)?;
+        }
+        let p = spec.process().clone().unwrap_or_default();
+        Ok(rc.exec(self.runtime.helper(), &p, stdio, o.detach)?)
+    }
+}

@@ -1,0 +1,132 @@
+//! `exec`: run another process in a running container, with all its namespaces, its
+//! cgroup and its security settings (user, capabilities, seccomp).
+//!
+//! A fresh helper (the sealed memfd copy, as for monitors) opens the init's namespace
+//! files, joins the cgroup, enters the namespaces (the mount namespace last) and forks:
+//! the child, now in the container's PID namespace, is made non-dumpable (no ptrace
+//! from the container until execve), finishes like the init and executes the program; the
+//! helper waits and exits with the program's code.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::monitor::MonitorConfig;
+
+/// What the exec helper is handed (`exec-<n>.json` in the state directory).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ExecConfig {
+    /// The container's init, whose namespaces are joined.
+    pub pid: i32,
+    /// The process to run.
+    pub process: Process,
+}
+
+fn ns_name(t: LinuxNamespaceType) -> Option<(&'static str, libc::c_int)> {
+    Some(match t {
+        LinuxNamespaceType::Ipc => ("ipc", libc::CLONE_NEWIPC),
+        LinuxNamespaceType::Uts => ("uts", libc::CLONE_NEWUTS),
+        LinuxNamespaceType::Network => ("net", libc::CLONE_NEWNET),
+        LinuxNamespaceType::Cgroup => ("cgroup", libc::CLONE_NEWCGROUP),
+        LinuxNamespaceType::Pid => ("pid", libc::CLONE_NEWPID),
+        LinuxNamespaceType::Mount => ("mnt", libc::CLONE_NEWNS),
+        _ => return None,
+    })
+}
+
+/// The exec helper's main: never returns; exits with the program's code (126/127 and a
+/// message on stderr when it cannot run, as Docker).
+pub(crate) fn run(dir: &Path, exec_file: &Path) -> ! {
+    match exec(dir, exec_file) {
+        Ok(code) => std::process::exit(code),
+        Err((code, msg)) => {
+            eprintln!("{msg}");
+            std::process::exit(code)
+        }
+    }
+}
+
+fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)> {
+    let fail = |e: Error| (126, e.to_string());
+    let read = |p: &Path| std::fs::read(p).map_err(|e| fail(Error::io("read", p, e)));
+    let mcfg: MonitorConfig = serde_json::from_slice(&read(&dir.join("config.json"))?)
+        .map_err(|e| fail(Error::State(dir.join("config.json"), e)))?;
+    let ecfg: ExecConfig = serde_json::from_slice(&read(exec_file)?)
+        .map_err(|e| fail(Error::State(exec_file.to_path_buf(), e)))?;
+    let _ = std::fs::remove_file(exec_file);
+    let seccomp = match &mcfg.seccomp_bpf {
+        Some(p) => Some(read(p)?),
+        None => None,
+    };
+    // All namespace files first: once in the container's mount namespace, the host's /proc
+    // is out of reach.
+    let mut ns = Vec::new();
+    for n in mcfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if let Some((name, flag)) = ns_name(n.typ()) {
+            let p = format!("/proc/{}/ns/{name}", ecfg.pid);
+            let f = std::fs::File::open(&p).map_err(|e| fail(Error::io("open", &p, e)))?;
+            ns.push((flag, f));
+        }
+    }
+    ns.sort_by_key(|(flag, _)| (*flag == libc::CLONE_NEWNS) as u8);
+    if let Some(path) = &mcfg.cgroup {
+        crate::cgroup::ContainerCgroup::join(path).map_err(fail)?;
+    }
+    for (flag, f) in &ns {
+        // SAFETY: setns on a namespace fd; this process is single-threaded.
+        if unsafe { libc::setns(f.as_raw_fd(), *flag) } < 0 {
+            return Err(fail(Error::io(
+                "setns",
+                "",
+                std::io::Error::last_os_error(),
+            )));
+        }
+    }
+    drop(ns);
+    // SAFETY: single-threaded; the child continues in the container's PID namespace.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(fail(Error::io("fork", "", std::io::Error::last_os_error())));
+    }
+    if pid == 0 {
+        // SAFETY: prctl with valid arguments. Not dumpable (so not ptrace-able by the
+        // container) until execve resets it for the program.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        }
+        match crate::process::finish_and_exec(&ecfg.process, seccomp.as_deref()) {
+            Ok(never) => match never {},
+            Err(f) => {
+                eprintln!("OCI runtime exec failed: exec failed: unable to start container process: {}: unknown", f.message);
+                // Docker reports every failure to start an exec'd program as 126.
+                std::process::exit(126);
+            }
+        }
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid
+            || (r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
+        {
+            break;
+        }
+    }
+    Ok(if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    })
+}
