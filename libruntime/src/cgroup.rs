@@ -141,6 +141,50 @@ impl ContainerCgroup {
             .map_err(|e| err("join", path, e))
     }
 
+    /// The freezer of the existing cgroup `path`: `Some(true)` frozen, `Some(false)`
+    /// thawed, `None` when the cgroup has no freezer.
+    fn freezer(path: &str) -> Cgroup {
+        let rel = path.trim_start_matches('/');
+        let hier = hierarchies::auto();
+        if hier.v2() {
+            Cgroup::load(hier, rel)
+        } else {
+            Cgroup::load_with_specified_controllers(hier, rel, vec!["freezer".to_string()])
+        }
+    }
+
+    /// Freezes (`true`) or thaws (`false`) every process of the cgroup `path`.
+    pub fn set_frozen(path: &str, frozen: bool) -> Result<()> {
+        let cg = Self::freezer(path);
+        let f = cg
+            .controller_of::<cgroups_rs::fs::freezer::FreezerController>()
+            .ok_or_else(|| err("freeze", path, "no freezer controller"))?;
+        let r = if frozen { f.freeze() } else { f.thaw() };
+        r.map_err(|e| err(if frozen { "freeze" } else { "thaw" }, path, e))?;
+        // Freezing is asynchronous on v1: wait until the kernel reports it done.
+        for _ in 0..500 {
+            match f.state() {
+                Ok(cgroups_rs::FreezerState::Frozen) if frozen => return Ok(()),
+                Ok(cgroups_rs::FreezerState::Thawed) if !frozen => return Ok(()),
+                _ => std::thread::sleep(std::time::Duration::from_millis(2)),
+            }
+        }
+        Err(err("freeze", path, "timed out"))
+    }
+
+    /// Whether the cgroup `path` is frozen.
+    pub fn is_frozen(path: &str) -> bool {
+        let cg = Self::freezer(path);
+        cg.controller_of::<cgroups_rs::fs::freezer::FreezerController>()
+            .and_then(|f| f.state().ok())
+            .is_some_and(|s| {
+                matches!(
+                    s,
+                    cgroups_rs::FreezerState::Frozen | cgroups_rs::FreezerState::Freezing
+                )
+            })
+    }
+
     /// Moves a process (all its threads) into the cgroup.
     pub fn add(&self, pid: i32) -> Result<()> {
         self.cg

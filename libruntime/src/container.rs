@@ -311,6 +311,39 @@ impl Container {
         r
     }
 
+    fn cgroup_path(&self) -> Result<String> {
+        let p = self.dir.join("config.json");
+        let data = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
+        let cfg: MonitorConfig = serde_json::from_slice(&data).map_err(|e| Error::State(p, e))?;
+        cfg.cgroup
+            .ok_or_else(|| Error::InvalidArgument(format!("container {} has no cgroup", self.id)))
+    }
+
+    /// Freezes every process of a running container (`docker pause`).
+    pub fn pause(&self) -> Result<()> {
+        let st = self.state()?;
+        if st.status != Status::Running {
+            return Err(Error::Conflict {
+                id: self.id.clone(),
+                state: st.status.to_string(),
+                op: "pause",
+            });
+        }
+        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, true)
+    }
+
+    /// Thaws a paused container (`docker unpause`).
+    pub fn resume(&self) -> Result<()> {
+        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)
+    }
+
+    /// Whether the container is paused (frozen).
+    pub fn is_paused(&self) -> bool {
+        self.cgroup_path()
+            .map(|p| crate::cgroup::ContainerCgroup::is_frozen(&p))
+            .unwrap_or(false)
+    }
+
     /// The OCI spec the container was created with.
     pub fn spec(&self) -> Result<Spec> {
         let p = self.dir.join("config.json");

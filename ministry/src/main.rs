@@ -43,6 +43,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Stop(a) => cli::containers::stop(&engine, a)?,
         Command::Kill(a) => cli::containers::kill(&engine, a)?,
         Command::Wait(a) => cli::containers::wait(&engine, a)?,
+        Command::Pause(a) => cli::containers::pause(&engine, a, true)?,
+        Command::Unpause(a) => cli::containers::pause(&engine, a, false)?,
         Command::Logs(a) => cli::containers::logs(&engine, a).map(|_| true)?,
         Command::Exec(a) => match cli::containers::exec(&engine, a) {
             Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),

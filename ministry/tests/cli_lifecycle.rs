@@ -217,3 +217,42 @@ fn exec_like_docker() {
     assert_eq!(code, Some(1));
     assert_eq!(err, "Error response from daemon: No such container: ex\n");
 }
+
+#[test]
+fn pause_and_unpause_freeze_the_container() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pz",
+        "busybox",
+        "sh",
+        "-c",
+        "while true; do date +%s%N > /tmp/t; sleep 0.05; done",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(m.ok(&["pause", "pz"]), "pz\n");
+    assert!(m.ok(&["ps"]).contains("(Paused)"));
+    let insp: serde_json::Value = serde_json::from_str(&m.ok(&["inspect", "pz"])).unwrap();
+    assert_eq!(insp[0]["State"]["Status"], "paused");
+    assert_eq!(insp[0]["State"]["Paused"], true);
+    let (code, _, err) = out(&m.run(&["pause", "pz"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is already paused"), "{err}");
+    // Frozen: the loop does not advance (its cgroup's freezer.state says so too).
+    let id = m.ok(&["ps", "-q", "--no-trunc"]).trim().to_string();
+    let freezer = std::path::Path::new("/sys/fs/cgroup/freezer")
+        .join(m.cgroup_parent())
+        .join(&id)
+        .join("freezer.state");
+    assert_eq!(std::fs::read_to_string(&freezer).unwrap().trim(), "FROZEN");
+    assert_eq!(m.ok(&["unpause", "pz"]), "pz\n");
+    assert_eq!(m.ok(&["exec", "pz", "true"]), "");
+    assert!(!m.ok(&["ps"]).contains("(Paused)"));
+    let (code, _, err) = out(&m.run(&["unpause", "pz"]));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("is not paused"), "{err}");
+    m.ok(&["rm", "-f", "pz"]);
+}

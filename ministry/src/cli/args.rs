@@ -54,6 +54,10 @@ pub enum Command {
     Logs(LogsArgs),
     /// Execute a command in a running container
     Exec(ExecArgs),
+    /// Pause all processes within one or more containers
+    Pause(WaitArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(WaitArgs),
     /// List containers
     Ps(PsArgs),
     /// Remove one or more containers

@@ -193,6 +193,13 @@ pub fn kill(engine: &Engine, a: &KillArgs) -> Result<bool> {
     }))
 }
 
+/// `pause` / `unpause`.
+pub fn pause(engine: &Engine, a: &WaitArgs, pause: bool) -> Result<bool> {
+    Ok(each(&a.containers, |n| {
+        engine.pause_container(n, pause).map(drop)
+    }))
+}
+
 /// `wait`: prints each exit code.
 pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
     let mut ok = true;
@@ -349,7 +356,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
         "State": {
             "Status": st.status,
             "Running": st.running,
-            "Paused": false,
+            "Paused": st.paused,
             "Restarting": false,
             "OOMKilled": false,
             "Dead": false,
@@ -434,6 +441,10 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
         };
         let status = match st.status {
             "running" => format!("Up {}", since(state.as_ref().and_then(|s| s.started_ns))),
+            "paused" => format!(
+                "Up {} (Paused)",
+                since(state.as_ref().and_then(|s| s.started_ns))
+            ),
             "created" => "Created".to_string(),
             _ => format!(
                 "Exited ({}) {} ago",

@@ -45,8 +45,10 @@ pub struct ContainerRecord {
 pub struct ContainerState {
     /// `created`, `running` or `exited`.
     pub status: &'static str,
-    /// Whether the program runs.
+    /// Whether the program runs (also while paused, as Docker says).
     pub running: bool,
+    /// Whether it is paused (frozen).
+    pub paused: bool,
     /// Its exit code once exited.
     pub exit_code: Option<i32>,
     /// Why it could not run.
@@ -96,24 +98,64 @@ impl Engine {
     /// A container's state from its runtime record.
     pub fn container_state(&self, c: &ContainerRecord) -> Result<ContainerState, Error> {
         match self.runtime.get(&c.id).and_then(|r| r.state()) {
-            Ok(s) => Ok(ContainerState {
-                status: match s.status {
-                    libruntime::Status::Created => "created",
-                    libruntime::Status::Running => "running",
-                    libruntime::Status::Stopped => "exited",
-                },
-                running: s.status == libruntime::Status::Running,
-                exit_code: s.exit_code,
-                error: s.error,
-            }),
+            Ok(s) => {
+                let running = s.status == libruntime::Status::Running;
+                let paused = running
+                    && self
+                        .runtime
+                        .get(&c.id)
+                        .map(|r| r.is_paused())
+                        .unwrap_or(false);
+                Ok(ContainerState {
+                    status: match s.status {
+                        libruntime::Status::Created => "created",
+                        libruntime::Status::Running if paused => "paused",
+                        libruntime::Status::Running => "running",
+                        libruntime::Status::Stopped => "exited",
+                    },
+                    running,
+                    paused,
+                    exit_code: s.exit_code,
+                    error: s.error,
+                })
+            }
             // Run-time state is gone (a reboot): the container is exited.
             Err(_) => Ok(ContainerState {
                 status: "exited",
                 running: false,
+                paused: false,
                 exit_code: None,
                 error: None,
             }),
         }
+    }
+
+    /// Pauses (`true`) or unpauses a running container, with Docker's messages.
+    pub fn pause_container(&self, name: &str, pause: bool) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        let st = self.container_state(&c)?;
+        if !st.running {
+            return Err(Error::Conflict(format!(
+                "Container {} is not running",
+                c.id
+            )));
+        }
+        if pause && st.paused {
+            return Err(Error::Conflict(format!(
+                "Container {} is already paused",
+                c.id
+            )));
+        }
+        if !pause && !st.paused {
+            return Err(Error::Conflict(format!("Container {} is not paused", c.id)));
+        }
+        let rc = self.runtime.get(&c.id)?;
+        if pause {
+            rc.pause()?;
+        } else {
+            rc.resume()?;
+        }
+        Ok(c)
     }
 
     /// Sends a signal to a running container (`docker kill`).
