@@ -129,3 +129,154 @@ fn names_ps_and_rm() {
     assert_eq!(m.ok(&["ps", "-aq"]), "");
     assert!(m.ok(&["rmi", "busybox"]).contains("Deleted: sha256:"));
 }
+
+#[test]
+fn capabilities_privileged_and_security_options() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let capeff = |args: &[&str]| {
+        let mut a = vec!["run", "--rm"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&[
+            "busybox",
+            "grep",
+            "-E",
+            "^(CapEff|Seccomp|NoNewPrivs):",
+            "/proc/self/status",
+        ]);
+        m.ok(&a)
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        capeff(&["--cap-drop", "ALL", "--cap-add", "NET_ADMIN"])[0],
+        "CapEff: 0000000000001000"
+    );
+    assert_eq!(
+        capeff(&["--cap-drop", "chown"])[0],
+        "CapEff: 00000000a80425fa"
+    );
+    // Privileged: every capability this machine's bounding set has (Docker fails here:
+    // CAP_SYS_RESOURCE is missing), no seccomp.
+    let mut bnd = 0u64;
+    for l in std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+    {
+        if let Some(v) = l.strip_prefix("CapBnd:") {
+            bnd = u64::from_str_radix(v.trim(), 16).unwrap();
+        }
+    }
+    let p = capeff(&["--privileged"]);
+    assert_eq!(p[0], format!("CapEff: {bnd:016x}"));
+    assert_eq!(p[2], "Seccomp: 0");
+    let s = capeff(&[
+        "--security-opt",
+        "no-new-privileges",
+        "--security-opt",
+        "seccomp=unconfined",
+    ]);
+    assert_eq!(
+        &s[0..3],
+        ["CapEff: 00000000a80425fb", "NoNewPrivs: 1", "Seccomp: 0"]
+    );
+    // A Docker-format profile file: an allowlist without mkdir.
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("p.json");
+    std::fs::write(&profile, r#"{"defaultAction":"SCMP_ACT_ALLOW","archMap":[{"architecture":"SCMP_ARCH_X86_64","subArchitectures":["SCMP_ARCH_X86","SCMP_ARCH_X32"]}],"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"},{"names":["chmod"],"action":"SCMP_ACT_ERRNO","includes":{"caps":["CAP_SYS_ADMIN"]}}]}"#).unwrap();
+    let o = m.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        &format!("seccomp={}", profile.display()),
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /x 2>/dev/null; echo mkdir=$?; touch /f; chmod 600 /f; echo chmod=$?",
+    ]);
+    assert_eq!(
+        o, "mkdir=1\nchmod=0\n",
+        "the chmod rule only applies with CAP_SYS_ADMIN"
+    );
+}
+
+#[test]
+fn read_only_tmpfs_limits_and_ulimits() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--read-only",
+            "--tmpfs",
+            "/run",
+            "busybox",
+            "sh",
+            "-c",
+            "touch /x 2>/dev/null; echo rc=$?; touch /run/y && echo run-ok"
+        ]),
+        "rc=1\nrun-ok\n"
+    );
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=1024:2048",
+            "--shm-size",
+            "1m",
+            "busybox",
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'"
+        ]),
+        "1024\n2048\n1024\n"
+    );
+    // Limits land in the container's cgroup.
+    let id = m
+        .ok(&[
+            "run",
+            "-d",
+            "-m",
+            "64m",
+            "--pids-limit",
+            "50",
+            "--cpus",
+            "0.5",
+            "busybox",
+            "sleep",
+            "30",
+        ])
+        .trim()
+        .to_string();
+    let cg = |ctl: &str, file: &str| {
+        std::fs::read_to_string(
+            std::path::Path::new("/sys/fs/cgroup")
+                .join(ctl)
+                .join(m.cgroup_parent())
+                .join(&id)
+                .join(file),
+        )
+        .unwrap()
+        .trim()
+        .to_string()
+    };
+    assert_eq!(
+        cg("memory", "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(cg("pids", "pids.max"), "50");
+    assert_eq!(cg("cpu", "cpu.cfs_quota_us"), "50000");
+    m.ok(&["rm", "-f", &id]);
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--ulimit",
+        "nofile=2048:1024",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+}

@@ -54,6 +54,32 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         auto_remove: a.rm,
         log_max_size: None,
         log_max_files: 1,
+        host: ministry::HostConfig {
+            cap_add: a.cap_add.clone(),
+            cap_drop: a.cap_drop.clone(),
+            privileged: a.privileged,
+            security_opt: a.security_opt.clone(),
+            read_only: a.read_only,
+            tmpfs: a.tmpfs.clone(),
+            memory: a
+                .memory
+                .as_deref()
+                .map(parse_size)
+                .transpose()?
+                .map(|v| v as i64),
+            memory_swap: match a.memory_swap.as_deref() {
+                Some("-1") => Some(-1),
+                Some(v) => Some(parse_size(v)? as i64),
+                None => None,
+            },
+            pids_limit: a.pids_limit,
+            cpus: a.cpus,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus.clone(),
+            ulimits: a.ulimit.clone(),
+            shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
+        },
+        stop_signal: a.stop_signal.clone(),
     };
     for opt in &a.log_opt {
         match opt.split_once('=') {

@@ -1,11 +1,13 @@
 //! The engine: one data root and the services on it.
 
 mod containers;
+mod hostconfig;
 mod names;
 mod run;
 mod user;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
+pub use hostconfig::HostConfig;
 pub use run::{ExecOptions, RunOptions};
 
 use std::path::PathBuf;

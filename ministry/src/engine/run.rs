@@ -35,6 +35,10 @@ pub struct RunOptions {
     pub log_max_size: Option<u64>,
     /// `--log-opt max-file=`. By default, 1.
     pub log_max_files: u32,
+    /// Capabilities, security options, limits, tmpfs, read-only root.
+    pub host: super::HostConfig,
+    /// `--stop-signal`.
+    pub stop_signal: Option<String>,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
@@ -175,7 +179,12 @@ impl Engine {
                 workdir.clone().into()
             });
             spec.set_process(Some(process));
+            super::hostconfig::apply(&mut spec, &o.host)?;
             libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
+            if let Some(sig) = &o.stop_signal {
+                super::containers::parse_signal(sig)?;
+                cfg.stop_signal = Some(sig.clone());
+            }
             spec.set_hostname(Some(hostname.clone()));
             cfg.hostname = hostname.clone();
             cfg.env = Some(env);

@@ -1,0 +1,269 @@
+//! Docker's host-config flags (`--cap-add`, `--privileged`, `--security-opt`, `--read-only`,
+//! `--tmpfs`, resource limits, `--ulimit`, `--shm-size`) applied to a container's spec.
+
+use libruntime::caps;
+use oci_spec::runtime::Spec;
+use serde_json::{json, Value};
+
+use super::Error;
+
+/// The host-config part of `run`/`create`.
+#[derive(Debug, Clone, Default)]
+pub struct HostConfig {
+    /// `--cap-add`.
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`.
+    pub cap_drop: Vec<String>,
+    /// `--privileged`: every capability this machine allows, no masks, all devices, no
+    /// seccomp, /sys writable.
+    pub privileged: bool,
+    /// `--security-opt` (`no-new-privileges[:true]`, `seccomp=unconfined|FILE`).
+    pub security_opt: Vec<String>,
+    /// `--read-only`.
+    pub read_only: bool,
+    /// `--tmpfs /path[:options]`.
+    pub tmpfs: Vec<String>,
+    /// `-m`, bytes.
+    pub memory: Option<i64>,
+    /// `--memory-swap`, bytes (-1: unlimited).
+    pub memory_swap: Option<i64>,
+    /// `--pids-limit`.
+    pub pids_limit: Option<i64>,
+    /// `--cpus`.
+    pub cpus: Option<f64>,
+    /// `-c`/`--cpu-shares`.
+    pub cpu_shares: Option<u64>,
+    /// `--cpuset-cpus`.
+    pub cpuset_cpus: Option<String>,
+    /// `--ulimit name=soft[:hard]`.
+    pub ulimits: Vec<String>,
+    /// `--shm-size`, bytes.
+    pub shm_size: Option<u64>,
+}
+
+fn bad(s: impl Into<String>) -> Error {
+    Error::InvalidConfig(s.into())
+}
+
+fn rlimit_type(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "core" => "RLIMIT_CORE",
+        "cpu" => "RLIMIT_CPU",
+        "data" => "RLIMIT_DATA",
+        "fsize" => "RLIMIT_FSIZE",
+        "locks" => "RLIMIT_LOCKS",
+        "memlock" => "RLIMIT_MEMLOCK",
+        "msgqueue" => "RLIMIT_MSGQUEUE",
+        "nice" => "RLIMIT_NICE",
+        "nofile" => "RLIMIT_NOFILE",
+        "nproc" => "RLIMIT_NPROC",
+        "rss" => "RLIMIT_RSS",
+        "rtprio" => "RLIMIT_RTPRIO",
+        "rttime" => "RLIMIT_RTTIME",
+        "sigpending" => "RLIMIT_SIGPENDING",
+        "stack" => "RLIMIT_STACK",
+        _ => return None,
+    })
+}
+
+/// Applies `h` to `spec` (Docker's defaults already in it). Returns the capability set the
+/// container ends up with.
+pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
+    let base: Vec<String> = caps::DOCKER_DEFAULT.iter().map(|s| s.to_string()).collect();
+    let capset = if h.privileged {
+        caps::all_available()
+    } else {
+        caps::adjust(&base, &h.cap_add, &h.cap_drop)?
+    };
+    let mut v = serde_json::to_value(&*spec).map_err(|e| bad(e.to_string()))?;
+    for set in ["bounding", "effective", "permitted"] {
+        v["process"]["capabilities"][set] = json!(capset);
+    }
+    let mut seccomp = Some(Value::Null);
+    for o in &h.security_opt {
+        let (k, val) = o.split_once(['=', ':']).unwrap_or((o.as_str(), "true"));
+        match k {
+            "no-new-privileges" => v["process"]["noNewPrivileges"] = json!(val != "false"),
+            "seccomp" if val == "unconfined" => seccomp = None,
+            "seccomp" => {
+                let data = std::fs::read(val)
+                    .map_err(|e| bad(format!("opening seccomp profile ({val}) failed: {e}")))?;
+                let doc: Value = serde_json::from_slice(&data)
+                    .map_err(|e| bad(format!("decoding seccomp profile failed: {e}")))?;
+                seccomp = Some(docker_profile_to_oci(&doc, &capset));
+            }
+            "label" | "apparmor" => {}
+            _ => return Err(bad(format!("invalid --security-opt: {o:?}"))),
+        }
+    }
+    if h.privileged {
+        seccomp = None;
+        v["linux"]["maskedPaths"] = json!([]);
+        v["linux"]["readonlyPaths"] = json!([]);
+        v["linux"]["resources"]["devices"] = json!([{"allow": true, "access": "rwm"}]);
+        for m in v["mounts"].as_array_mut().into_iter().flatten() {
+            if m["destination"] == "/sys" {
+                m["options"] = json!(["nosuid", "noexec", "nodev", "rw"]);
+            }
+        }
+    }
+    v["linux"]["seccomp"] = match seccomp {
+        None => Value::Null,
+        Some(Value::Null) => serde_json::to_value(libruntime::seccomp::default_profile(&capset)?)
+            .map_err(|e| bad(e.to_string()))?,
+        Some(p) => p,
+    };
+    if h.read_only {
+        v["root"]["readonly"] = json!(true);
+    }
+    for t in &h.tmpfs {
+        let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+        if !dest.starts_with('/') {
+            return Err(bad(format!("invalid mount path for --tmpfs: {dest}")));
+        }
+        let mut options = vec![
+            "rw".to_string(),
+            "nosuid".into(),
+            "nodev".into(),
+            "noexec".into(),
+        ];
+        options.extend(
+            opts.split(',')
+                .filter(|o| !o.is_empty())
+                .map(str::to_string),
+        );
+        v["mounts"].as_array_mut().expect("mounts").push(
+            json!({"destination": dest, "type": "tmpfs", "source": "tmpfs", "options": options}),
+        );
+    }
+    if let Some(size) = h.shm_size {
+        for m in v["mounts"].as_array_mut().into_iter().flatten() {
+            if m["destination"] == "/dev/shm" {
+                m["options"] = json!([
+                    "nosuid",
+                    "noexec",
+                    "nodev",
+                    "mode=1777",
+                    format!("size={size}")
+                ]);
+            }
+        }
+    }
+    let res = &mut v["linux"]["resources"];
+    if let Some(m) = h.memory {
+        res["memory"]["limit"] = json!(m);
+        // Docker: swap defaults to twice the memory limit.
+        res["memory"]["swap"] = json!(h.memory_swap.unwrap_or(m * 2));
+    } else if h.memory_swap.is_some() {
+        return Err(bad(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
+    }
+    if let Some(p) = h.pids_limit {
+        res["pids"] = json!({"limit": p});
+    }
+    if let Some(c) = h.cpus {
+        if c <= 0.0 {
+            return Err(bad(format!(
+                "invalid argument \"{c}\" for \"--cpus\" flag: value must be positive"
+            )));
+        }
+        res["cpu"]["period"] = json!(100_000);
+        res["cpu"]["quota"] = json!((c * 100_000.0) as i64);
+    }
+    if let Some(s) = h.cpu_shares {
+        res["cpu"]["shares"] = json!(s);
+    }
+    if let Some(c) = &h.cpuset_cpus {
+        res["cpu"]["cpus"] = json!(c);
+    }
+    let mut rlimits = Vec::new();
+    for u in &h.ulimits {
+        let (name, vals) = u
+            .split_once('=')
+            .ok_or_else(|| bad(format!("invalid ulimit argument: {u}")))?;
+        let typ = rlimit_type(name).ok_or_else(|| bad(format!("invalid ulimit type: {name}")))?;
+        let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+        let parse = |x: &str| {
+            x.parse::<i64>()
+                .map(|n| if n < 0 { u64::MAX } else { n as u64 })
+                .map_err(|_| bad(format!("invalid ulimit argument: {u}")))
+        };
+        let (soft, hard) = (parse(soft)?, parse(hard)?);
+        if soft > hard {
+            return Err(bad(format!(
+                "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+            )));
+        }
+        rlimits.push(json!({"type": typ, "soft": soft, "hard": hard}));
+    }
+    if !rlimits.is_empty() {
+        v["process"]["rlimits"] = json!(rlimits);
+    }
+    *spec = serde_json::from_value(v).map_err(|e| bad(format!("container spec: {e}")))?;
+    Ok(capset)
+}
+
+/// Converts a Docker seccomp profile (`names`, `includes`/`excludes` by capabilities and
+/// architectures, `archMap`) into an OCI one for a container with `caps`.
+pub fn docker_profile_to_oci(doc: &Value, caps: &[String]) -> Value {
+    let has = |c: &Value| c.as_str().is_some_and(|c| caps.iter().any(|x| x == c));
+    let native = "SCMP_ARCH_X86_64";
+    let keep = |rule: &Value| {
+        let inc = &rule["includes"];
+        let exc = &rule["excludes"];
+        let inc_ok = inc["caps"].as_array().is_none_or(|cs| cs.iter().all(has))
+            && inc["arches"].as_array().is_none_or(|a| {
+                a.iter()
+                    .any(|x| x.as_str().is_some_and(|x| x == native || x == "amd64"))
+            });
+        let exc_ok = exc["caps"].as_array().is_none_or(|cs| !cs.iter().any(has))
+            && exc["arches"].as_array().is_none_or(|a| {
+                !a.iter()
+                    .any(|x| x.as_str().is_some_and(|x| x == native || x == "amd64"))
+            });
+        inc_ok && exc_ok
+    };
+    let syscalls: Vec<Value> = doc["syscalls"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| keep(r))
+        .map(|r| {
+            let mut names: Vec<Value> = r["names"].as_array().cloned().unwrap_or_default();
+            if let Some(n) = r["name"].as_str() {
+                names.push(json!(n));
+            }
+            let mut o = json!({"names": names, "action": r["action"]});
+            if !r["args"].is_null() {
+                o["args"] = r["args"].clone();
+            }
+            if !r["errnoRet"].is_null() {
+                o["errnoRet"] = r["errnoRet"].clone();
+            }
+            o
+        })
+        .collect();
+    let arches: Vec<Value> = match doc["archMap"].as_array() {
+        Some(m) => m
+            .iter()
+            .find(|a| a["architecture"] == native)
+            .map(|a| {
+                let mut v = vec![a["architecture"].clone()];
+                v.extend(
+                    a["subArchitectures"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                v
+            })
+            .unwrap_or_default(),
+        None => doc["architectures"].as_array().cloned().unwrap_or_default(),
+    };
+    let mut out = json!({"defaultAction": doc["defaultAction"], "architectures": arches, "syscalls": syscalls});
+    if !doc["defaultErrnoRet"].is_null() {
+        out["defaultErrnoRet"] = doc["defaultErrnoRet"].clone();
+    }
+    out
+}
