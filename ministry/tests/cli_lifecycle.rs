@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use std::process::Command;
 
 fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
     (
@@ -255,4 +256,41 @@ fn pause_and_unpause_freeze_the_container() {
     assert_eq!(code, Some(1));
     assert!(err.contains("is not paused"), "{err}");
     m.ok(&["rm", "-f", "pz"]);
+}
+
+#[test]
+fn diff_export_and_rename() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "--name",
+        "df",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /newfile; rm /etc/group; mkdir -p /tmp/d",
+    ]);
+    assert_eq!(
+        m.ok(&["diff", "df"]),
+        "C /etc\nD /etc/group\nA /newfile\nC /tmp\nA /tmp/d\n"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = tmp.path().join("fs.tar");
+    m.ok(&["export", "-o", tar.to_str().unwrap(), "df"]);
+    let list = sh(Command::new("tar").arg("tf").arg(&tar));
+    assert!(list.lines().any(|l| l == "newfile") && list.lines().any(|l| l == "bin/busybox"));
+    assert!(!list.lines().any(|l| l == "etc/group"));
+    m.ok(&["rename", "df", "df2"]);
+    assert!(m.ok(&["ps", "-a"]).lines().nth(1).unwrap().ends_with("df2"));
+    let (code, _, err) = out(&m.run(&["rename", "df", "x2"]));
+    assert_eq!(code, Some(1));
+    assert_eq!(err, "Error response from daemon: No such container: df\n");
+    m.ok(&["run", "--name", "other", "busybox", "true"]);
+    let (_, _, err) = out(&m.run(&["rename", "df2", "other"]));
+    assert!(
+        err.contains("Conflict. The container name \"/other\" is already in use"),
+        "{err}"
+    );
+    m.ok(&["rm", "df2", "other"]);
 }

@@ -12,7 +12,7 @@ mod remove;
 
 pub use archive::{LoadedImage, SaveFormat};
 pub use check::CheckReport;
-pub use import::ImportOptions;
+pub use import::{go_arch, ImportOptions};
 pub use inspect::{HistoryEntry, ImageInspect};
 pub use remove::{ImageUser, RemoveEvent};
 

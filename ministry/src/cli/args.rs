@@ -54,6 +54,14 @@ pub enum Command {
     Logs(LogsArgs),
     /// Execute a command in a running container
     Exec(ExecArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(ContainerArg),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Show the ministry version information
+    Version,
     /// Pause all processes within one or more containers
     Pause(WaitArgs),
     /// Unpause all processes within one or more containers
@@ -447,4 +455,30 @@ pub struct ExecArgs {
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub cmd: Vec<String>,
+}
+
+/// One container.
+#[derive(Debug, Args)]
+pub struct ContainerArg {
+    /// The container
+    pub container: String,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// The container
+    pub container: String,
+}
+
+/// `rename`.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    /// The container
+    pub container: String,
+    /// Its new name
+    pub new_name: String,
 }

@@ -10,7 +10,8 @@ use ministry::{parse_signal, ContainerRecord, Engine, RunOptions};
 use serde_json::json;
 
 use super::args::{
-    ExecArgs, KillArgs, LogsArgs, PsArgs, RmArgs, RunArgs, StartArgs, StopArgs, WaitArgs,
+    ContainerArg, ExecArgs, ExportArgs, KillArgs, LogsArgs, PsArgs, RenameArgs, RmArgs, RunArgs,
+    StartArgs, StopArgs, WaitArgs,
 };
 use super::output::{human_duration, table};
 
@@ -532,4 +533,57 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
         &o,
         stdio,
     )?))
+}
+
+/// `diff`.
+pub fn diff(engine: &Engine, a: &ContainerArg) -> Result<()> {
+    for c in engine.container_changes(&a.container)? {
+        println!("{c}");
+    }
+    Ok(())
+}
+
+/// `export`: to a file (written whole, then renamed into place) or to a non-terminal stdout.
+pub fn export(engine: &Engine, a: &ExportArgs) -> Result<()> {
+    match &a.output {
+        Some(path) => {
+            let tmp = path.with_extension("ministry-partial");
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+            let r = engine
+                .export_container(&a.container, &mut f)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| Ok(f.flush()?));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, path)?;
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            engine.export_container(&a.container, &mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// `rename`.
+pub fn rename(engine: &Engine, a: &RenameArgs) -> Result<()> {
+    engine.rename_container(&a.container, &a.new_name)?;
+    Ok(())
+}
+
+/// `version`.
+pub fn version(engine: &Engine) -> Result<()> {
+    let arch = libimage::service::go_arch();
+    println!(
+        "Client:\n Version:           {}\n OS/Arch:           linux/{arch}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("Server: ministry (daemonless)\n Engine:\n  Version:          {}\n  OS/Arch:          linux/{arch}\n  Storage Driver:   {}\n  Runtime:          libruntime", env!("CARGO_PKG_VERSION"), engine.images().snapshotter_name());
+    Ok(())
 }

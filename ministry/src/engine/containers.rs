@@ -158,6 +158,47 @@ impl Engine {
         Ok(c)
     }
 
+    /// What changed in a container's file system (`docker diff`), sorted by path.
+    pub fn container_changes(&self, name: &str) -> Result<Vec<libimage::tree::Change>, Error> {
+        let c = self.container(name)?;
+        Ok(self.images.changes(&c.snapshot)?)
+    }
+
+    /// Writes a container's file system as a tar stream (`docker export`).
+    pub fn export_container(&self, name: &str, out: &mut dyn std::io::Write) -> Result<(), Error> {
+        let c = self.container(name)?;
+        Ok(self.images.export_snapshot(&c.snapshot, out)?)
+    }
+
+    /// Renames a container (`docker rename`), with Docker's checks.
+    pub fn rename_container(&self, name: &str, new_name: &str) -> Result<(), Error> {
+        let _g = libimage::fsutil::LockGuard::lock(&self.config.root.join("containers.lock"))?;
+        let mut c = self.container(name)?;
+        let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
+        if !super::names::valid(new_name) {
+            return Err(Error::InvalidConfig(format!(
+                "Invalid container name ({new_name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed"
+            )));
+        }
+        if c.name == new_name {
+            return Err(Error::InvalidConfig(
+                "Renaming a container with the same name as its current name".into(),
+            ));
+        }
+        if let Some(other) = self.containers()?.iter().find(|x| x.name == new_name) {
+            return Err(Error::Conflict(format!(
+                "Conflict. The container name \"/{new_name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                other.id
+            )));
+        }
+        c.name = new_name.to_string();
+        let path = self.container_dir(&c.id).join("config.v2.json");
+        let data =
+            serde_json::to_vec_pretty(&c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        libimage::fsutil::write_atomic(&path, &data)?;
+        Ok(())
+    }
+
     /// Sends a signal to a running container (`docker kill`).
     pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
