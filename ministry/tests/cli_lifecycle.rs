@@ -294,3 +294,36 @@ fn diff_export_and_rename() {
     );
     m.ok(&["rm", "df2", "other"]);
 }
+
+#[test]
+fn format_templates_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&["run", "--name", "tp", "-e", "A=1", "busybox", "true"]);
+    assert_eq!(m.ok(&["inspect", "-f", "{{.Config.Cmd}}|{{.State.ExitCode}}|{{.State.Running}}|{{json .Config.Cmd}}|{{join .Config.Cmd \",\"}}|{{upper .Name}}|{{.Config.Cmd | json}}", "tp"]), "[true]|0|false|[\"true\"]|true|/TP|[\"true\"]\n");
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{index .Config.Env 2}}", "tp"]),
+        "A=1\n"
+    );
+    assert_eq!(
+        m.run(&["inspect", "-f", "{{.Nope}}", "tp"]).status.code(),
+        Some(1)
+    );
+    assert!(m
+        .ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}} {{.Image}}"])
+        .starts_with("tp Exited (0) "));
+    assert_eq!(
+        m.ok(&["ps", "-a", "--format", "table {{.Names}}\\t{{.Image}}"]),
+        "NAMES     IMAGE\ntp        busybox\n"
+    );
+    let id = m.ok(&["images", "-q"]).trim().to_string();
+    assert_eq!(
+        m.ok(&["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]),
+        format!("busybox:latest {id}\n")
+    );
+    assert_eq!(
+        m.ok(&["images", "--format", "table {{.Repository}}\\t{{.ID}}"]),
+        format!("REPOSITORY   IMAGE ID\nbusybox      {id}\n")
+    );
+    m.ok(&["rm", "tp"]);
+}

@@ -130,6 +130,9 @@ pub enum SystemCommand {
 /// `images`.
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')
+    #[arg(long)]
+    pub format: Option<String>,
     /// Show all images (default hides intermediate images)
     #[arg(short, long)]
     pub all: bool,
@@ -209,6 +212,9 @@ pub struct HistoryArgs {
 /// `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    pub format: Option<String>,
     /// Objects to inspect
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -342,6 +348,9 @@ pub struct RunArgs {
 /// `ps`.
 #[derive(Debug, Args)]
 pub struct PsArgs {
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')
+    #[arg(long)]
+    pub format: Option<String>,
     /// Show all containers (default shows just running)
     #[arg(short, long)]
     pub all: bool,

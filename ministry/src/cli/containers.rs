@@ -420,6 +420,7 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// `ps`.
 pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
+    let mut objects = Vec::new();
     let mut rows = vec![[
         "CONTAINER ID",
         "IMAGE",
@@ -479,6 +480,10 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
                 since(state.as_ref().and_then(|s| s.finished_ns))
             ),
         };
+        objects.push(json!({
+            "ID": id, "Image": c.image, "Command": cmd, "CreatedAt": c.created, "RunningFor": super::output::ago(&c.created),
+            "Ports": "", "Status": status, "Size": "0B", "Names": c.name, "Labels": "", "Mounts": "", "Networks": "", "State": st.status,
+        }));
         rows.push(vec![
             id,
             c.image.clone(),
@@ -488,6 +493,11 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             String::new(),
             c.name.clone(),
         ]);
+    }
+    if let Some(f) = a.format.as_deref().filter(|f| !a.quiet && *f != "table") {
+        let headers = json!({"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "State": "STATE"});
+        print!("{}", super::template::format_rows(f, &headers, &objects)?);
+        return Ok(());
     }
     if !a.quiet {
         print!("{}", table(&rows));

@@ -54,6 +54,7 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
     header.extend(["IMAGE ID".into(), "CREATED".into(), "SIZE".into()]);
     rows.push(header);
     let mut ids = Vec::new();
+    let mut objects = Vec::new();
     for (img, created) in &with_time {
         let is_dangling = img.repo_tags.is_empty();
         if dangling.is_some_and(|d| d != is_dangling) {
@@ -98,10 +99,21 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
                 ago(created),
                 human_size(img.size()),
             ]);
+            objects.push(serde_json::json!({
+                "Repository": row[0], "Tag": row[1],
+                "Digest": if a.digests { row[2].clone() } else { "<none>".to_string() },
+                "ID": id_column(&img.id, a.no_trunc), "CreatedSince": ago(created), "CreatedAt": created,
+                "Size": human_size(img.size()), "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A", "VirtualSize": human_size(img.size()),
+            }));
             rows.push(row);
         }
     }
     let mut out = std::io::stdout().lock();
+    if let Some(f) = a.format.as_deref().filter(|f| !a.quiet && *f != "table") {
+        let headers = serde_json::json!({"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE", "VirtualSize": "VIRTUAL SIZE"});
+        out.write_all(super::template::format_rows(f, &headers, &objects)?.as_bytes())?;
+        return Ok(());
+    }
     if a.quiet {
         for id in ids {
             writeln!(out, "{}", id_column(&id, a.no_trunc))?;
@@ -259,6 +271,18 @@ pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if let Some(f) = &a.format {
+        let t = super::template::Template::parse(&f.replace("\\t", "\t"))
+            .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
+        for o in &out {
+            println!(
+                "{}",
+                t.render(o)
+                    .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?
+            );
+        }
+        return Ok(ok);
     }
     println!("{}", indent4(&serde_json::to_string_pretty(&out)?));
     Ok(ok)

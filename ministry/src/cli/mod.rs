@@ -5,3 +5,4 @@ pub mod args;
 pub mod containers;
 pub mod images;
 pub mod output;
+pub mod template;
