@@ -209,6 +209,15 @@ impl ContainerCgroup {
         ))
     }
 
+    /// How many processes the kernel's OOM killer killed in this cgroup (from the memory
+    /// controller's oom_control on v1; 0 where the controller does not report it).
+    pub fn oom_kills(&self) -> u64 {
+        self.cg
+            .controller_of::<cgroups_rs::fs::memory::MemController>()
+            .map(|m| m.memory_stat().oom_control.oom_kill)
+            .unwrap_or(0)
+    }
+
     /// The cgroup's path relative to the hierarchy roots.
     pub fn path(&self) -> &str {
         &self.path

@@ -211,6 +211,7 @@ fn supervise(
     // final state may remove the cgroup parent.
     let release = |st: &mut State| -> Result<()> {
         if let Some(cg) = cgroup {
+            st.oom_killed = cg.oom_kills() > 0;
             if let Err(e) = cg.delete() {
                 st.error.get_or_insert_with(|| e.to_string());
             }
@@ -233,6 +234,7 @@ fn supervise(
         started_ns: None,
         finished_ns: None,
         error: None,
+        oom_killed: false,
     };
     if line.trim() != "ready" {
         let msg = line

@@ -50,6 +50,9 @@ pub struct State {
     pub finished_ns: Option<u64>,
     /// Why the program could not be run, if it could not.
     pub error: Option<String>,
+    /// Whether the kernel's OOM killer killed a process of the container (only then).
+    #[serde(default)]
+    pub oom_killed: bool,
 }
 
 /// Nanoseconds since the Unix epoch, now.

@@ -280,3 +280,44 @@ fn read_only_tmpfs_limits_and_ulimits() {
     ]);
     assert_eq!(o.status.code(), Some(125));
 }
+
+/// OOMKilled is true (exit 137) for a real OOM kill only, not for any SIGKILL.
+#[test]
+fn oom_killed_only_for_real_oom_kills() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let o = m.run(&[
+        "run",
+        "--name",
+        "oom",
+        "-m",
+        "16m",
+        "busybox",
+        "sh",
+        "-c",
+        "x=$(head -c 60000000 /dev/zero | tr '\\0' a); echo survived",
+    ]);
+    assert_eq!(o.status.code(), Some(137));
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            "oom"
+        ]),
+        "true 137\n"
+    );
+    m.ok(&["run", "-d", "--name", "k9", "busybox", "sleep", "100"]);
+    m.ok(&["kill", "k9"]);
+    assert_eq!(m.ok(&["wait", "k9"]), "137\n");
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.OOMKilled}} {{.State.ExitCode}}",
+            "k9"
+        ]),
+        "false 137\n"
+    );
+    m.ok(&["rm", "oom", "k9"]);
+}

@@ -385,7 +385,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "Running": st.running,
             "Paused": st.paused,
             "Restarting": false,
-            "OOMKilled": false,
+            "OOMKilled": st.oom_killed,
             "Dead": false,
             "Pid": if st.running { rs.as_ref().map(|s| s.pid).unwrap_or(0) } else { 0 },
             "ExitCode": st.exit_code.unwrap_or(0),

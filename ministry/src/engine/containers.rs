@@ -49,6 +49,8 @@ pub struct ContainerState {
     pub running: bool,
     /// Whether it is paused (frozen).
     pub paused: bool,
+    /// Whether the OOM killer killed a process of it.
+    pub oom_killed: bool,
     /// Its exit code once exited.
     pub exit_code: Option<i32>,
     /// Why it could not run.
@@ -115,6 +117,7 @@ impl Engine {
                     },
                     running,
                     paused,
+                    oom_killed: s.oom_killed,
                     exit_code: s.exit_code,
                     error: s.error,
                 })
@@ -124,6 +127,7 @@ impl Engine {
                 status: "exited",
                 running: false,
                 paused: false,
+                oom_killed: false,
                 exit_code: None,
                 error: None,
             }),
