@@ -19,6 +19,23 @@ const V1_CONTROLLERS: [&str; 8] = [
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
 ];
 
+/// Resource usage of a container (`docker stats`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// CPU time used, nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory used (without inactive page cache), bytes.
+    pub memory_usage: u64,
+    /// The memory limit, if one is set.
+    pub memory_limit: Option<u64>,
+    /// Processes and threads.
+    pub pids: u64,
+    /// Bytes read from block devices.
+    pub blkio_read: u64,
+    /// Bytes written to block devices.
+    pub blkio_write: u64,
+}
+
 /// A container's cgroup.
 pub struct ContainerCgroup {
     cg: Cgroup,
@@ -216,6 +233,65 @@ impl ContainerCgroup {
             .controller_of::<cgroups_rs::fs::memory::MemController>()
             .map(|m| m.memory_stat().oom_control.oom_kill)
             .unwrap_or(0)
+    }
+
+    /// Opens the existing cgroup `path` with every controller this machine has.
+    pub fn load(path: &str) -> Self {
+        let rel = path.trim_start_matches('/');
+        let hier = hierarchies::auto();
+        let cg = if hier.v2() {
+            Cgroup::load(hier, rel)
+        } else {
+            let controllers: Vec<String> = V1_CONTROLLERS
+                .iter()
+                .filter(|c| Path::new("/sys/fs/cgroup").join(c).join(rel).is_dir())
+                .map(|c| c.to_string())
+                .collect();
+            Cgroup::load_with_specified_controllers(hier, rel, controllers)
+        };
+        ContainerCgroup {
+            cg,
+            path: path.to_string(),
+        }
+    }
+
+    /// The processes in the cgroup.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.cg.procs().into_iter().map(|p| p.pid as i32).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// Resource usage now.
+    pub fn stats(&self) -> Stats {
+        use cgroups_rs::fs::{
+            blkio::BlkIoController, cpuacct::CpuAcctController, memory::MemController,
+            pid::PidController,
+        };
+        let mut s = Stats::default();
+        if let Some(m) = self.cg.controller_of::<MemController>() {
+            let mem = m.memory_stat();
+            // Docker reports usage minus the inactive page cache.
+            s.memory_usage = mem
+                .usage_in_bytes
+                .saturating_sub(mem.stat.total_inactive_file);
+            s.memory_limit = (mem.limit_in_bytes > 0 && mem.limit_in_bytes < i64::MAX / 2)
+                .then_some(mem.limit_in_bytes as u64);
+        }
+        if let Some(c) = self.cg.controller_of::<CpuAcctController>() {
+            s.cpu_ns = c.cpuacct().usage;
+        }
+        if let Some(p) = self.cg.controller_of::<PidController>() {
+            s.pids = p.get_pid_current().unwrap_or(0);
+        }
+        if let Some(b) = self.cg.controller_of::<BlkIoController>() {
+            for d in b.blkio().io_service_bytes_recursive {
+                s.blkio_read += d.read;
+                s.blkio_write += d.write;
+            }
+        }
+        s
     }
 
     /// The cgroup's path relative to the hierarchy roots.

@@ -337,6 +337,16 @@ impl Container {
         crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)
     }
 
+    /// The host PIDs of the container's processes (for `top`).
+    pub fn processes(&self) -> Result<Vec<i32>> {
+        Ok(crate::cgroup::ContainerCgroup::load(&self.cgroup_path()?).pids())
+    }
+
+    /// The container's resource usage now (for `stats`).
+    pub fn stats(&self) -> Result<crate::cgroup::Stats> {
+        Ok(crate::cgroup::ContainerCgroup::load(&self.cgroup_path()?).stats())
+    }
+
     /// Whether the container is paused (frozen).
     pub fn is_paused(&self) -> bool {
         self.cgroup_path()

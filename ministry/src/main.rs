@@ -43,6 +43,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Stop(a) => cli::containers::stop(&engine, a)?,
         Command::Kill(a) => cli::containers::kill(&engine, a)?,
         Command::Wait(a) => cli::containers::wait(&engine, a)?,
+        Command::Top(a) => cli::containers::top(&engine, a).map(|_| true)?,
+        Command::Stats(a) => cli::containers::stats(&engine, a).map(|_| true)?,
         Command::Diff(a) => cli::containers::diff(&engine, a).map(|_| true)?,
         Command::Export(a) => cli::containers::export(&engine, a).map(|_| true)?,
         Command::Rename(a) => cli::containers::rename(&engine, a).map(|_| true)?,

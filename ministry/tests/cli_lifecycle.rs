@@ -327,3 +327,38 @@ fn format_templates_like_docker() {
     );
     m.ok(&["rm", "tp"]);
 }
+
+#[test]
+fn top_and_stats() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tx",
+        "-m",
+        "64m",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 100 & sleep 200",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let top = m.ok(&["top", "tx"]);
+    let lines: Vec<&str> = top.lines().collect();
+    assert!(
+        lines[0].starts_with("UID                 PID                 PPID"),
+        "{top}"
+    );
+    assert_eq!(lines.len(), 3, "only the container's two processes: {top}");
+    assert!(lines[1..].iter().all(|l| l.contains("sleep")), "{top}");
+    let stats = m.ok(&["stats", "--no-stream", "tx"]);
+    let row = stats.lines().nth(1).unwrap();
+    assert!(
+        stats.starts_with("CONTAINER ID   NAME      CPU %"),
+        "{stats}"
+    );
+    assert!(row.contains(" / 64MiB") && row.ends_with("2"), "{stats}");
+    m.ok(&["rm", "-f", "tx"]);
+}

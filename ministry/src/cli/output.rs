@@ -5,11 +5,16 @@ use std::time::{Duration, SystemTime};
 /// Formats rows like Go's tabwriter as the Docker CLI configures it (minimum width 10,
 /// padding 3); the last column is not padded.
 pub fn table(rows: &[Vec<String>]) -> String {
+    table_min(rows, 10)
+}
+
+/// [`table`] with another minimum column width (`docker top` uses 20).
+pub fn table_min(rows: &[Vec<String>], min: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0; cols];
     for r in rows {
         for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count() + 3).max(10);
+            widths[i] = widths[i].max(c.chars().count() + 3).max(min);
         }
     }
     let mut out = String::new();
@@ -55,6 +60,33 @@ pub fn human_size(size: u64) -> String {
         i += 1;
     }
     format!("{}{}", g3(v), UNITS[i])
+}
+
+/// Docker's `units.BytesSize`: binary units, four significant digits (`1.5MiB`).
+pub fn bytes_size(size: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = size as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    let digits = if v < 1.0 {
+        1
+    } else {
+        (v.log10().floor() as i32) + 1
+    };
+    let decimals = (4 - digits).max(0) as usize;
+    let mut s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    format!("{s}{}", UNITS[i])
 }
 
 /// Docker's `units.HumanDuration`.
@@ -119,6 +151,13 @@ mod tests {
         assert_eq!(human_size(12345), "12.3kB");
         assert_eq!(human_size(5_000_000), "5MB");
         assert_eq!(human_size(101_000_000), "101MB");
+    }
+
+    #[test]
+    fn binary_sizes_like_docker() {
+        assert_eq!(bytes_size(0), "0B");
+        assert_eq!(bytes_size(1572864), "1.5MiB");
+        assert_eq!(bytes_size(25_275_826_831), "23.54GiB");
     }
 
     #[test]
