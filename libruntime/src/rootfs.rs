@@ -124,6 +124,12 @@ fn mount_one(sys: &dyn Syscall, rootfs: &Path, m: &Mount) -> Result<()> {
     let (target, _keep) = sys
         .resolve_in_root(rootfs, dest, kind, refuses_symlink(dest))
         .map_err(ioe("resolve mount destination"))?;
+    // The fd path names the object the mount goes onto; once mounted, the same path is
+    // resolved again to reach the new mount itself for remounts and propagation.
+    let mounted = || {
+        sys.resolve_in_root(rootfs, dest, kind, refuses_symlink(dest))
+            .map_err(ioe("resolve mount destination"))
+    };
     if bind {
         let flags = libc::MS_BIND | (opts.flags & libc::MS_REC);
         sys.mount(source.as_deref(), &target, None, flags, None)
@@ -131,9 +137,10 @@ fn mount_one(sys: &dyn Syscall, rootfs: &Path, m: &Mount) -> Result<()> {
         // Bind mounts take their other flags (ro, nosuid, ...) only on a remount.
         let rest = opts.flags & !(libc::MS_BIND | libc::MS_REC);
         if rest != 0 {
+            let (top, _keep) = mounted()?;
             sys.mount(
                 None,
-                &target,
+                &top,
                 None,
                 libc::MS_BIND | libc::MS_REMOUNT | rest,
                 None,
@@ -147,7 +154,8 @@ fn mount_one(sys: &dyn Syscall, rootfs: &Path, m: &Mount) -> Result<()> {
             .map_err(ioe("mount"))?;
     }
     if opts.propagation != 0 {
-        sys.mount(None, &target, None, opts.propagation, None)
+        let (top, _keep) = mounted()?;
+        sys.mount(None, &top, None, opts.propagation, None)
             .map_err(ioe("set propagation of"))?;
     }
     Ok(())

@@ -132,3 +132,25 @@ fn duplicate_and_invalid_ids_and_failed_setup_leave_nothing() {
     assert!(e.to_string().contains("container init failed"), "{e}");
     assert_eq!(containers_left(&f.rt), 0);
 }
+
+/// Regression: after a bind mount, the resolved fd path names the object beneath it, so a
+/// read-only remount or a propagation change must address the new mount (re-resolved).
+#[test]
+fn read_only_bind_of_a_file_with_propagation() {
+    let f = Fixture::new();
+    let host = f.tmp.path().join("host-file");
+    std::fs::write(&host, "from host\n").unwrap();
+    let mut spec =
+        f.spec("cat /data; echo changed > /data 2>/dev/null && echo writable || echo read-only");
+    let mut mounts = spec.mounts().clone().unwrap();
+    let m: oci_spec::runtime::Mount = serde_json::from_value(serde_json::json!({
+        "destination": "/data", "type": "bind", "source": host, "options": ["rbind", "ro", "rprivate"]
+    }))
+    .unwrap();
+    mounts.push(m);
+    spec.set_mounts(Some(mounts));
+    let (code, out, err) = f.run_spec("robind", &spec);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "from host\nread-only\n");
+    assert_eq!(std::fs::read_to_string(&host).unwrap(), "from host\n");
+}

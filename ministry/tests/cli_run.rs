@@ -321,3 +321,46 @@ fn oom_killed_only_for_real_oom_kills() {
     );
     m.ok(&["rm", "oom", "k9"]);
 }
+
+#[test]
+fn hostname_hosts_and_resolv_conf_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let out = m.ok(&[
+        "run",
+        "--rm",
+        "-h",
+        "myhost",
+        "--add-host",
+        "db:10.0.0.5",
+        "--dns",
+        "1.1.1.1",
+        "--dns-search",
+        "example.com",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hostname /etc/hosts /etc/resolv.conf",
+    ]);
+    assert_eq!(
+        out,
+        "myhost\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n10.0.0.5\tdb\nsearch example.com\nnameserver 1.1.1.1\n"
+    );
+    let out = m.ok(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname",
+    ]);
+    let l: Vec<&str> = out.lines().collect();
+    assert_eq!(l[0].len(), 12);
+    assert_eq!(l[0], l[1]);
+    assert_eq!(
+        m.run(&["run", "--rm", "--add-host", "db:notanip", "busybox", "true"])
+            .status
+            .code(),
+        Some(125)
+    );
+}

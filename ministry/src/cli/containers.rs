@@ -81,6 +81,10 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
             shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
         },
         stop_signal: a.stop_signal.clone(),
+        add_host: a.add_host.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_option: a.dns_option.clone(),
     };
     for opt in &a.log_opt {
         match opt.split_once('=') {

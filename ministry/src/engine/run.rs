@@ -39,6 +39,14 @@ pub struct RunOptions {
     pub host: super::HostConfig,
     /// `--stop-signal`.
     pub stop_signal: Option<String>,
+    /// `--add-host name:address`.
+    pub add_host: Vec<String>,
+    /// `--dns`.
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    pub dns_option: Vec<String>,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
@@ -180,6 +188,7 @@ impl Engine {
             });
             spec.set_process(Some(process));
             super::hostconfig::apply(&mut spec, &o.host)?;
+            self.name_files(&id, &hostname, o, &mut spec)?;
             libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
             if let Some(sig) = &o.stop_signal {
                 super::containers::parse_signal(sig)?;
@@ -273,6 +282,45 @@ impl Engine {
             serde_json::to_vec_pretty(&record).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         write_atomic(&path, &data)?;
         Ok(record)
+    }
+
+    /// Writes the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` (libnet's
+    /// formats) into its directory and bind-mounts them, as Docker does.
+    fn name_files(
+        &self,
+        id: &str,
+        hostname: &str,
+        o: &RunOptions,
+        spec: &mut oci_spec::runtime::Spec,
+    ) -> Result<(), Error> {
+        let dir = self.container_dir(id);
+        let extra = o
+            .add_host
+            .iter()
+            .map(|h| libnet::files::parse_add_host(h).map_err(Error::InvalidConfig))
+            .collect::<Result<Vec<_>, _>>()?;
+        let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let files = [
+            ("hostname", libnet::files::hostname(hostname)),
+            ("hosts", libnet::files::hosts(None, &extra)),
+            (
+                "resolv.conf",
+                libnet::files::resolv_conf(&host_resolv, &o.dns, &o.dns_search, &o.dns_option),
+            ),
+        ];
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        for (name, content) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, content).map_err(|e| Error::io("write", &path, e))?;
+            let mut m = oci_spec::runtime::Mount::default();
+            m.set_destination(std::path::Path::new("/etc").join(name));
+            m.set_typ(Some("bind".into()));
+            m.set_source(Some(path));
+            m.set_options(Some(vec!["rbind".into(), "rprivate".into()]));
+            mounts.push(m);
+        }
+        spec.set_mounts(Some(mounts));
+        Ok(())
     }
 
     /// Runtime options for a container: its snapshot's mounts as root, its log.
