@@ -264,10 +264,12 @@ impl Engine {
             }
             rc.delete(force)?;
         }
-        match self.images.snapshotter().remove(&c.snapshot) {
-            Ok(()) => {}
-            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+        for key in [c.snapshot.clone(), format!("init-{}", c.id)] {
+            match self.images.snapshotter().remove(&key) {
+                Ok(()) => {}
+                Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
         }
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;

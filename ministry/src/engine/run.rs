@@ -147,9 +147,11 @@ impl Engine {
         let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
         let snapshot = format!("ctr-{id}");
         let top = self.images.top_snapshot(&image);
-        self.images
-            .snapshotter()
-            .prepare(&snapshot, top.as_deref())?;
+        let init = self.init_layer(&id, top.as_deref())?;
+        if let Err(e) = self.images.snapshotter().prepare(&snapshot, Some(&init)) {
+            let _ = self.images.snapshotter().remove(&init);
+            return Err(e.into());
+        }
         let result = (|| {
             let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
             let passwd = self
@@ -239,6 +241,7 @@ impl Engine {
         })();
         if result.is_err() {
             let _ = self.images.snapshotter().remove(&snapshot);
+            let _ = self.images.snapshotter().remove(&init);
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
         }
         result
@@ -282,6 +285,37 @@ impl Engine {
             serde_json::to_vec_pretty(&record).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         write_atomic(&path, &data)?;
         Ok(record)
+    }
+
+    /// Docker's init layer: a committed snapshot between the image and the container that
+    /// holds the mount points the engine adds (`/etc/hostname`, `/etc/hosts`,
+    /// `/etc/resolv.conf`), so they never show up as the container's own changes.
+    fn init_layer(&self, id: &str, parent: Option<&str>) -> Result<String, Error> {
+        let sn = self.images.snapshotter();
+        let key = format!("init-{id}-active");
+        let name = format!("init-{id}");
+        sn.prepare(&key, parent)?;
+        let made = (|| -> Result<(), Error> {
+            let (dir, _) = sn.apply_dir(&key)?;
+            let etc = dir.join("etc");
+            // Only create what the image lacks (a copy snapshot already holds the image).
+            if std::fs::symlink_metadata(&etc).is_err() {
+                std::fs::create_dir(&etc).map_err(|e| Error::io("create", &etc, e))?;
+            }
+            for f in ["hostname", "hosts", "resolv.conf"] {
+                let p = etc.join(f);
+                if std::fs::symlink_metadata(&p).is_err() {
+                    std::fs::write(&p, b"").map_err(|e| Error::io("create", &p, e))?;
+                }
+            }
+            sn.commit(&name, &key)?;
+            Ok(())
+        })();
+        if let Err(e) = made {
+            let _ = sn.remove(&key);
+            return Err(e);
+        }
+        Ok(name)
     }
 
     /// Writes the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` (libnet's
