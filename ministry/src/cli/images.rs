@@ -186,10 +186,7 @@ pub fn tag(engine: &Engine, a: &TagArgs) -> Result<()> {
 pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
     let mut ok = true;
     for name in &a.images {
-        match engine
-            .images()
-            .remove(name, a.force, &|d| engine.image_users(d))
-        {
+        match engine.remove_image(name, a.force) {
             Ok(events) => {
                 for e in events {
                     println!("{e}");

@@ -203,6 +203,20 @@ impl Engine {
         Ok(())
     }
 
+    /// Removes an image (`docker rmi`) with Docker's rules; its shared init layer goes
+    /// first (when no container still sits on it) so its layers can be freed.
+    pub fn remove_image(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> Result<Vec<libimage::service::RemoveEvent>, Error> {
+        if let Ok(img) = self.images.resolve(name) {
+            let init = super::run::init_layer_name(self.images.top_snapshot(&img).as_deref());
+            let _ = self.images.snapshotter().remove(&init);
+        }
+        Ok(self.images.remove(name, force, &|d| self.image_users(d))?)
+    }
+
     /// Sends a signal to a running container (`docker kill`).
     pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
@@ -264,12 +278,10 @@ impl Engine {
             }
             rc.delete(force)?;
         }
-        for key in [c.snapshot.clone(), format!("init-{}", c.id)] {
-            match self.images.snapshotter().remove(&key) {
-                Ok(()) => {}
-                Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+        match self.images.snapshotter().remove(&c.snapshot) {
+            Ok(()) => {}
+            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
         }
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;

@@ -49,6 +49,14 @@ pub struct RunOptions {
     pub dns_option: Vec<String>,
 }
 
+/// The shared init layer of an image whose top snapshot is `top`.
+pub(crate) fn init_layer_name(top: Option<&str>) -> String {
+    match top {
+        Some(t) => format!("init-{}", t.trim_start_matches("sha256:")),
+        None => "init-empty".to_string(),
+    }
+}
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut b = [0u8; N];
     // SAFETY: valid buffer.
@@ -148,10 +156,7 @@ impl Engine {
         let snapshot = format!("ctr-{id}");
         let top = self.images.top_snapshot(&image);
         let init = self.init_layer(&id, top.as_deref())?;
-        if let Err(e) = self.images.snapshotter().prepare(&snapshot, Some(&init)) {
-            let _ = self.images.snapshotter().remove(&init);
-            return Err(e.into());
-        }
+        self.images.snapshotter().prepare(&snapshot, Some(&init))?;
         let result = (|| {
             let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
             let passwd = self
@@ -241,7 +246,6 @@ impl Engine {
         })();
         if result.is_err() {
             let _ = self.images.snapshotter().remove(&snapshot);
-            let _ = self.images.snapshotter().remove(&init);
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
         }
         result
@@ -290,10 +294,15 @@ impl Engine {
     /// Docker's init layer: a committed snapshot between the image and the container that
     /// holds the mount points the engine adds (`/etc/hostname`, `/etc/hosts`,
     /// `/etc/resolv.conf`), so they never show up as the container's own changes.
+    /// Its content is the same for every container of an image, so one is shared per image
+    /// top layer, made on first use and removed with the image.
     fn init_layer(&self, id: &str, parent: Option<&str>) -> Result<String, Error> {
         let sn = self.images.snapshotter();
-        let key = format!("init-{id}-active");
-        let name = format!("init-{id}");
+        let name = init_layer_name(parent);
+        if sn.stat(&name).is_ok() {
+            return Ok(name);
+        }
+        let key = format!("{name}-active-{id}");
         sn.prepare(&key, parent)?;
         let made = (|| -> Result<(), Error> {
             let (dir, _) = sn.apply_dir(&key)?;
@@ -308,8 +317,14 @@ impl Engine {
                     std::fs::write(&p, b"").map_err(|e| Error::io("create", &p, e))?;
                 }
             }
-            sn.commit(&name, &key)?;
-            Ok(())
+            match sn.commit(&name, &key) {
+                // Another container made it meanwhile: use theirs.
+                Err(e) if e.kind() == libimage::ErrorKind::AlreadyExists => {
+                    sn.remove(&key)?;
+                    Ok(())
+                }
+                r => r.map_err(Into::into),
+            }
         })();
         if let Err(e) = made {
             let _ = sn.remove(&key);
