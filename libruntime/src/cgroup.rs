@@ -140,22 +140,9 @@ impl ContainerCgroup {
 
     /// Moves the calling process into the existing cgroup `path` (for `exec`).
     pub fn join(path: &str) -> Result<()> {
-        let rel = path.trim_start_matches('/');
-        let hier = hierarchies::auto();
-        let cg = if hier.v2() {
-            Cgroup::load(hier, rel)
-        } else {
-            let controllers: Vec<String> = V1_CONTROLLERS
-                .iter()
-                .filter(|c| Path::new("/sys/fs/cgroup").join(c).join(rel).is_dir())
-                .map(|c| c.to_string())
-                .collect();
-            Cgroup::load_with_specified_controllers(hier, rel, controllers)
-        };
         // SAFETY: getpid has no preconditions.
         let me = unsafe { libc::getpid() };
-        cg.add_task_by_tgid(CgroupPid::from(me as u64))
-            .map_err(|e| err("join", path, e))
+        Self::load(path).add(me)
     }
 
     /// The freezer of the existing cgroup `path`: `Some(true)` frozen, `Some(false)`

@@ -260,19 +260,7 @@ fn print_logs(
     tail: Option<usize>,
 ) -> Result<()> {
     let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| {
-        let text = if timestamps {
-            format!("{} {}", l.time, l.log)
-        } else {
-            l.log.clone()
-        };
-        if l.stream == "stderr" {
-            let _ = std::io::stderr().write_all(text.as_bytes());
-        } else {
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            let _ = std::io::stdout().flush();
-        }
-    };
+    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, timestamps);
     // The rotated files, then the complete lines of the current one; following continues
     // exactly where those bytes end.
     let parse = |text: &str| {
@@ -303,6 +291,21 @@ fn print_logs(
     follow_log(engine, c, complete as u64, timestamps)
 }
 
+/// Prints one log line on the stream it came from (with its time under `-t`).
+fn emit_log_line(l: &libruntime::logs::LogLine, timestamps: bool) {
+    let text = if timestamps {
+        format!("{} {}", l.time, l.log)
+    } else {
+        l.log.clone()
+    };
+    if l.stream == "stderr" {
+        let _ = std::io::stderr().write_all(text.as_bytes());
+    } else {
+        let _ = std::io::stdout().write_all(text.as_bytes());
+        let _ = std::io::stdout().flush();
+    }
+}
+
 /// Prints the log lines written after byte `offset` of the current log file until the
 /// container has stopped and everything it wrote is printed.
 fn follow_log(
@@ -312,19 +315,7 @@ fn follow_log(
     timestamps: bool,
 ) -> Result<()> {
     let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| {
-        let text = if timestamps {
-            format!("{} {}", l.time, l.log)
-        } else {
-            l.log.clone()
-        };
-        if l.stream == "stderr" {
-            let _ = std::io::stderr().write_all(text.as_bytes());
-        } else {
-            let _ = std::io::stdout().write_all(text.as_bytes());
-            let _ = std::io::stdout().flush();
-        }
-    };
+    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, timestamps);
     // Follow the current file; a rotation (the file shrinks) restarts from its beginning.
     loop {
         let running = engine
@@ -559,30 +550,9 @@ pub fn diff(engine: &Engine, a: &ContainerArg) -> Result<()> {
 
 /// `export`: to a file (written whole, then renamed into place) or to a non-terminal stdout.
 pub fn export(engine: &Engine, a: &ExportArgs) -> Result<()> {
-    match &a.output {
-        Some(path) => {
-            let tmp = path.with_extension("ministry-partial");
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            let r = engine
-                .export_container(&a.container, &mut f)
-                .map_err(anyhow::Error::from)
-                .and_then(|_| Ok(f.flush()?));
-            if let Err(e) = r {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            std::fs::rename(&tmp, path)?;
-        }
-        None => {
-            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-            }
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            engine.export_container(&a.container, &mut out)?;
-            out.flush()?;
-        }
-    }
-    Ok(())
+    super::output::write_archive(a.output.as_deref(), |w| {
+        Ok(engine.export_container(&a.container, w)?)
+    })
 }
 
 /// `rename`.

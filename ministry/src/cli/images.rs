@@ -312,35 +312,9 @@ pub fn prune(engine: &Engine, _a: &PruneArgs) -> Result<()> {
 
 /// `save`.
 pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
-    match &a.output {
-        Some(path) => {
-            let tmp = path.with_extension("ministry-partial");
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?,
-            );
-            let r = engine
-                .images()
-                .save(&a.images, SaveFormat::Docker, &mut f)
-                .map_err(anyhow::Error::from)
-                .and_then(|_| Ok(f.flush()?));
-            if let Err(e) = r {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            std::fs::rename(&tmp, path)?;
-        }
-        None => {
-            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                bail!("cowardly refusing to save to a terminal. Use the -o flag or redirect");
-            }
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            engine
-                .images()
-                .save(&a.images, SaveFormat::Docker, &mut out)?;
-            out.flush()?;
-        }
-    }
-    Ok(())
+    super::output::write_archive(a.output.as_deref(), |w| {
+        Ok(engine.images().save(&a.images, SaveFormat::Docker, w)?)
+    })
 }
 
 /// `load`.

@@ -89,6 +89,42 @@ pub fn bytes_size(size: u64) -> String {
     format!("{s}{}", UNITS[i])
 }
 
+/// Writes an archive through `write` to `path` (a temp file renamed into place, so a
+/// failure leaves no half-written file) or, without a path, to stdout unless it is a
+/// terminal (Docker's refusal).
+pub fn write_archive(
+    path: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    match path {
+        Some(path) => {
+            let tmp = path.with_extension("ministry-partial");
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&tmp)
+                    .map_err(|e| anyhow::anyhow!("create {}: {e}", tmp.display()))?,
+            );
+            let r = write(&mut f).and_then(|_| Ok(f.flush()?));
+            if let Err(e) = r {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, path)?;
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                anyhow::bail!(
+                    "cowardly refusing to save to a terminal. Use the -o flag or redirect"
+                );
+            }
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
 /// Docker's `units.HumanDuration`.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
