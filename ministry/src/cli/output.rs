@@ -30,14 +30,14 @@ pub fn table_min(rows: &[Vec<String>], min: usize) -> String {
     out
 }
 
-/// Go's `%.3g` for values in [0, 1000): three significant digits, trailing zeros removed.
-fn g3(v: f64) -> String {
+/// Go's `%.Ng` for values below 10^N: `n` significant digits, trailing zeros removed.
+fn significant(v: f64, n: i32) -> String {
     let digits = if v < 1.0 {
         1
     } else {
         (v.log10().floor() as i32) + 1
     };
-    let decimals = (3 - digits).max(0) as usize;
+    let decimals = (n - digits).max(0) as usize;
     let mut s = format!("{v:.decimals$}");
     if s.contains('.') {
         while s.ends_with('0') {
@@ -59,7 +59,7 @@ pub fn human_size(size: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    format!("{}{}", g3(v), UNITS[i])
+    format!("{}{}", significant(v, 3), UNITS[i])
 }
 
 /// Docker's `units.BytesSize`: binary units, four significant digits (`1.5MiB`).
@@ -71,21 +71,7 @@ pub fn bytes_size(size: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    let digits = if v < 1.0 {
-        1
-    } else {
-        (v.log10().floor() as i32) + 1
-    };
-    let decimals = (4 - digits).max(0) as usize;
-    let mut s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
+    let s = significant(v, 4);
     format!("{s}{}", UNITS[i])
 }
 

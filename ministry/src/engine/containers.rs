@@ -217,19 +217,24 @@ impl Engine {
         Ok(self.images.remove(name, force, &|d| self.image_users(d))?)
     }
 
+    /// A container that must be running, with its runtime handle (Docker's "is not
+    /// running" otherwise).
+    pub(crate) fn running_container(
+        &self,
+        name: &str,
+    ) -> Result<(ContainerRecord, libruntime::Container), Error> {
+        let c = self.container(name)?;
+        let not_running = || Error::Conflict(format!("Container {} is not running", c.id));
+        let rc = self.runtime.get(&c.id).map_err(|_| not_running())?;
+        if rc.state()?.status != libruntime::Status::Running {
+            return Err(not_running());
+        }
+        Ok((c, rc))
+    }
+
     /// Sends a signal to a running container (`docker kill`).
     pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
-        let c = self.container(name)?;
-        let rc = self
-            .runtime
-            .get(&c.id)
-            .map_err(|_| Error::Conflict(format!("Container {} is not running", c.id)))?;
-        if rc.state()?.status != libruntime::Status::Running {
-            return Err(Error::Conflict(format!(
-                "Container {} is not running",
-                c.id
-            )));
-        }
+        let (c, rc) = self.running_container(name)?;
         rc.kill(signal)?;
         Ok(c)
     }

@@ -159,15 +159,7 @@ impl Engine {
         self.images.snapshotter().prepare(&snapshot, Some(&init))?;
         let result = (|| {
             let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
-            let passwd = self
-                .images
-                .read_snapshot_file(&snapshot, "/etc/passwd")?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            let group = self
-                .images
-                .read_snapshot_file(&snapshot, "/etc/group")?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            let u = user::resolve(&user_spec, passwd.as_deref(), group.as_deref())?;
+            let u = self.resolve_user(&snapshot, &user_spec)?;
             let env = environment(&cfg, o, &hostname, &u.home);
             let workdir = o
                 .workdir
@@ -372,6 +364,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Resolves `--user`/`User` against the image's own `/etc/passwd` and `/etc/group`,
+    /// read from `snapshot` without mounting it.
+    fn resolve_user(&self, snapshot: &str, spec: &str) -> Result<user::ResolvedUser, Error> {
+        let read = |f: &str| -> Result<Option<String>, Error> {
+            Ok(self
+                .images
+                .read_snapshot_file(snapshot, f)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned()))
+        };
+        user::resolve(
+            spec,
+            read("/etc/passwd")?.as_deref(),
+            read("/etc/group")?.as_deref(),
+        )
+    }
+
     /// Runtime options for a container: its snapshot's mounts as root, its log.
     fn create_options(
         &self,
@@ -509,17 +517,7 @@ impl Engine {
         o: &ExecOptions,
         stdio: ContainerStdio,
     ) -> Result<i32, Error> {
-        let c = self.container(name)?;
-        let rc = self
-            .runtime
-            .get(&c.id)
-            .map_err(|_| Error::Conflict(format!("Container {} is not running", c.id)))?;
-        if rc.state()?.status != libruntime::Status::Running {
-            return Err(Error::Conflict(format!(
-                "Container {} is not running",
-                c.id
-            )));
-        }
+        let (c, rc) = self.running_container(name)?;
         if o.cmd.is_empty() {
             return Err(Error::InvalidConfig("No exec command specified".into()));
         }
@@ -538,15 +536,7 @@ impl Engine {
         }
         spec.set_process(Some(p));
         if let Some(u) = &o.user {
-            let passwd = self
-                .images
-                .read_snapshot_file(&c.snapshot, "/etc/passwd")?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            let group = self
-                .images
-                .read_snapshot_file(&c.snapshot, "/etc/group")?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            let r = user::resolve(u, passwd.as_deref(), group.as_deref())?;
+            let r = self.resolve_user(&c.snapshot, u)?;
             libruntime::spec::set_user(&mut spec, r.uid, r.gid, r.groups)?;
         }
         let p = spec.process().clone().unwrap_or_default();
