@@ -173,3 +173,52 @@ fn export_does_not_follow_symlinks_out_of_the_tree() {
     }
     drop(tmp);
 }
+
+/// Docker's volume copy-up: a directory of the merged view (changes of the container's
+/// layer included, whiteouts honoured) copied into an empty directory with modes kept; a
+/// path that is a symlink (even to a directory) or absent copies nothing.
+fn copy_dir_out(kind: SnapshotterKind) {
+    let (tmp, s, _top) = setup(kind);
+    mutate(&s, tmp.path());
+    let dest = tmp.path().join("vol");
+    fs::create_dir(&dest).unwrap();
+    fs::set_permissions(&dest, fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(s.copy_dir_out("ctr", "/etc", &dest).unwrap());
+    assert_eq!(
+        tree(&dest),
+        vec!["passwd"],
+        "{kind:?}: etc/group was deleted"
+    );
+    assert_eq!(
+        fs::read_to_string(dest.join("passwd")).unwrap(),
+        "root:x:0:0::/root:/bin/sh\n"
+    );
+    assert_eq!(
+        fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
+        0o755,
+        "the volume takes the directory's mode"
+    );
+    let d2 = tmp.path().join("vol2");
+    fs::create_dir(&d2).unwrap();
+    assert!(s.copy_dir_out("ctr", "tmp", &d2).unwrap());
+    assert_eq!(
+        fs::metadata(d2.join("old")).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    for absent in ["/link", "/nonexistent", "/var/cache", "/etc/passwd"] {
+        let d = tmp.path().join("vol3");
+        fs::create_dir_all(&d).unwrap();
+        assert!(!s.copy_dir_out("ctr", absent, &d).unwrap(), "{absent}");
+        assert!(tree(&d).is_empty(), "{absent}");
+    }
+}
+
+#[test]
+fn copy_dir_out_overlay() {
+    copy_dir_out(SnapshotterKind::Overlay);
+}
+
+#[test]
+fn copy_dir_out_copy() {
+    copy_dir_out(SnapshotterKind::Copy);
+}

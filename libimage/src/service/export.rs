@@ -32,6 +32,75 @@ impl ImageService {
         Layers::open(&dirs, self.snapshotter.layered())?.read_file(rel, 1 << 20)
     }
 
+    /// Copies the directory `path` of snapshot `key`'s merged view into the directory
+    /// `dest` with owners, modes, times and links as they are (Docker's copy-up of image
+    /// content into a new volume). Read fd-relative without following any link of the
+    /// snapshot, written by the layer extractor, which never writes outside `dest`; `dest`
+    /// itself takes the source directory's owner and mode. `Ok(false)` (nothing copied) if
+    /// `path` is absent or not a directory there.
+    pub fn copy_dir_out(&self, key: &str, path: &str, dest: &std::path::Path) -> Result<bool> {
+        use std::os::fd::{FromRawFd, OwnedFd};
+        let dirs = self.snapshotter.layer_dirs(key)?;
+        let layers = Layers::open(&dirs, self.snapshotter.layered())?;
+        let rel = std::path::Path::new(path.trim_start_matches('/'));
+        let Some(st) = layers.stat(rel, 0)? else {
+            return Ok(false);
+        };
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Ok(false);
+        }
+        let mut fds = [0; 2];
+        // SAFETY: valid array for two fds.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(crate::Error::io(
+                "pipe",
+                dest,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: pipe2 just returned these fds; each is owned once.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let (found, applied) = std::thread::scope(|sc| {
+            let writer = sc.spawn(move || {
+                let mut out = std::io::BufWriter::new(std::fs::File::from(w));
+                let found = crate::tree::write_subtree_tar(&layers, rel, &mut out)?;
+                std::io::Write::flush(&mut out)
+                    .map_err(|e| crate::Error::io("write", "pipe", e))?;
+                Ok::<bool, crate::Error>(found)
+            });
+            let applied = crate::layer::apply_layer(
+                std::fs::File::from(r),
+                dest,
+                &crate::layer::ApplyOptions::default(),
+            );
+            (writer.join().expect("copy thread"), applied)
+        });
+        if !found? {
+            return Ok(false);
+        }
+        applied?;
+        let d = std::ffi::CString::new(dest.as_os_str().as_encoded_bytes())
+            .map_err(|_| crate::Error::io("open", dest, std::io::ErrorKind::InvalidInput.into()))?;
+        // SAFETY: valid NUL-terminated path; plain chown/chmod of the destination itself.
+        unsafe {
+            if libc::geteuid() == 0 && libc::chown(d.as_ptr(), st.st_uid, st.st_gid) != 0 {
+                return Err(crate::Error::io(
+                    "chown",
+                    dest,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            if libc::chmod(d.as_ptr(), st.st_mode & 0o7777) != 0 {
+                return Err(crate::Error::io(
+                    "chmod",
+                    dest,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+        }
+        Ok(true)
+    }
+
     /// What changed in snapshot `key` against its parent (`docker diff`), sorted by path.
     pub fn changes(&self, key: &str) -> Result<Vec<Change>> {
         let dirs = self.snapshotter.layer_dirs(key)?;

@@ -130,6 +130,18 @@ impl<'w> TarWriter<'w> {
     }
 }
 
+/// Writes the merged view under the directory `rel` of `layers` to `out` as a tar stream
+/// with paths relative to it; `Ok(false)` (and no stream) if `rel` is absent or not a
+/// directory.
+pub fn write_subtree_tar(layers: &Layers, rel: &Path, out: &mut dyn Write) -> Result<bool> {
+    let mut w = TarWriter::new(out);
+    if !layers.walk_under(rel, &mut |e| w.append(e))? {
+        return Ok(false);
+    }
+    w.finish()?;
+    Ok(true)
+}
+
 /// Writes the merged view of `layers` to `out` as a tar stream.
 pub fn write_tree_tar(layers: &Layers, out: &mut dyn Write) -> Result<()> {
     let mut w = TarWriter::new(out);

@@ -8,5 +8,5 @@ mod export;
 mod walk;
 
 pub use changes::{changes, write_changes_tar, Change, ChangeKind};
-pub use export::write_tree_tar;
+pub use export::{write_subtree_tar, write_tree_tar};
 pub use walk::{Entry, Layers};

@@ -79,6 +79,74 @@ impl Layers {
         self.walk_dir(&dirs, Path::new(""), visit)
     }
 
+    /// Calls `visit` for every visible entry under the directory `rel` (paths relative to
+    /// it); `Ok(false)` without visiting if `rel` is absent or not a directory in the merged
+    /// view. No component of `rel` is followed if it is a link.
+    pub fn walk_under(
+        &self,
+        rel: &Path,
+        visit: &mut dyn FnMut(&Entry<'_>) -> Result<()>,
+    ) -> Result<bool> {
+        match self.dir_stack(rel)? {
+            Some(dirs) => {
+                self.walk_dir(&dirs, Path::new(""), visit)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// The directory fds, per layer, that make up the merged directory `rel` (`None` where a
+    /// layer does not contribute); `None` if it is not a directory in the merged view.
+    fn dir_stack(&self, rel: &Path) -> Result<Option<Vec<Option<OwnedFd>>>> {
+        let mut active: Vec<Option<OwnedFd>> = self
+            .roots
+            .iter()
+            .take(if self.overlay { usize::MAX } else { 1 })
+            .map(|r| {
+                fsops::open_at(
+                    r.as_raw_fd(),
+                    std::ffi::OsStr::new("."),
+                    libc::O_RDONLY | libc::O_DIRECTORY,
+                )
+                .map(Some)
+                .map_err(|e| Error::io("open", rel, e))
+            })
+            .collect::<Result<_>>()?;
+        for c in rel.components() {
+            let c = c.as_os_str();
+            let mut next: Vec<Option<OwnedFd>> = (0..active.len()).map(|_| None).collect();
+            let mut any = false;
+            for (i, fd) in active.iter().enumerate() {
+                let Some(fd) = fd else { continue };
+                let Some(st) =
+                    fsops::lstat_at(fd.as_raw_fd(), c).map_err(|e| Error::io("stat", rel, e))?
+                else {
+                    continue;
+                };
+                if !fsops::is_dir(&st) || (self.overlay && fsops::is_whiteout(&st)) {
+                    // The topmost entry decides: a file, link or whiteout hides the rest.
+                    if !any {
+                        return Ok(None);
+                    }
+                    break;
+                }
+                let d = open_dir(fd.as_raw_fd(), c).map_err(|e| Error::io("open", rel, e))?;
+                let stop = self.opaque(d.as_raw_fd());
+                next[i] = Some(d);
+                any = true;
+                if stop {
+                    break;
+                }
+            }
+            if !any {
+                return Ok(None);
+            }
+            active = next;
+        }
+        Ok(Some(active))
+    }
+
     fn walk_dir(
         &self,
         dirs: &[Option<OwnedFd>],
