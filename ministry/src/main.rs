@@ -3,7 +3,7 @@
 mod cli;
 
 use clap::Parser;
-use cli::args::{Cli, Command, ImageCommand, SystemCommand};
+use cli::args::{Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
 use ministry::{Engine, EngineConfig};
 
 fn run(cli: Cli) -> anyhow::Result<bool> {
@@ -83,14 +83,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Image(ImageCommand::Prune(a)) => h::prune(&engine, a).map(|_| true)?,
         Command::System(SystemCommand::Check) => h::system_check(&engine)?,
+        Command::Volume(v) => match v {
+            VolumeCommand::Create(a) => cli::volumes::create(&engine, a).map(|_| true)?,
+            VolumeCommand::Ls(a) => cli::volumes::ls(&engine, a).map(|_| true)?,
+            VolumeCommand::Inspect(a) => cli::volumes::inspect(&engine, a)?,
+            VolumeCommand::Rm(a) => cli::volumes::rm(&engine, a)?,
+            VolumeCommand::Prune(a) => cli::volumes::prune(&engine, a).map(|_| true)?,
+        },
     };
     Ok(ok)
 }
 
 fn main() {
-    // This binary is also libruntime's monitor helper: when started as one, this runs the
-    // monitor and never returns. It must come before anything starts a thread.
-    libruntime::maybe_run();
     // This binary is also libruntime's monitor helper: when started as one, this runs the
     // monitor and never returns. It must come before anything starts a thread.
     libruntime::maybe_run();
@@ -103,6 +107,7 @@ fn main() {
             if e.downcast_ref::<libimage::Error>().is_some()
                 || e.downcast_ref::<ministry::Error>().is_some()
                 || e.downcast_ref::<libruntime::Error>().is_some()
+                || e.downcast_ref::<libvolume::Error>().is_some()
             {
                 eprintln!("Error response from daemon: {e}");
             } else {

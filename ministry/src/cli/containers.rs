@@ -55,6 +55,9 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         auto_remove: a.rm,
         log_max_size: None,
         log_max_files: 1,
+        volumes: a.volume.clone(),
+        mounts: a.mount.clone(),
+        volumes_from: a.volumes_from.clone(),
         host: ministry::HostConfig {
             cap_add: a.cap_add.clone(),
             cap_drop: a.cap_drop.clone(),
@@ -398,11 +401,45 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "AutoRemove": c.auto_remove,
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": "none",
+            "Binds": null_if_empty(&c.binds),
+            "VolumesFrom": null_if_empty(&c.volumes_from),
+            "Mounts": host_config_mounts(&c.mount_flags),
         },
         "Config": c.config,
-        "Mounts": [],
+        "Mounts": c.mounts.iter().map(|m| m.docker_json()).collect::<Vec<_>>(),
         "NetworkSettings": { "Networks": {} },
     }))
+}
+
+fn null_if_empty(v: &[String]) -> serde_json::Value {
+    if v.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(v)
+    }
+}
+
+/// `HostConfig.Mounts`: the `--mount` values as Docker's API shape.
+fn host_config_mounts(flags: &[String]) -> serde_json::Value {
+    let mounts: Vec<serde_json::Value> = flags
+        .iter()
+        .filter_map(|f| libvolume::parse_mount_flag(f).ok())
+        .map(|s| {
+            let mut m = json!({"Type": format!("{:?}", s.kind).to_lowercase(), "Target": s.target});
+            if !s.source.is_empty() {
+                m["Source"] = json!(s.source);
+            }
+            if s.readonly {
+                m["ReadOnly"] = json!(true);
+            }
+            m
+        })
+        .collect();
+    if mounts.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(mounts)
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -503,7 +540,9 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
 /// `rm`: every container is attempted; exit code 1 if any failed.
 pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
     Ok(each(&a.containers, |n| {
-        engine.remove_container(n, a.force).map(drop)
+        engine
+            .remove_container_with(n, a.force, a.volumes)
+            .map(drop)
     }))
 }
 

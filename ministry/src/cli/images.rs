@@ -262,27 +262,36 @@ pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
             .and_then(|i| engine.images().inspect(&i))
         {
             Ok(i) => out.push(serde_json::to_value(i)?),
-            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {
-                eprintln!("Error: No such object: {n}");
-                ok = false;
-            }
+            Err(e) if e.kind() == libimage::ErrorKind::NotFound => match engine.volumes().get(n) {
+                Ok(v) => out.push(serde_json::to_value(v)?),
+                Err(_) => {
+                    eprintln!("Error: No such object: {n}");
+                    ok = false;
+                }
+            },
             Err(e) => return Err(e.into()),
         }
     }
-    if let Some(f) = &a.format {
+    print_inspect(&out, a.format.as_deref())?;
+    Ok(ok)
+}
+
+/// Prints `inspect` objects: each through the `-f` template, or all as Docker's JSON array.
+pub fn print_inspect(objects: &[serde_json::Value], format: Option<&str>) -> Result<()> {
+    if let Some(f) = format {
         let t = super::template::Template::parse(&f.replace("\\t", "\t"))
             .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
-        for o in &out {
+        for o in objects {
             println!(
                 "{}",
                 t.render(o)
                     .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?
             );
         }
-        return Ok(ok);
+        return Ok(());
     }
-    println!("{}", indent4(&serde_json::to_string_pretty(&out)?));
-    Ok(ok)
+    println!("{}", indent4(&serde_json::to_string_pretty(objects)?));
+    Ok(())
 }
 
 /// Docker indents its JSON with four spaces.

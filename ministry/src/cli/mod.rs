@@ -6,3 +6,4 @@ pub mod containers;
 pub mod images;
 pub mod output;
 pub mod template;
+pub mod volumes;

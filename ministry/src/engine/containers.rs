@@ -38,6 +38,18 @@ pub struct ContainerRecord {
     /// `--log-opt max-file`.
     #[serde(default)]
     pub log_max_files: u32,
+    /// Its mounts (volumes, binds, tmpfs), as `inspect` shows them.
+    #[serde(default)]
+    pub mounts: Vec<libvolume::MountPoint>,
+    /// The `-v` values that name a source (`HostConfig.Binds`).
+    #[serde(default)]
+    pub binds: Vec<String>,
+    /// `--volumes-from` values.
+    #[serde(default)]
+    pub volumes_from: Vec<String>,
+    /// `--mount` values.
+    #[serde(default)]
+    pub mount_flags: Vec<String>,
 }
 
 /// The state `ps` and `inspect` show.
@@ -272,10 +284,21 @@ impl Engine {
     /// Removes a container: its runtime state (killing it with `force`), its snapshot and
     /// its record. Refuses a running container without `force`, with Docker's message.
     pub fn remove_container(&self, name: &str, force: bool) -> Result<ContainerRecord, Error> {
+        self.remove_container_with(name, force, false)
+    }
+
+    /// [`Engine::remove_container`], with `volumes` also removing its anonymous volumes
+    /// that no other container uses (`rm -v`).
+    pub fn remove_container_with(
+        &self,
+        name: &str,
+        force: bool,
+        volumes: bool,
+    ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
         if let Ok(rc) = self.runtime.get(&c.id) {
             let st = rc.state()?;
-            if st.status != libruntime::Status::Stopped && !force {
+            if st.status == libruntime::Status::Running && !force {
                 return Err(Error::Conflict(format!(
                     "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
                     c.id
@@ -290,6 +313,9 @@ impl Engine {
         }
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+        if volumes {
+            self.remove_anonymous_volumes(&c)?;
+        }
         Ok(c)
     }
 }

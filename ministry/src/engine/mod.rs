@@ -5,6 +5,7 @@ mod hostconfig;
 mod names;
 mod run;
 mod user;
+mod volumes;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use hostconfig::HostConfig;
@@ -24,6 +25,9 @@ pub enum Error {
     /// From the runtime.
     #[error(transparent)]
     Runtime(#[from] libruntime::Error),
+    /// From the volume store.
+    #[error(transparent)]
+    Volume(#[from] libvolume::Error),
     /// A configuration value is not valid.
     #[error("{0}")]
     InvalidConfig(String),
@@ -105,6 +109,7 @@ pub struct Engine {
     config: EngineConfig,
     images: ImageService,
     runtime: Runtime,
+    volumes: libvolume::VolumeStore,
 }
 
 impl Engine {
@@ -116,10 +121,12 @@ impl Engine {
             .create(config.root.join("containers"))
             .map_err(|e| Error::io("create", config.root.join("containers"), e))?;
         let runtime = Runtime::new(&config.exec_root, config.helper.clone())?;
+        let volumes = libvolume::VolumeStore::open(config.root.join("volumes"))?;
         Ok(Engine {
             config,
             images,
             runtime,
+            volumes,
         })
     }
 

@@ -47,6 +47,12 @@ pub struct RunOptions {
     pub dns_search: Vec<String>,
     /// `--dns-option`.
     pub dns_option: Vec<String>,
+    /// `-v` (`--volume`): `/ctr`, `name:/ctr`, `/host:/ctr`, with `:ro` and other modes.
+    pub volumes: Vec<String>,
+    /// `--mount type=bind|volume|tmpfs,...`.
+    pub mounts: Vec<String>,
+    /// `--volumes-from ctr[:ro|:rw]`.
+    pub volumes_from: Vec<String>,
 }
 
 /// The shared init layer of an image whose top snapshot is `top`.
@@ -157,6 +163,7 @@ impl Engine {
         let top = self.images.top_snapshot(&image);
         let init = self.init_layer(&id, top.as_deref())?;
         self.images.snapshotter().prepare(&snapshot, Some(&init))?;
+        let mut made_volumes = Vec::new();
         let result = (|| {
             let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
             let u = self.resolve_user(&snapshot, &user_spec)?;
@@ -188,6 +195,29 @@ impl Engine {
             spec.set_process(Some(process));
             super::hostconfig::apply(&mut spec, &o.host)?;
             self.name_files(&id, &hostname, o, &mut spec)?;
+            let resolved = self.resolve_mounts(o, &cfg, &snapshot)?;
+            made_volumes = resolved.made;
+            let mut mounts = spec.mounts().clone().unwrap_or_default();
+            // A user's mount replaces the engine's at the same place (`-v x:/etc/hosts`).
+            mounts.retain(|m| {
+                !resolved
+                    .mounts
+                    .iter()
+                    .any(|u| m.destination() == std::path::Path::new(&u.destination))
+            });
+            mounts.extend(resolved.mounts.iter().map(|m| m.to_oci()));
+            spec.set_mounts(Some(mounts));
+            for m in &resolved.mounts {
+                let anonymous_flag = o.volumes.iter().any(|v| {
+                    libvolume::parse_volume_flag(v)
+                        .is_ok_and(|s| s.source.is_empty() && s.target == m.destination)
+                });
+                if anonymous_flag {
+                    cfg.volumes
+                        .get_or_insert_with(Default::default)
+                        .insert(m.destination.clone(), serde_json::json!({}));
+                }
+            }
             libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
             if let Some(sig) = &o.stop_signal {
                 super::containers::parse_signal(sig)?;
@@ -222,6 +252,15 @@ impl Engine {
                 auto_remove: o.auto_remove,
                 log_max_size: o.log_max_size,
                 log_max_files: o.log_max_files.max(1),
+                mounts: resolved.mounts,
+                binds: o
+                    .volumes
+                    .iter()
+                    .filter(|v| libvolume::parse_volume_flag(v).is_ok_and(|s| !s.source.is_empty()))
+                    .cloned()
+                    .collect(),
+                volumes_from: o.volumes_from.clone(),
+                mount_flags: o.mounts.clone(),
             };
             let record = self.claim_name(record, o.name.as_deref())?;
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
@@ -239,6 +278,9 @@ impl Engine {
         if result.is_err() {
             let _ = self.images.snapshotter().remove(&snapshot);
             let _ = std::fs::remove_dir_all(self.container_dir(&id));
+            for v in &made_volumes {
+                let _ = self.volumes.remove(v);
+            }
         }
         result
     }
@@ -434,6 +476,7 @@ impl Engine {
                 let spec: oci_spec::runtime::Spec = serde_json::from_slice(&data)
                     .map_err(|e| Error::InvalidConfig(e.to_string()))?;
                 let root_mounts = self.images.snapshotter().mounts(&c.snapshot)?;
+                self.prepare_volumes(&c)?;
                 self.runtime.create(
                     &c.id,
                     &spec,
@@ -451,7 +494,7 @@ impl Engine {
         let c = self.container(name)?;
         let code = self.runtime.get(&c.id)?.wait()?;
         if c.auto_remove {
-            self.remove_container(&c.id, true)?;
+            self.remove_container_with(&c.id, true, true)?;
         }
         Ok(code)
     }

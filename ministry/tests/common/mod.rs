@@ -106,6 +106,15 @@ impl Drop for Ministry {
             .args(["rm", "-f"])
             .args(String::from_utf8_lossy(&self.run(&["ps", "-aq"]).stdout).split_whitespace())
             .output();
+        // Volumes too: a driver-backed one is mounted on the host until removed.
+        let _ = self
+            .cmd()
+            .args(["volume", "rm", "-f"])
+            .args(
+                String::from_utf8_lossy(&self.run(&["volume", "ls", "-q"]).stdout)
+                    .split_whitespace(),
+            )
+            .output();
         for c in [
             "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
         ] {
