@@ -37,6 +37,16 @@ step "inspect ticker   (its State)"
 $M inspect ticker | sed -n '/"State"/,/}/p'
 step rm ticker
 $M rm ticker
+step "run -v /dbdata --name db1 busybox sh -c 'echo precious > /dbdata/db'   (a data-volume container)"
+$M run -v /dbdata --name db1 busybox sh -c 'echo precious > /dbdata/db'
+step run --rm --volumes-from db1 -v "\$work/backup:/backup" busybox tar cf /backup/db.tar /dbdata
+$M run --rm --volumes-from db1 -v "$work/backup:/backup" busybox tar cf /backup/db.tar /dbdata
+ls -l "$work/backup"
+step volume ls
+$M volume ls
+step rm -v db1
+$M rm -v db1
+$M volume ls
 step tag busybox me/busybox:1.0
 $M tag busybox me/busybox:1.0
 step images
