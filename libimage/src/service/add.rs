@@ -139,7 +139,7 @@ impl ImageService {
 
     /// Makes sure the committed snapshot `chain_id` exists, applying the layer blob on
     /// `parent` if needed; returns the layer's content size.
-    pub(crate) fn unpack_layer(
+    pub fn unpack_layer(
         &self,
         blob: &Digest,
         diff_id: &Digest,
