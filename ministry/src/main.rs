@@ -12,6 +12,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         exec_root: cli.exec_root.clone(),
         cgroup_parent: cli.cgroup_parent.clone(),
         snapshotter: EngineConfig::parse_snapshotter(&cli.storage_driver)?,
+        registry: libregistry::RegistryOptions {
+            insecure_registries: cli.insecure_registry.clone(),
+            mirrors: if cli.registry_mirror.is_empty() {
+                Default::default()
+            } else {
+                [("docker.io".to_string(), cli.registry_mirror.clone())].into()
+            },
+            ..Default::default()
+        },
         ..Default::default()
     };
     let engine = Engine::open(config)?;
@@ -83,6 +92,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Image(ImageCommand::Prune(a)) => h::prune(&engine, a).map(|_| true)?,
         Command::System(SystemCommand::Check) => h::system_check(&engine)?,
+        Command::Pull(a) => cli::registry::pull(&engine, a).map(|_| true)?,
+        Command::Push(a) => cli::registry::push(&engine, a).map(|_| true)?,
+        Command::Login(a) => cli::registry::login(&engine, a).map(|_| true)?,
+        Command::Logout(a) => cli::registry::logout(&engine, a).map(|_| true)?,
+        Command::Search(a) => cli::registry::search(&engine, a).map(|_| true)?,
         Command::Volume(v) => match v {
             VolumeCommand::Create(a) => cli::volumes::create(&engine, a).map(|_| true)?,
             VolumeCommand::Ls(a) => cli::volumes::ls(&engine, a).map(|_| true)?,
@@ -108,6 +122,7 @@ fn main() {
                 || e.downcast_ref::<ministry::Error>().is_some()
                 || e.downcast_ref::<libruntime::Error>().is_some()
                 || e.downcast_ref::<libvolume::Error>().is_some()
+                || e.downcast_ref::<libregistry::Error>().is_some()
             {
                 eprintln!("Error response from daemon: {e}");
             } else {

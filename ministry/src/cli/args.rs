@@ -28,6 +28,12 @@ pub struct Cli {
     /// Parent cgroup for all containers
     #[arg(long = "cgroup-parent", global = true, default_value = "ministry")]
     pub cgroup_parent: String,
+    /// Enable insecure registry communication (plain HTTP)
+    #[arg(long = "insecure-registry", global = true)]
+    pub insecure_registry: Vec<String>,
+    /// Preferred Docker registry mirror
+    #[arg(long = "registry-mirror", global = true)]
+    pub registry_mirror: Vec<String>,
     /// Storage driver to use (overlay2 or vfs; default: overlay2 where it works).
     #[arg(long = "storage-driver", global = true, default_value = "")]
     pub storage_driver: String,
@@ -97,6 +103,16 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Download an image from a registry
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
+    /// Log in to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
+    /// Search registries for images
+    Search(SearchArgs),
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCommand),
@@ -125,6 +141,68 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
+}
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// Download all tagged images in the repository
+    #[arg(short, long = "all-tags")]
+    pub all_tags: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// NAME[:TAG|@DIGEST]
+    pub name: String,
+}
+
+/// `push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// NAME[:TAG]
+    pub name: String,
+}
+
+/// `login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Username
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// The registry (Docker Hub when none)
+    pub server: Option<String>,
+}
+
+/// `logout`.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry (Docker Hub when none)
+    pub server: Option<String>,
+}
+
+/// `search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Max number of search results
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// Pretty-print search using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// TERM, or HOST:PORT/TERM for a private registry
+    pub term: String,
 }
 
 /// `volume` subcommands.

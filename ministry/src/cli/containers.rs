@@ -107,6 +107,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
 /// the container's; 125 for engine errors, 126/127 when the program cannot run), or `-d`.
 pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     let opts = run_options(a)?;
+    super::registry::ensure_image(engine, &opts.image, None)?;
     let stdio = ContainerStdio {
         stdin: Some(if a.interactive {
             Stdio::inherit()
@@ -145,6 +146,7 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
 /// `create`: prints the new container's ID.
 pub fn create(engine: &Engine, a: &RunArgs) -> Result<()> {
     let opts = run_options(a)?;
+    super::registry::ensure_image(engine, &opts.image, None)?;
     let c = engine.create_container(&opts, ContainerStdio::default(), false)?;
     println!("{}", c.id);
     Ok(())

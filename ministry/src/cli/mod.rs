@@ -5,5 +5,6 @@ pub mod args;
 pub mod containers;
 pub mod images;
 pub mod output;
+pub mod registry;
 pub mod template;
 pub mod volumes;

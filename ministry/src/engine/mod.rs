@@ -3,6 +3,7 @@
 mod containers;
 mod hostconfig;
 mod names;
+mod registry;
 mod run;
 mod user;
 mod volumes;
@@ -28,6 +29,9 @@ pub enum Error {
     /// From the volume store.
     #[error(transparent)]
     Volume(#[from] libvolume::Error),
+    /// From a registry.
+    #[error(transparent)]
+    Registry(#[from] libregistry::Error),
     /// A configuration value is not valid.
     #[error("{0}")]
     InvalidConfig(String),
@@ -76,6 +80,9 @@ pub struct EngineConfig {
     /// program, whose `main` must call `libruntime::maybe_run()` first (the `ministry`
     /// binary does).
     pub helper: Helper,
+    /// How registries are reached (insecure registries, mirrors, certificates,
+    /// credentials).
+    pub registry: libregistry::RegistryOptions,
 }
 
 impl Default for EngineConfig {
@@ -86,6 +93,7 @@ impl Default for EngineConfig {
             snapshotter: SnapshotterKind::Auto,
             cgroup_parent: "ministry".into(),
             helper: Helper::CurrentExe,
+            registry: libregistry::RegistryOptions::default(),
         }
     }
 }
