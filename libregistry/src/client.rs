@@ -69,6 +69,7 @@ pub fn is_loopback(host: &str) -> bool {
 pub struct Registry {
     options: RegistryOptions,
     rt: tokio::runtime::Runtime,
+    schemes: std::sync::Mutex<BTreeMap<String, &'static str>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -88,7 +89,11 @@ impl Registry {
             .enable_all()
             .build()
             .map_err(|e| Error::io("start tokio runtime", "", e))?;
-        Ok(Registry { options, rt })
+        Ok(Registry {
+            options,
+            rt,
+            schemes: Default::default(),
+        })
     }
 
     /// The options.
@@ -110,13 +115,32 @@ impl Registry {
                 .any(|r| server_host(r) == host.to_ascii_lowercase())
     }
 
-    /// `http` or `https` for `host`.
+    /// `http` or `https` for `host`. A secure registry is always HTTPS; an insecure one
+    /// (loopback or listed) is tried with HTTPS first and falls back to plain HTTP, as
+    /// Docker does. The answer is remembered per host.
     pub fn scheme(&self, host: &str) -> &'static str {
-        if self.is_insecure(host) {
-            "http"
-        } else {
-            "https"
+        if !self.is_insecure(host) {
+            return "https";
         }
+        if let Some(s) = self.schemes.lock().expect("lock").get(host) {
+            return s;
+        }
+        let probe = self.http(host).ok().map(|c| {
+            let url = format!("https://{host}/v2/");
+            self.rt.block_on(async move {
+                c.get(url)
+                    .timeout(std::time::Duration::from_secs(5))
+                    .send()
+                    .await
+                    .is_ok()
+            })
+        });
+        let s = if probe == Some(true) { "https" } else { "http" };
+        self.schemes
+            .lock()
+            .expect("lock")
+            .insert(host.to_string(), s);
+        s
     }
 
     /// Extra CA certificates for `host` from the certs directories.
@@ -143,7 +167,7 @@ impl Registry {
 
     /// An oci-client for `host` (its protocol, certificates, monolithic pushes).
     pub(crate) fn oci(&self, host: &str) -> Result<oci_client::Client> {
-        let protocol = if self.is_insecure(host) {
+        let protocol = if self.scheme(host) == "http" {
             ClientProtocol::Http
         } else {
             ClientProtocol::Https
@@ -267,8 +291,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(r.scheme("10.0.0.1:5000"), "http");
+        assert!(r.is_insecure("10.0.0.1:5000") && r.is_insecure("127.0.0.1:1"));
+        assert!(!r.is_insecure("10.0.0.1:5001"));
         assert_eq!(r.scheme("10.0.0.1:5001"), "https");
+        // Nothing listens on port 1: HTTPS fails, plain HTTP is used.
         assert_eq!(r.scheme("127.0.0.1:1"), "http");
     }
 }

@@ -105,6 +105,13 @@ impl Error {
             E::ServerError {
                 code: 401 | 403, ..
             } => Error::Unauthorized(format!("{what}: {text}")),
+            E::RequestError(r) => match r.status().map(|s| s.as_u16()) {
+                Some(401) | Some(403) => {
+                    Error::Unauthorized(format!("{what}: unauthorized: authentication required"))
+                }
+                Some(404) => Error::NotFound(format!("{what}: not found")),
+                _ => Error::Unavailable(format!("{what}: {text}")),
+            },
             E::RegistryError { envelope, .. } => {
                 let codes: Vec<String> = envelope
                     .errors
