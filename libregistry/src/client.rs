@@ -229,6 +229,8 @@ pub(crate) struct StreamReader<'a> {
     buf: bytes::Bytes,
     /// Bytes read so far, for progress.
     pub done: u64,
+    /// The stream's own error, if it failed (not the consumer's).
+    pub failed: Option<String>,
     on_chunk: Box<dyn FnMut(u64) + Send + 'a>,
 }
 
@@ -243,6 +245,7 @@ impl<'a> StreamReader<'a> {
             stream,
             buf: bytes::Bytes::new(),
             done: 0,
+            failed: None,
             on_chunk,
         }
     }
@@ -253,7 +256,10 @@ impl Read for StreamReader<'_> {
         while self.buf.is_empty() {
             match self.handle.block_on(self.stream.next()) {
                 Some(Ok(b)) => self.buf = b,
-                Some(Err(e)) => return Err(e),
+                Some(Err(e)) => {
+                    self.failed = Some(e.to_string());
+                    return Err(e);
+                }
                 None => return Ok(0),
             }
         }

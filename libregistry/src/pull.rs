@@ -129,15 +129,24 @@ impl Registry {
             .map_err(|e| Error::from_oci(e, &format!("blob {d}")))?;
         let s = stream.stream.map_err(std::io::Error::other);
         let mut reader = StreamReader::new(self.runtime().handle().clone(), Box::pin(s), on_bytes);
-        images
+        let r = images
             .content()
-            .ingest(&mut reader, &Expected::exact(digest.clone(), size))
-            .map_err(|e| match e.kind() {
-                libimage::ErrorKind::DataLoss | libimage::ErrorKind::ResourceExhausted => {
-                    Error::BadContent(format!("blob {d}: {e}"))
-                }
-                _ => Error::Store(e),
-            })?;
+            .ingest(&mut reader, &Expected::exact(digest.clone(), size));
+        if let (Err(_), Some(msg)) = (&r, &reader.failed) {
+            // The download broke, not the store: oci-client's own digest check, or the
+            // connection.
+            return Err(if msg.to_ascii_lowercase().contains("digest") {
+                Error::BadContent(format!("blob {d}: {msg}"))
+            } else {
+                Error::Unavailable(format!("blob {d}: {msg}"))
+            });
+        }
+        r.map_err(|e| match e.kind() {
+            libimage::ErrorKind::DataLoss | libimage::ErrorKind::ResourceExhausted => {
+                Error::BadContent(format!("blob {d}: {e}"))
+            }
+            _ => Error::Store(e),
+        })?;
         Ok(())
     }
 
