@@ -16,7 +16,7 @@ fn sh(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-struct Dockerd {
+pub(crate) struct Dockerd {
     child: std::process::Child,
     sock: PathBuf,
 }
@@ -37,7 +37,7 @@ fn libc_kill(pid: i32) -> i32 {
         .unwrap_or(-1)
 }
 
-fn start_dockerd(dir: &Path) -> Result<Dockerd> {
+pub(crate) fn start_dockerd(dir: &Path) -> Result<Dockerd> {
     let sock = dir.join("docker.sock");
     let child = Command::new("dockerd")
         .args([
@@ -75,7 +75,7 @@ fn start_dockerd(dir: &Path) -> Result<Dockerd> {
     bail!("dockerd did not start")
 }
 
-fn docker(d: &Dockerd) -> Command {
+pub(crate) fn docker(d: &Dockerd) -> Command {
     let mut c = Command::new("docker");
     c.env("DOCKER_HOST", format!("unix://{}", d.sock.display()));
     c

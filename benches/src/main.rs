@@ -1,9 +1,10 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime|run [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry [--runs N]`
 
 mod cli_run;
+mod registry;
 mod runtime;
 mod stats;
 mod unpack;
@@ -23,8 +24,9 @@ fn main() -> anyhow::Result<()> {
         Some("unpack") => unpack::run(runs),
         Some("runtime") => runtime::run(runs),
         Some("run") => cli_run::run(runs),
+        Some("registry") => registry::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack|runtime|run [--runs N]");
+            eprintln!("usage: ministry-bench unpack|runtime|run|registry [--runs N]");
             std::process::exit(2)
         }
     }

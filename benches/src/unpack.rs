@@ -17,7 +17,7 @@ const LAYERS: [(&str, u64); 3] = [
 ];
 
 /// Builds the layer files once (cached under target/bench-data).
-fn layers() -> Result<Vec<PathBuf>> {
+pub(crate) fn layers() -> Result<Vec<PathBuf>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-data/unpack");
     std::fs::create_dir_all(&dir)?;
     let mut out = Vec::new();

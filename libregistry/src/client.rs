@@ -231,6 +231,9 @@ pub(crate) struct StreamReader<'a> {
     pub done: u64,
     /// The stream's own error, if it failed (not the consumer's).
     pub failed: Option<String>,
+    /// Where every byte read is also sent (a streamed unpack); dropped when the receiver
+    /// is gone.
+    pub tee: Option<std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>>,
     on_chunk: Box<dyn FnMut(u64) + Send + 'a>,
 }
 
@@ -246,6 +249,7 @@ impl<'a> StreamReader<'a> {
             buf: bytes::Bytes::new(),
             done: 0,
             failed: None,
+            tee: None,
             on_chunk,
         }
     }
@@ -258,6 +262,9 @@ impl Read for StreamReader<'_> {
                 Some(Ok(b)) => self.buf = b,
                 Some(Err(e)) => {
                     self.failed = Some(e.to_string());
+                    if let Some(t) = self.tee.take() {
+                        let _ = t.send(Err(std::io::Error::other(e.to_string())));
+                    }
                     return Err(e);
                 }
                 None => return Ok(0),
@@ -266,6 +273,11 @@ impl Read for StreamReader<'_> {
         let n = out.len().min(self.buf.len());
         out[..n].copy_from_slice(&self.buf[..n]);
         let _ = self.buf.split_to(n);
+        if let Some(t) = &self.tee {
+            if t.send(Ok(out[..n].to_vec())).is_err() {
+                self.tee = None;
+            }
+        }
         self.done += n as u64;
         (self.on_chunk)(self.done);
         Ok(n)

@@ -20,6 +20,50 @@ use crate::client::{Registry, StreamReader};
 use crate::error::{Error, Result};
 use crate::progress::{LayerState, Progress};
 
+/// From the download workers to the unpacker.
+enum Msg {
+    /// Layer i is in the store.
+    Done(usize),
+    /// Layer i's bytes, as they download.
+    Stream(usize, mpsc::Receiver<std::io::Result<Vec<u8>>>),
+}
+
+/// Reads what a download tees into a channel; ends when the sender is dropped.
+struct ChannelReader {
+    rx: mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl ChannelReader {
+    fn new(rx: mpsc::Receiver<std::io::Result<Vec<u8>>>) -> Self {
+        ChannelReader {
+            rx,
+            buf: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos == self.buf.len() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => {
+                    self.buf = b;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// What [`Registry::pull`] takes besides the reference.
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
@@ -120,15 +164,25 @@ impl Registry {
         images: &ImageService,
         digest: &Digest,
         size: u64,
+        tee: Option<mpsc::SyncSender<std::io::Result<Vec<u8>>>>,
         on_bytes: Box<dyn FnMut(u64) + Send + 'a>,
     ) -> Result<()> {
         let d = digest.to_string();
-        let stream = self
+        // A ranged request from byte 0: oci-client then leaves the digest to us (the
+        // content store verifies digest and size while writing), so the bytes are hashed
+        // once, not twice. A registry that ignores ranges answers in full and oci-client
+        // verifies as well.
+        let stream = match self
             .runtime()
-            .block_on(client.pull_blob_stream(r, d.as_str()))
-            .map_err(|e| Error::from_oci(e, &format!("blob {d}")))?;
+            .block_on(client.pull_blob_stream_partial(r, d.as_str(), 0, None))
+            .map_err(|e| Error::from_oci(e, &format!("blob {d}")))?
+        {
+            oci_client::client::BlobResponse::Full(s)
+            | oci_client::client::BlobResponse::Partial(s) => s,
+        };
         let s = stream.stream.map_err(std::io::Error::other);
         let mut reader = StreamReader::new(self.runtime().handle().clone(), Box::pin(s), on_bytes);
+        reader.tee = tee;
         let r = images
             .content()
             .ingest(&mut reader, &Expected::exact(digest.clone(), size));
@@ -254,6 +308,7 @@ impl Registry {
                 images,
                 &cfg_digest,
                 cfg.size(),
+                None,
                 Box::new(|_| {}),
             )?;
         }
@@ -273,38 +328,54 @@ impl Registry {
             .map(|l| Ok((Digest::parse(l.digest().as_ref())?, l.size())))
             .collect::<Result<_>>()?;
 
-        // Download (bounded workers) and unpack in order (one thread), overlapping.
+        // Download (bounded workers) and unpack in order (one thread), overlapping. A layer
+        // whose download starts when every layer below it is unpacked is also streamed
+        // straight into the extractor while it downloads (its tree is checked against its
+        // diff_id there, its blob against its digest by the store).
         let next = AtomicUsize::new(0);
+        let unpacked = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let first_error: Mutex<Option<Error>> = Mutex::new(None);
-        let (done_tx, done_rx) = mpsc::channel::<usize>();
+        let mut stream_error: Option<Error> = None;
+        let (done_tx, done_rx) = mpsc::channel::<Msg>();
         let workers = self.options().max_concurrent.max(1).min(blobs.len().max(1));
+        let unpack_error = |d: &Digest, e: libimage::Error| match e.kind() {
+            libimage::ErrorKind::DataLoss => Error::BadContent(format!("{what}: layer {d}: {e}")),
+            _ => Error::Store(e),
+        };
         std::thread::scope(|sc| {
             for _ in 0..workers {
                 let done_tx = done_tx.clone();
-                let (client, top_ref, blobs, next, failed, first_error) =
-                    (&client, &top_ref, &blobs, &next, &failed, &first_error);
+                let (client, top_ref, blobs, next, failed, first_error, unpacked) = (
+                    &client,
+                    &top_ref,
+                    &blobs,
+                    &next,
+                    &failed,
+                    &first_error,
+                    &unpacked,
+                );
                 sc.spawn(move || loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= blobs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
                     let (d, size) = blobs[i].clone();
-                    let present = matches!(content.stat(&d), Ok(Some(_)));
-                    let r = if present {
-                        progress(Progress::Layer {
-                            digest: d.clone(),
-                            state: LayerState::AlreadyExists,
-                            done: 0,
-                            total: size,
-                        });
+                    let layer = |state, done| Progress::Layer {
+                        digest: d.clone(),
+                        state,
+                        done,
+                        total: size,
+                    };
+                    let r = if matches!(content.stat(&d), Ok(Some(_))) {
+                        progress(layer(LayerState::AlreadyExists, 0));
                         Ok(())
                     } else {
-                        progress(Progress::Layer {
-                            digest: d.clone(),
-                            state: LayerState::Downloading,
-                            done: 0,
-                            total: size,
+                        progress(layer(LayerState::Downloading, 0));
+                        let tee = (unpacked.load(Ordering::SeqCst) == i).then(|| {
+                            let (tx, rx) = mpsc::sync_channel(32);
+                            let _ = done_tx.send(Msg::Stream(i, rx));
+                            tx
                         });
                         let pd = d.clone();
                         let r = self.fetch_blob(
@@ -313,6 +384,7 @@ impl Registry {
                             images,
                             &d,
                             size,
+                            tee,
                             Box::new(move |n| {
                                 progress(Progress::Layer {
                                     digest: pd.clone(),
@@ -323,18 +395,13 @@ impl Registry {
                             }),
                         );
                         if r.is_ok() {
-                            progress(Progress::Layer {
-                                digest: d.clone(),
-                                state: LayerState::DownloadComplete,
-                                done: size,
-                                total: size,
-                            });
+                            progress(layer(LayerState::DownloadComplete, size));
                         }
                         r
                     };
                     match r {
                         Ok(()) => {
-                            let _ = done_tx.send(i);
+                            let _ = done_tx.send(Msg::Done(i));
                         }
                         Err(e) => {
                             failed.store(true, Ordering::SeqCst);
@@ -345,13 +412,45 @@ impl Registry {
                 });
             }
             drop(done_tx);
-            // Unpack layer i once layers 0..=i are in.
             let mut ready = vec![false; blobs.len()];
-            let mut unpacked = 0;
-            for i in done_rx.iter() {
-                ready[i] = true;
-                while unpacked < blobs.len() && ready[unpacked] {
-                    let k = unpacked;
+            let mut k = 0;
+            for msg in done_rx.iter() {
+                match msg {
+                    Msg::Stream(i, rx) => {
+                        debug_assert_eq!(i, k);
+                        let d = &blobs[i].0;
+                        progress(Progress::Layer {
+                            digest: d.clone(),
+                            state: LayerState::Extracting,
+                            done: 0,
+                            total: blobs[i].1,
+                        });
+                        let parent = (i > 0).then(|| &chain_ids[i - 1]);
+                        if let Err(e) = images.unpack_layer_from(
+                            ChannelReader::new(rx),
+                            &config.diff_ids()[i],
+                            &chain_ids[i],
+                            parent,
+                        ) {
+                            // Kept for the report; once the download itself succeeds the
+                            // layer is unpacked again from the store (a concurrent pull
+                            // may have stored the blob, so nothing was streamed).
+                            stream_error = Some(unpack_error(d, e));
+                        } else {
+                            progress(Progress::Layer {
+                                digest: d.clone(),
+                                state: LayerState::PullComplete,
+                                done: blobs[i].1,
+                                total: blobs[i].1,
+                            });
+                            k += 1;
+                            unpacked.store(k, Ordering::SeqCst);
+                        }
+                    }
+                    Msg::Done(i) => ready[i] = true,
+                }
+                // Unpack layer k from the store once it and all below it are in.
+                while k < blobs.len() && ready[k] {
                     let (d, size) = &blobs[k];
                     progress(Progress::Layer {
                         digest: d.clone(),
@@ -364,13 +463,10 @@ impl Registry {
                         images.unpack_layer(d, &config.diff_ids()[k], &chain_ids[k], parent)
                     {
                         failed.store(true, Ordering::SeqCst);
-                        let e = match e.kind() {
-                            libimage::ErrorKind::DataLoss => {
-                                Error::BadContent(format!("{what}: layer {d}: {e}"))
-                            }
-                            _ => Error::Store(e),
-                        };
-                        first_error.lock().expect("lock").get_or_insert(e);
+                        first_error
+                            .lock()
+                            .expect("lock")
+                            .get_or_insert(unpack_error(d, e));
                         return;
                     }
                     progress(Progress::Layer {
@@ -379,11 +475,20 @@ impl Registry {
                         done: *size,
                         total: *size,
                     });
-                    unpacked += 1;
+                    stream_error = None;
+                    k += 1;
+                    unpacked.store(k, Ordering::SeqCst);
                 }
             }
         });
-        if let Some(e) = first_error.into_inner().expect("lock") {
+        // A download's own failure explains a streamed unpack's failure better.
+        let incomplete = unpacked.load(Ordering::SeqCst) < blobs.len();
+        if let Some(e) = first_error
+            .lock()
+            .expect("lock")
+            .take()
+            .or(stream_error.filter(|_| incomplete))
+        {
             return Err(e);
         }
         let tags: Vec<Reference> = reference

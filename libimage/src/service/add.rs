@@ -146,6 +146,24 @@ impl ImageService {
         chain_id: &Digest,
         parent: Option<&Digest>,
     ) -> Result<u64> {
+        if self.snapshotter.stat(&chain_id.to_string()).is_ok() {
+            return self.unpack_layer_from(std::io::empty(), diff_id, chain_id, parent);
+        }
+        self.unpack_layer_from(self.content.open(blob)?, diff_id, chain_id, parent)
+    }
+
+    /// [`ImageService::unpack_layer`] reading the layer (compressed or not) from `reader`
+    /// rather than the content store: a pull streams a layer into the extractor while the
+    /// same bytes are still being downloaded and verified into the store. The unpacked
+    /// tree is trusted only if it hashes to `diff_id` (which the digest-verified config
+    /// names), so it does not depend on the blob's own verification.
+    pub fn unpack_layer_from<R: std::io::Read + Send>(
+        &self,
+        reader: R,
+        diff_id: &Digest,
+        chain_id: &Digest,
+        parent: Option<&Digest>,
+    ) -> Result<u64> {
         let name = chain_id.to_string();
         if self.snapshotter.stat(&name).is_ok() {
             if let Some(meta) = self.read_layer_meta(chain_id)? {
@@ -163,7 +181,7 @@ impl ImageService {
                 expected_diff_id: Some(diff_id.clone()),
                 ..Default::default()
             };
-            let applied = apply_layer(self.content.open(blob)?, &dir, &opts)?;
+            let applied = apply_layer(reader, &dir, &opts)?;
             self.write_layer_meta(
                 chain_id,
                 &LayerMeta {
