@@ -159,8 +159,7 @@ impl Registry {
     /// Streams one blob into the content store, verified against `expected`.
     fn fetch_blob<'a>(
         &self,
-        client: &oci_client::Client,
-        r: &oci_client::Reference,
+        (client, r): (&oci_client::Client, &oci_client::Reference),
         images: &ImageService,
         digest: &Digest,
         size: u64,
@@ -303,8 +302,7 @@ impl Registry {
         }
         if content.stat(&cfg_digest)?.is_none() {
             self.fetch_blob(
-                &client,
-                &top_ref,
+                (&client, &top_ref),
                 images,
                 &cfg_digest,
                 cfg.size(),
@@ -379,8 +377,7 @@ impl Registry {
                         });
                         let pd = d.clone();
                         let r = self.fetch_blob(
-                            client,
-                            top_ref,
+                            (client, top_ref),
                             images,
                             &d,
                             size,

@@ -17,10 +17,13 @@ use libregistry::{CredentialStore, Credentials, ErrorKind, PullOptions};
 /// A response: status, extra headers, body.
 type Resp = (u16, Vec<(String, String)>, Vec<u8>);
 
+/// The requests a fake saw: path and headers.
+type Seen = Arc<Mutex<Vec<(String, HashMap<String, String>)>>>;
+
 /// A tiny HTTP/1.1 server answering from a path -> response map; records request headers.
 struct Fake {
     host: String,
-    seen: Arc<Mutex<Vec<(String, HashMap<String, String>)>>>,
+    seen: Seen,
 }
 
 impl Fake {
