@@ -45,6 +45,9 @@ impl Ministry {
         c.arg("--root").arg(self.root.path().join("data"));
         c.arg("--exec-root").arg(self.root.path().join("run"));
         c.arg("--cgroup-parent").arg(self.cgroup_parent());
+        // Credentials stay in the test's directory, never the user's home.
+        c.env("MINISTRY_CONFIG", self.root.path().join("config"));
+        c.env("DOCKER_CONFIG", self.root.path().join("docker-config"));
         c
     }
 
@@ -253,5 +256,60 @@ impl Drop for Docker {
             .arg(self.dir.path().join("data"))
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// A CNCF Distribution registry (Debian's `docker-registry`) on a free loopback port,
+/// optionally with htpasswd basic auth; killed on drop.
+pub struct Registry {
+    pub dir: tempfile::TempDir,
+    pub host: String,
+    child: std::process::Child,
+}
+
+impl Registry {
+    pub fn start(basic_auth: Option<(&str, &str)>) -> Self {
+        require_tool("docker-registry");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let mut cfg = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, pass)) = basic_auth {
+            require_tool("htpasswd");
+            let h = sh(Command::new("htpasswd").args(["-Bbn", user, pass]));
+            std::fs::write(dir.path().join("htpasswd"), h).unwrap();
+            cfg += &format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                dir.path().join("htpasswd").display()
+            );
+        }
+        std::fs::write(dir.path().join("config.yml"), cfg).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&host).is_err() {
+            assert!(Instant::now() < deadline, "registry did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Registry { dir, host, child }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
