@@ -60,7 +60,18 @@ $M save -o "$work/busybox-save.tar" busybox
 tar -tvf "$work/busybox-save.tar"
 step "--root other load -i busybox-save.tar"
 target/release/ministry --root "$work/other" load -i "$work/busybox-save.tar"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/registry" "$port" > "$work/registry.yml"
+docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
+regpid=$!
+trap 'kill $regpid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+step tag busybox 127.0.0.1:$port/demo/busybox:1.0 "&&" push 127.0.0.1:$port/demo/busybox:1.0
+$M tag busybox 127.0.0.1:$port/demo/busybox:1.0
+$M push 127.0.0.1:$port/demo/busybox:1.0
+step "--root fresh run --rm 127.0.0.1:$port/demo/busybox:1.0 echo pulled from a registry"
+target/release/ministry --root "$work/fresh" --exec-root "$work/fresh-run" run --rm 127.0.0.1:$port/demo/busybox:1.0 echo pulled from a registry
 step rmi me/busybox:1.0 busybox
-$M rmi me/busybox:1.0 busybox
+$M rmi me/busybox:1.0 busybox 127.0.0.1:$port/demo/busybox:1.0
 step system check
 $M system check
