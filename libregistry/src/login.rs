@@ -114,6 +114,23 @@ impl Registry {
         self.options().credentials.erase(server)
     }
 
+    /// The tags of a repository (for `pull --all-tags`), sorted.
+    pub fn list_tags(&self, repository: &libimage::Reference) -> Result<Vec<String>> {
+        let host = repository.domain();
+        let client = self.oci(host)?;
+        let auth = self.auth(host)?;
+        let r: oci_client::Reference = format!("{host}/{}:latest", repository.path())
+            .parse()
+            .map_err(|e| Error::Invalid(format!("invalid repository: {e}")))?;
+        let mut tags = self
+            .runtime()
+            .block_on(client.list_tags(&r, &auth, None, None))
+            .map_err(|e| Error::from_oci(e, &repository.familiar_repository()))?
+            .tags;
+        tags.sort();
+        Ok(tags)
+    }
+
     /// Repositories of the registry `host` whose name contains `term`, from its catalog.
     pub fn search(&self, host: &str, term: &str, limit: usize) -> Result<Vec<SearchResult>> {
         let client = self.oci(host)?;

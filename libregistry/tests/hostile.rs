@@ -292,3 +292,71 @@ fn redirects_to_another_host_drop_credentials() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn bearer_token_flow_for_pull_and_login() {
+    // /v2/ asks for a bearer token from /token (which wants basic credentials); the
+    // registry's other routes accept only that token.
+    let img = fake_image(None);
+    let token_host = Fake::start(HashMap::from([(
+        "/token".to_string(),
+        (
+            200,
+            vec![],
+            br#"{"token":"tok-123","expires_in":300}"#.to_vec(),
+        ),
+    )]));
+    let mut r = routes(&img, img.layer.clone(), img.manifest.clone());
+    r.insert(
+        "/v2/".into(),
+        (
+            401,
+            vec![(
+                "WWW-Authenticate".into(),
+                format!(
+                    "Bearer realm=\"http://{}/token\",service=\"fake\"",
+                    token_host.host
+                ),
+            )],
+            b"{}".to_vec(),
+        ),
+    );
+    let f = Fake::start(r);
+    let (tmp, s) = store();
+    let c = client(tmp.path(), None);
+    c.login(
+        &f.host,
+        &Credentials {
+            username: "u".into(),
+            password: "pw".into(),
+        },
+    )
+    .unwrap();
+    let asked = token_host.seen.lock().unwrap().clone();
+    assert!(
+        asked.iter().any(|(p, h)| p.contains("service=fake")
+            && p.contains("account=u")
+            && h.contains_key("authorization")),
+        "{asked:?}"
+    );
+    client(tmp.path(), None)
+        .pull(
+            &s,
+            &reference(&format!("{}/app", f.host)),
+            &PullOptions::default(),
+            &|_| {},
+        )
+        .unwrap();
+    let seen = f.seen.lock().unwrap();
+    let blob_reqs: Vec<_> = seen
+        .iter()
+        .filter(|(p, _)| p.contains("/blobs/") || p.contains("/manifests/"))
+        .collect();
+    assert!(!blob_reqs.is_empty());
+    assert!(
+        blob_reqs
+            .iter()
+            .all(|(_, h)| h.get("authorization").map(String::as_str) == Some("Bearer tok-123")),
+        "{blob_reqs:?}"
+    );
+}

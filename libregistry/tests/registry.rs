@@ -420,3 +420,41 @@ fn index_platform_selection() {
         "no matching manifest for linux/s390x in the manifest list entries"
     );
 }
+
+#[test]
+fn mirrors_are_tried_first() {
+    let mirror = RegistryServer::start(Setup::default());
+    let (tmp, s) = store();
+    // The mirror holds docker.io's library/mirrored (there is no internet here: the pull
+    // can only succeed through the mirror).
+    let on_mirror = format!("{}/library/mirrored:latest", mirror.host);
+    let img = small_image(&s, &on_mirror, "mirror");
+    client(tmp.path(), None)
+        .push(&s, &reference(&on_mirror), &no_progress)
+        .unwrap();
+    let (tmp2, d) = store();
+    let c = libregistry::Registry::new(libregistry::RegistryOptions {
+        credentials: libregistry::CredentialStore::new(tmp2.path().join("c.json"), vec![]),
+        mirrors: [(
+            "docker.io".to_string(),
+            vec![format!("http://{}", mirror.host)],
+        )]
+        .into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let p = c
+        .pull(
+            &d,
+            &reference("mirrored"),
+            &PullOptions::default(),
+            &no_progress,
+        )
+        .unwrap();
+    assert_eq!(p.image.id, img.id);
+    assert_eq!(
+        d.resolve("mirrored:latest").unwrap().id,
+        img.id,
+        "recorded under docker.io's name"
+    );
+}

@@ -109,6 +109,18 @@ fn push_pull_and_run_pulls_a_missing_image() {
         "{err}"
     );
 
+    // pull -a: every tag of the repository.
+    m.ok(&["tag", "busybox", &format!("{name}:second")]);
+    m.ok(&["push", &format!("{name}:second")]);
+    let m4 = Ministry::new();
+    let all = m4.ok(&["pull", "-a", "-q", &name]);
+    assert_eq!(all, format!("{name}:latest\n{name}:second\n"));
+    assert_eq!(
+        m4.ok(&["images", "-q"]).lines().count(),
+        1,
+        "one image, two tags"
+    );
+
     // search: the registry's catalog, filtered.
     let s = m3.ok(&["search", &format!("{}/busy", reg.host)]);
     assert_eq!(

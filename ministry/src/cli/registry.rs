@@ -99,7 +99,21 @@ pub fn pull_to(
 /// `pull`.
 pub fn pull(engine: &Engine, a: &PullArgs) -> Result<()> {
     if a.all_tags {
-        bail!("--all-tags is not supported yet");
+        let r = libimage::Reference::parse(&a.name)?;
+        if !default_tag(&a.name) {
+            bail!("tag can't be used with --all-tags/-a");
+        }
+        for tag in engine.registry()?.list_tags(&r)? {
+            let name = format!("{}:{tag}", r.familiar_repository());
+            pull_to(
+                engine,
+                &name,
+                a.platform.as_deref(),
+                a.quiet,
+                &mut std::io::stdout(),
+            )?;
+        }
+        return Ok(());
     }
     pull_to(
         engine,
