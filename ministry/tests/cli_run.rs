@@ -32,10 +32,15 @@ fn run_prints_output_and_exits_with_the_containers_code() {
     assert_eq!(err, "ministry: Error response from daemon: exec: \"nonexist\": executable file not found in $PATH\n");
     let (code, _, err) = out(&m.run(&["run", "--rm", "nothere:1", "true"]));
     assert_eq!(code, Some(125));
+    // Docker's order: the notice, the pull attempt (no registry is reachable here), the
+    // daemon error.
     assert!(
-        err.starts_with(
-            "ministry: Error response from daemon: Unable to find image 'nothere:1' locally"
-        ),
+        err.starts_with("Unable to find image 'nothere:1' locally\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ministry: Error response from daemon: ")
+            && err.ends_with("See 'ministry run --help'.\n"),
         "{err}"
     );
     // --rm left nothing: no container, no snapshot beyond the image's layer.

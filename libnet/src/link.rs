@@ -1,0 +1,263 @@
+//! Links through rtnetlink (no `ip`, no `brctl`): the bridge, a container's veth pair, its
+//! `eth0`, `lo`, address and default route. Each call runs on a private current-thread
+//! runtime; work inside a container's network namespace runs on a scoped thread that
+//! joined it with `setns`, so the caller's namespace never changes.
+
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use futures_util::TryStreamExt;
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+use crate::error::{Error, Result};
+use crate::subnet::Subnet;
+
+/// A bridge network's link-level settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeSpec {
+    /// The bridge's name (`ministry0` for the default network).
+    pub name: String,
+    /// Its subnet; the bridge holds the gateway address.
+    pub subnet: Subnet,
+    /// The MTU of the bridge and veths. By default, 1500.
+    pub mtu: u32,
+}
+
+fn block<F: Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start netlink runtime", "", e))?;
+    Ok(rt.block_on(f))
+}
+
+async fn connect() -> Result<Handle> {
+    let (conn, handle, _) =
+        rtnetlink::new_connection().map_err(|e| Error::io("netlink socket", "", e))?;
+    tokio::spawn(conn);
+    Ok(handle)
+}
+
+async fn index_of(h: &Handle, name: &str) -> Result<Option<u32>> {
+    match h
+        .link()
+        .get()
+        .match_name(name.to_string())
+        .execute()
+        .try_next()
+        .await
+    {
+        Ok(Some(m)) => Ok(Some(m.header.index)),
+        Ok(None) => Ok(None),
+        Err(rtnetlink::Error::NetlinkError(e))
+            if e.code.map(|c| c.get()) == Some(-libc::ENODEV) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(Error::netlink(format!("find link {name}"), e)),
+    }
+}
+
+async fn set(h: &Handle, op: &str, msg: rtnetlink::packet_route::link::LinkMessage) -> Result<()> {
+    h.link()
+        .set(msg)
+        .execute()
+        .await
+        .map_err(|e| Error::netlink(op, e))
+}
+
+fn exists_ok(e: rtnetlink::Error) -> std::result::Result<(), rtnetlink::Error> {
+    match &e {
+        rtnetlink::Error::NetlinkError(m) if m.code.map(|c| c.get()) == Some(-libc::EEXIST) => {
+            Ok(())
+        }
+        _ => Err(e),
+    }
+}
+
+/// Creates the bridge if it is missing, gives it the gateway address, and brings it up.
+pub fn ensure_bridge(b: &BridgeSpec) -> Result<()> {
+    block(async {
+        let h = connect().await?;
+        let idx = match index_of(&h, &b.name).await? {
+            Some(i) => i,
+            None => {
+                h.link()
+                    .add(LinkBridge::new(&b.name).mtu(b.mtu).build())
+                    .execute()
+                    .await
+                    .or_else(exists_ok)
+                    .map_err(|e| Error::netlink(format!("create bridge {}", b.name), e))?;
+                index_of(&h, &b.name)
+                    .await?
+                    .ok_or_else(|| Error::netlink("create bridge", "not found after creation"))?
+            }
+        };
+        h.address()
+            .add(idx, IpAddr::V4(b.subnet.gateway()), b.subnet.prefix)
+            .execute()
+            .await
+            .or_else(exists_ok)
+            .map_err(|e| Error::netlink(format!("address bridge {}", b.name), e))?;
+        set(
+            &h,
+            "bring the bridge up",
+            LinkUnspec::new_with_index(idx).up().build(),
+        )
+        .await
+    })?
+}
+
+/// Deletes a link of this namespace if it exists (a bridge, or a veth's host end, which
+/// takes its peer with it).
+pub fn delete_link(name: &str) -> Result<()> {
+    block(async {
+        let h = connect().await?;
+        if let Some(i) = index_of(&h, name).await? {
+            h.link()
+                .del(i)
+                .execute()
+                .await
+                .map_err(|e| Error::netlink(format!("delete {name}"), e))?;
+        }
+        Ok(())
+    })?
+}
+
+/// Whether a link of that name exists in this namespace.
+pub fn link_exists(name: &str) -> Result<bool> {
+    block(async { Ok(index_of(&connect().await?, name).await?.is_some()) })?
+}
+
+/// Runs `f` on a thread that joined the network namespace at `netns`.
+fn in_netns<T: Send>(netns: &Path, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let ns = std::fs::File::open(netns).map_err(|e| Error::io("open", netns, e))?;
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            // SAFETY: setns on a valid namespace fd; affects only this thread.
+            if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(Error::io(
+                    "join network namespace",
+                    netns,
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::netlink("network namespace thread", "panicked")))
+    })
+}
+
+/// Brings `lo` up in the network namespace at `netns` (every container gets it, also with
+/// `--network none`).
+pub fn loopback_up(netns: &Path) -> Result<()> {
+    in_netns(netns, || {
+        block(async {
+            let h = connect().await?;
+            let lo = index_of(&h, "lo")
+                .await?
+                .ok_or_else(|| Error::netlink("find lo", "missing"))?;
+            set(
+                &h,
+                "bring lo up",
+                LinkUnspec::new_with_index(lo).up().build(),
+            )
+            .await
+        })?
+    })
+}
+
+/// Connects the network namespace at `netns` to bridge `b`: a veth pair whose host end
+/// `host_if` joins the bridge and whose other end becomes the namespace's `eth0` with
+/// `ip`, `mac` and a default route via the gateway; `lo` comes up too.
+pub fn connect_container(
+    b: &BridgeSpec,
+    netns: &Path,
+    host_if: &str,
+    ip: Ipv4Addr,
+    mac: [u8; 6],
+) -> Result<()> {
+    let peer = format!("{}p", &host_if[..host_if.len().min(14)]);
+    let ns = std::fs::File::open(netns).map_err(|e| Error::io("open", netns, e))?;
+    block(async {
+        let h = connect().await?;
+        let bridge = index_of(&h, &b.name)
+            .await?
+            .ok_or_else(|| Error::netlink(format!("find bridge {}", b.name), "missing"))?;
+        h.link()
+            .add(LinkVeth::new(host_if, &peer).mtu(b.mtu).build())
+            .execute()
+            .await
+            .map_err(|e| Error::netlink(format!("create veth {host_if}"), e))?;
+        let host = index_of(&h, host_if)
+            .await?
+            .ok_or_else(|| Error::netlink("find veth", "missing"))?;
+        let p = index_of(&h, &peer)
+            .await?
+            .ok_or_else(|| Error::netlink("find veth peer", "missing"))?;
+        set(
+            &h,
+            "attach veth to bridge",
+            LinkUnspec::new_with_index(host)
+                .controller(bridge)
+                .up()
+                .build(),
+        )
+        .await?;
+        set(
+            &h,
+            "move veth into the container",
+            LinkUnspec::new_with_index(p)
+                .setns_by_fd(ns.as_raw_fd())
+                .build(),
+        )
+        .await
+    })??;
+    let gw = b.subnet.gateway();
+    let prefix = b.subnet.prefix;
+    in_netns(netns, move || {
+        block(async move {
+            let h = connect().await?;
+            let p = index_of(&h, &peer)
+                .await?
+                .ok_or_else(|| Error::netlink("find eth0", "missing"))?;
+            set(
+                &h,
+                "name eth0",
+                LinkUnspec::new_with_index(p)
+                    .name("eth0")
+                    .address(mac.to_vec())
+                    .build(),
+            )
+            .await?;
+            h.address()
+                .add(p, IpAddr::V4(ip), prefix)
+                .execute()
+                .await
+                .map_err(|e| Error::netlink("address eth0", e))?;
+            set(
+                &h,
+                "bring eth0 up",
+                LinkUnspec::new_with_index(p).up().build(),
+            )
+            .await?;
+            let lo = index_of(&h, "lo")
+                .await?
+                .ok_or_else(|| Error::netlink("find lo", "missing"))?;
+            set(
+                &h,
+                "bring lo up",
+                LinkUnspec::new_with_index(lo).up().build(),
+            )
+            .await?;
+            h.route()
+                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build())
+                .execute()
+                .await
+                .map_err(|e| Error::netlink("default route", e))
+        })?
+    })
+}

@@ -1,0 +1,255 @@
+//! Forwarding, outbound masquerade and published ports in ministry's own nftables table
+//! (`ip ministry`), fed to `nft -f -`. Port rules carry the container ID as their comment,
+//! so they are removed by owner. Nothing here touches other tables.
+
+use std::io::Write;
+use std::net::Ipv4Addr;
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+use crate::link::BridgeSpec;
+
+const TABLE: &str = "ip ministry";
+
+/// A published port (`-p`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortMapping {
+    /// The host address (`None`: every local address, Docker's `0.0.0.0`).
+    pub host_ip: Option<Ipv4Addr>,
+    /// The host port.
+    pub host_port: u16,
+    /// The container port.
+    pub container_port: u16,
+    /// `tcp` or `udp`.
+    pub proto: String,
+}
+
+fn nft(script: &str) -> Result<String> {
+    let mut c = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Nft(format!("cannot run nft (apt-get install nftables): {e}")))?;
+    c.stdin
+        .take()
+        .expect("piped")
+        .write_all(script.as_bytes())
+        .map_err(|e| Error::Nft(e.to_string()))?;
+    let o = c
+        .wait_with_output()
+        .map_err(|e| Error::Nft(e.to_string()))?;
+    if !o.status.success() {
+        return Err(Error::Nft(
+            String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn list(what: &str) -> Option<String> {
+    let o = Command::new("nft")
+        .args(["-a", "list"])
+        .args(what.split(' '))
+        .output()
+        .ok()?;
+    o.status
+        .success()
+        .then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+fn sysctl(path: &str, value: &str) -> Result<()> {
+    std::fs::write(path, value).map_err(|e| Error::io("write", path, e))
+}
+
+/// Makes bridge `b` route: IP forwarding on, `route_localnet` on the bridge (so published
+/// ports answer on 127.0.0.1), and ministry's table with forwarding, masquerade of the
+/// subnet's outbound traffic, and the port chains. Idempotent.
+pub fn ensure_bridge_rules(b: &BridgeSpec) -> Result<()> {
+    sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    sysctl(
+        &format!("/proc/sys/net/ipv4/conf/{}/route_localnet", b.name),
+        "1",
+    )?;
+    let mark = format!("ministry-bridge-{}", b.name);
+    if list(&format!("table {TABLE}")).is_some_and(|t| t.contains(&mark)) {
+        return Ok(());
+    }
+    let (br, net) = (&b.name, b.subnet);
+    nft(&format!(
+        r#"add table {TABLE}
+add chain {TABLE} ports
+add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
+add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
+add chain {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
+add chain {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
+add rule {TABLE} prerouting fib daddr type local jump ports comment "{mark}"
+add rule {TABLE} output fib daddr type local jump ports comment "{mark}"
+add rule {TABLE} postrouting ip saddr {net} oifname != "{br}" masquerade comment "{mark}"
+add rule {TABLE} postrouting ip saddr 127.0.0.0/8 oifname "{br}" masquerade comment "{mark}"
+add rule {TABLE} forward iifname "{br}" accept comment "{mark}"
+add rule {TABLE} forward oifname "{br}" accept comment "{mark}"
+"#
+    ))?;
+    Ok(())
+}
+
+/// Adds DNAT rules sending each mapping to `container_ip`, owned by `owner`.
+pub fn publish(owner: &str, container_ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let mut script = String::new();
+    for p in ports {
+        if p.proto != "tcp" && p.proto != "udp" {
+            return Err(Error::Invalid(format!("invalid proto: {}", p.proto)));
+        }
+        let daddr = p
+            .host_ip
+            .map(|ip| format!("ip daddr {ip} "))
+            .unwrap_or_default();
+        script += &format!(
+            "add rule {TABLE} ports {daddr}{} dport {} dnat to {container_ip}:{} comment \"{owner}\"\n",
+            p.proto, p.host_port, p.container_port
+        );
+    }
+    nft(&script).map(drop)
+}
+
+/// Removes every port rule owned by `owner`.
+pub fn unpublish(owner: &str) -> Result<()> {
+    let Some(chain) = list(&format!("chain {TABLE} ports")) else {
+        return Ok(());
+    };
+    let needle = format!("comment \"{owner}\"");
+    let script: String = chain
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| {
+            l.rsplit_once("# handle ")
+                .map(|(_, h)| h.trim().to_string())
+        })
+        .map(|h| format!("delete rule {TABLE} ports handle {h}\n"))
+        .collect();
+    if script.is_empty() {
+        return Ok(());
+    }
+    nft(&script).map(drop)
+}
+
+/// Removes ministry's whole table (when its last network goes).
+pub fn remove_table() -> Result<()> {
+    if list(&format!("table {TABLE}")).is_some() {
+        nft(&format!("delete table {TABLE}\n"))?;
+    }
+    Ok(())
+}
+
+/// Parses Docker's `-p` forms: `[ip:]host:ctr`, `ip::ctr`, `ctr`, each with `/tcp|/udp`,
+/// and ranges (`8000-8001:80-81`). A missing host port is 0 (to be chosen).
+pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
+    let bad = || Error::Invalid(format!("invalid port specification: \"{spec}\""));
+    let (rest, proto) = match spec.rsplit_once('/') {
+        Some((r, p)) => (r, p.to_ascii_lowercase()),
+        None => (spec, "tcp".to_string()),
+    };
+    if proto != "tcp" && proto != "udp" {
+        return Err(Error::Invalid(format!("invalid proto: {proto}")));
+    }
+    let parts: Vec<&str> = rest.split(':').collect();
+    let (ip, host, ctr) = match parts.as_slice() {
+        [c] => (None, "", *c),
+        [h, c] => (None, *h, *c),
+        [i, h, c] => (Some(*i), *h, *c),
+        _ => return Err(bad()),
+    };
+    let host_ip = match ip {
+        None | Some("") | Some("0.0.0.0") => None,
+        Some(i) => Some(
+            i.parse::<Ipv4Addr>()
+                .map_err(|_| Error::Invalid(format!("invalid IP address: {i}")))?,
+        ),
+    };
+    let range = |s: &str| -> Result<(u16, u16)> {
+        let (a, b) = s.split_once('-').unwrap_or((s, s));
+        let a: u16 = a.parse().map_err(|_| bad())?;
+        let b: u16 = b.parse().map_err(|_| bad())?;
+        if a == 0 || b < a {
+            return Err(bad());
+        }
+        Ok((a, b))
+    };
+    let (c0, c1) = range(ctr)?;
+    let hosts: Vec<u16> = if host.is_empty() {
+        vec![0; (c1 - c0 + 1) as usize]
+    } else {
+        let (h0, h1) = range(host)?;
+        if h1 - h0 != c1 - c0 {
+            return Err(Error::Invalid(format!(
+                "invalid ranges specified for container and host Ports: {ctr} and {host}"
+            )));
+        }
+        (h0..=h1).collect()
+    };
+    Ok((c0..=c1)
+        .zip(hosts)
+        .map(|(c, h)| PortMapping {
+            host_ip,
+            host_port: h,
+            container_port: c,
+            proto: proto.clone(),
+        })
+        .collect())
+}
+
+/// A free port from the kernel's ephemeral range (for `-P` and `-p ctr`).
+pub fn free_port(proto: &str) -> Result<u16> {
+    let port = if proto == "udp" {
+        std::net::UdpSocket::bind("0.0.0.0:0").and_then(|s| s.local_addr())
+    } else {
+        std::net::TcpListener::bind("0.0.0.0:0").and_then(|s| s.local_addr())
+    }
+    .map_err(|e| Error::io("bind", "0.0.0.0:0", e))?
+    .port();
+    Ok(port)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_forms() {
+        let p = parse_publish("8080:80").unwrap();
+        assert_eq!(
+            (
+                p[0].host_ip,
+                p[0].host_port,
+                p[0].container_port,
+                p[0].proto.as_str()
+            ),
+            (None, 8080, 80, "tcp")
+        );
+        let p = parse_publish("127.0.0.1::53/udp").unwrap();
+        assert_eq!(
+            (p[0].host_ip, p[0].host_port, p[0].proto.as_str()),
+            (Some(Ipv4Addr::LOCALHOST), 0, "udp")
+        );
+        assert_eq!(parse_publish("80").unwrap()[0].host_port, 0);
+        let p = parse_publish("8000-8001:80-81").unwrap();
+        assert_eq!(
+            p.iter()
+                .map(|m| (m.host_port, m.container_port))
+                .collect::<Vec<_>>(),
+            [(8000, 80), (8001, 81)]
+        );
+        assert_eq!(
+            parse_publish("1.2.3.4:5:6:7").unwrap_err().to_string(),
+            "invalid port specification: \"1.2.3.4:5:6:7\""
+        );
+        assert!(parse_publish("80/sctp").is_err());
+        assert!(parse_publish("8000-8002:80-81").is_err());
+        assert!(parse_publish("x:80").is_err());
+    }
+}
