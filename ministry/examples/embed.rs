@@ -36,6 +36,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "echo hello from $(hostname); exit 3".into(),
         ],
         log_max_files: 1,
+        // No bridge: the example leaves the machine's network alone.
+        network: "none".into(),
         ..Default::default()
     };
     let c = engine.create_container(&run, ContainerStdio::default(), false)?;

@@ -16,5 +16,5 @@ mod engine;
 
 pub use engine::{
     parse_signal, ContainerRecord, ContainerState, Engine, EngineConfig, Error, ExecOptions,
-    HostConfig, RunOptions,
+    HostConfig, NetworkConfig, NetworkState, RunOptions,
 };

@@ -20,7 +20,7 @@ fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
 #[test]
 fn push_pull_and_run_pulls_a_missing_image() {
     let reg = Registry::start(None);
-    let m = Ministry::new();
+    let m = Ministry::host_network();
     m.busybox("busybox");
     let name = format!("{}/busybox", reg.host);
     m.ok(&["tag", "busybox", &name]);
@@ -43,7 +43,7 @@ fn push_pull_and_run_pulls_a_missing_image() {
     // Again: nothing to upload.
     assert!(m.ok(&["push", &name]).contains(": Layer already exists"));
 
-    let m2 = Ministry::new();
+    let m2 = Ministry::host_network();
     let pulled = m2.ok(&["pull", &name]);
     assert_eq!(
         pulled
@@ -79,8 +79,16 @@ fn push_pull_and_run_pulls_a_missing_image() {
     );
 
     // run pulls what is missing (progress on stderr, like Docker), then runs it.
-    let m3 = Ministry::new();
-    let o = m3.run(&["run", "--rm", &name, "echo", "pulled and ran"]);
+    let m3 = Ministry::host_network();
+    let o = m3.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &name,
+        "echo",
+        "pulled and ran",
+    ]);
     let (code, stdout, stderr) = out(&o);
     assert_eq!(
         (code, stdout.as_str()),
@@ -96,7 +104,14 @@ fn push_pull_and_run_pulls_a_missing_image() {
     let (code, _, err) = out(&m3.run(&["pull", &format!("{}/nosuch", reg.host)]));
     assert_eq!(code, Some(1));
     assert!(err.ends_with(&format!("Error response from daemon: manifest for {}/nosuch:latest not found: manifest unknown: manifest unknown\n", reg.host)), "{err}");
-    let (code, _, err) = out(&m3.run(&["run", "--rm", &format!("{}/nosuch", reg.host), "true"]));
+    let (code, _, err) = out(&m3.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &format!("{}/nosuch", reg.host),
+        "true",
+    ]));
     assert_eq!(code, Some(125));
     assert!(err.contains("manifest unknown"), "{err}");
     let (code, _, err) = out(&m3.run(&["push", &format!("{}/other", reg.host)]));
@@ -112,7 +127,7 @@ fn push_pull_and_run_pulls_a_missing_image() {
     // pull -a: every tag of the repository.
     m.ok(&["tag", "busybox", &format!("{name}:second")]);
     m.ok(&["push", &format!("{name}:second")]);
-    let m4 = Ministry::new();
+    let m4 = Ministry::host_network();
     let all = m4.ok(&["pull", "-a", "-q", &name]);
     assert_eq!(all, format!("{name}:latest\n{name}:second\n"));
     assert_eq!(
@@ -143,7 +158,7 @@ fn push_pull_and_run_pulls_a_missing_image() {
 #[test]
 fn login_logout_with_basic_auth() {
     let reg = Registry::start(Some(("alice", "s3cret")));
-    let m = Ministry::new();
+    let m = Ministry::host_network();
     m.busybox("busybox");
     let name = format!("{}/private:1", reg.host);
     m.ok(&["tag", "busybox", &name]);
@@ -183,7 +198,7 @@ fn login_logout_with_basic_auth() {
         "stored base64, as Docker"
     );
     m.ok(&["push", &name]);
-    let m2 = Ministry::new();
+    let m2 = Ministry::host_network();
     let (code, _, err) = out(&m2.run(&["pull", &name]));
     assert_eq!(code, Some(1), "{err}");
     // -p works too (with Docker's warning).
@@ -207,7 +222,7 @@ fn login_logout_with_basic_auth() {
 fn docker_interoperability_both_ways() {
     let dk = Docker::start();
     let reg = Registry::start(None);
-    let m = Ministry::new();
+    let m = Ministry::host_network();
     let tmp = tempfile::tempdir().unwrap();
     let tar = busybox_tar(tmp.path());
     // Docker -> registry -> ministry: the same digest and image ID; ministry runs it.
@@ -230,7 +245,18 @@ fn docker_interoperability_both_ways() {
         m.ok(&["inspect", "-f", "{{.Id}}", &from_docker]),
         dk.ok(&["inspect", "-f", "{{.Id}}", &from_docker])
     );
-    assert_eq!(m.ok(&["run", "--rm", &from_docker, "echo", "ok"]), "ok\n");
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &from_docker,
+            "echo",
+            "ok"
+        ]),
+        "ok\n"
+    );
     // ministry -> registry -> Docker: the same digest; Docker runs it.
     let from_ministry = format!("{}/fromministry:2", reg.host);
     m.ok_stdin(

@@ -70,6 +70,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Rename a container
     Rename(RenameArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
     /// Show the ministry version information
     Version,
     /// Pause all processes within one or more containers
@@ -141,6 +143,15 @@ pub enum ImageCommand {
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
+}
+
+/// `port`.
+#[derive(Debug, Args)]
+pub struct PortArgs {
+    /// The container
+    pub container: String,
+    /// PRIVATE_PORT[/PROTO]
+    pub port: Option<String>,
 }
 
 /// `pull`.
@@ -524,9 +535,18 @@ pub struct RunArgs {
     /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from")]
     pub volumes_from: Vec<String>,
-    /// Connect a container to a network (only "none" until libnet lands)
-    #[arg(long, default_value = "none")]
+    /// Connect a container to a network (bridge, none, host, container:<name|id>)
+    #[arg(long, visible_alias = "net", default_value = "bridge")]
     pub network: String,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
     /// The image
     pub image: String,
     /// The command and its arguments

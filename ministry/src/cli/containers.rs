@@ -40,9 +40,6 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     if a.tty {
         bail!("pseudo-TTY (-t) is not supported yet");
     }
-    if a.network != "none" {
-        bail!("network {:?} is not supported yet (only \"none\"): bridge networking arrives with libnet", a.network);
-    }
     let mut o = RunOptions {
         image: a.image.clone(),
         cmd: a.cmd.clone(),
@@ -58,6 +55,10 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         volumes: a.volume.clone(),
         mounts: a.mount.clone(),
         volumes_from: a.volumes_from.clone(),
+        network: a.network.clone(),
+        publish: a.publish.clone(),
+        publish_all: a.publish_all,
+        expose: a.expose.clone(),
         host: ministry::HostConfig {
             cap_add: a.cap_add.clone(),
             cap_drop: a.cap_drop.clone(),
@@ -402,15 +403,68 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
         "HostConfig": {
             "AutoRemove": c.auto_remove,
             "LogConfig": { "Type": "json-file", "Config": {} },
-            "NetworkMode": "none",
+            "NetworkMode": c.network_mode,
+            "PortBindings": port_bindings(&c.publish),
             "Binds": null_if_empty(&c.binds),
             "VolumesFrom": null_if_empty(&c.volumes_from),
             "Mounts": host_config_mounts(&c.mount_flags),
         },
         "Config": c.config,
         "Mounts": c.mounts.iter().map(|m| m.docker_json()).collect::<Vec<_>>(),
-        "NetworkSettings": { "Networks": {} },
+        "NetworkSettings": network_settings(c),
     }))
+}
+
+/// Docker's `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
+fn port_bindings(ports: &[libnet::nat::PortMapping]) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for p in ports {
+        let e = m
+            .entry(format!("{}/{}", p.container_port, p.proto))
+            .or_insert_with(|| json!([]));
+        e.as_array_mut().expect("array").push(json!({
+            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
+            "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
+        }));
+    }
+    serde_json::Value::Object(m)
+}
+
+/// inspect's `NetworkSettings`.
+fn network_settings(c: &ContainerRecord) -> serde_json::Value {
+    let n = &c.network;
+    let ip = n.ip_address.map(|i| i.to_string()).unwrap_or_default();
+    let gw = n.gateway.map(|i| i.to_string()).unwrap_or_default();
+    let mut ports = port_bindings(&n.ports);
+    if let Some(exposed) = &c.config.exposed_ports {
+        for k in exposed.keys() {
+            ports
+                .as_object_mut()
+                .expect("object")
+                .entry(k.clone())
+                .or_insert(serde_json::Value::Null);
+        }
+    }
+    let name = match c.network_mode.as_str() {
+        "" | "default" => "bridge",
+        m => m,
+    };
+    let mut networks = serde_json::Map::new();
+    if !name.starts_with("container:") {
+        networks.insert(
+            name.to_string(),
+            json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": n.ip_prefix_len, "MacAddress": n.mac_address}),
+        );
+    }
+    json!({
+        "Bridge": "",
+        "Ports": ports,
+        "Gateway": gw,
+        "IPAddress": ip,
+        "IPPrefixLen": n.ip_prefix_len,
+        "MacAddress": n.mac_address,
+        "Networks": networks,
+    })
 }
 
 fn null_if_empty(v: &[String]) -> serde_json::Value {
@@ -749,4 +803,36 @@ pub fn stats(engine: &Engine, a: &super::args::StatsArgs) -> Result<()> {
         }
         prev = now;
     }
+}
+
+/// `port`: `80/tcp -> 0.0.0.0:8080`, or for one port its host addresses.
+pub fn port(engine: &Engine, a: &super::args::PortArgs) -> Result<()> {
+    let c = engine.container(&a.container)?;
+    let want = a.port.as_ref().map(|p| {
+        let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+        (n.to_string(), proto.to_string())
+    });
+    let mut found = false;
+    for p in &c.network.ports {
+        let host = format!(
+            "{}:{}",
+            p.host_ip
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "0.0.0.0".into()),
+            p.host_port
+        );
+        match &want {
+            Some((n, proto)) => {
+                if *n == p.container_port.to_string() && *proto == p.proto {
+                    println!("{host}");
+                    found = true;
+                }
+            }
+            None => println!("{}/{} -> {host}", p.container_port, p.proto),
+        }
+    }
+    if let (Some(p), false) = (&a.port, found) {
+        bail!("No public port '{p}' published for {}", c.name);
+    }
+    Ok(())
 }

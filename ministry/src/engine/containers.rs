@@ -50,6 +50,15 @@ pub struct ContainerRecord {
     /// `--mount` values.
     #[serde(default)]
     pub mount_flags: Vec<String>,
+    /// `--network`: `bridge`, `none`, `host` or `container:<name|id>`.
+    #[serde(default)]
+    pub network_mode: String,
+    /// The ports asked for (`-p`, `-P`); host port 0 is chosen at start.
+    #[serde(default)]
+    pub publish: Vec<libnet::nat::PortMapping>,
+    /// What the network gave it.
+    #[serde(default)]
+    pub network: super::network::NetworkState,
 }
 
 /// The state `ps` and `inspect` show.
@@ -208,9 +217,13 @@ impl Engine {
             )));
         }
         c.name = new_name.to_string();
+        self.save_record(&c)
+    }
+
+    /// Rewrites a container's record.
+    pub(crate) fn save_record(&self, c: &ContainerRecord) -> Result<(), Error> {
         let path = self.container_dir(&c.id).join("config.v2.json");
-        let data =
-            serde_json::to_vec_pretty(&c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let data = serde_json::to_vec_pretty(c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         libimage::fsutil::write_atomic(&path, &data)?;
         Ok(())
     }
@@ -311,6 +324,7 @@ impl Engine {
             Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
         }
+        self.detach_network(&c)?;
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         if volumes {

@@ -3,6 +3,7 @@
 mod containers;
 mod hostconfig;
 mod names;
+mod network;
 mod registry;
 mod run;
 mod user;
@@ -10,6 +11,7 @@ mod volumes;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use hostconfig::HostConfig;
+pub use network::{NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
 
 use std::path::PathBuf;
@@ -32,6 +34,9 @@ pub enum Error {
     /// From a registry.
     #[error(transparent)]
     Registry(#[from] libregistry::Error),
+    /// From networking.
+    #[error(transparent)]
+    Network(#[from] libnet::Error),
     /// A configuration value is not valid.
     #[error("{0}")]
     InvalidConfig(String),
@@ -83,6 +88,8 @@ pub struct EngineConfig {
     /// How registries are reached (insecure registries, mirrors, certificates,
     /// credentials).
     pub registry: libregistry::RegistryOptions,
+    /// The default bridge network's settings.
+    pub network: NetworkConfig,
 }
 
 impl Default for EngineConfig {
@@ -94,6 +101,7 @@ impl Default for EngineConfig {
             cgroup_parent: "ministry".into(),
             helper: Helper::CurrentExe,
             registry: libregistry::RegistryOptions::default(),
+            network: NetworkConfig::default(),
         }
     }
 }

@@ -53,6 +53,15 @@ pub struct RunOptions {
     pub mounts: Vec<String>,
     /// `--volumes-from ctr[:ro|:rw]`.
     pub volumes_from: Vec<String>,
+    /// `--network`: `bridge` (the default when empty), `none`, `host`,
+    /// `container:<name|id>`.
+    pub network: String,
+    /// `-p` values.
+    pub publish: Vec<String>,
+    /// `-P`: publish every exposed port on a free host port.
+    pub publish_all: bool,
+    /// `--expose` values (`80`, `80/udp`, `8000-8001`).
+    pub expose: Vec<String>,
 }
 
 /// The shared init layer of an image whose top snapshot is `top`.
@@ -194,6 +203,8 @@ impl Engine {
             });
             spec.set_process(Some(process));
             super::hostconfig::apply(&mut spec, &o.host)?;
+            let network_mode = self.network_namespace(&mut spec, &o.network)?;
+            let publish = publish_ports(&mut cfg, o, &network_mode)?;
             self.name_files(&id, &hostname, o, &mut spec)?;
             let resolved = self.resolve_mounts(o, &cfg, &snapshot)?;
             made_volumes = resolved.made;
@@ -261,6 +272,9 @@ impl Engine {
                     .collect(),
                 volumes_from: o.volumes_from.clone(),
                 mount_flags: o.mounts.clone(),
+                network_mode,
+                publish,
+                network: Default::default(),
             };
             let record = self.claim_name(record, o.name.as_deref())?;
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
@@ -268,11 +282,21 @@ impl Engine {
             let spec_json =
                 serde_json::to_vec(&spec).map_err(|e| Error::InvalidConfig(e.to_string()))?;
             write_atomic(&spec_path, &spec_json)?;
-            self.runtime.create(
+            let rc = self.runtime.create(
                 &id,
                 &spec,
                 self.create_options(&record, root_mounts, stdio, forward),
             )?;
+            let mut record = record;
+            if let Err(e) = rc
+                .state()
+                .map_err(Error::from)
+                .and_then(|st| self.attach_network(&mut record, st.pid as u32))
+            {
+                let _ = rc.delete(true);
+                let _ = self.detach_network(&record);
+                return Err(e);
+            }
             Ok(record)
         })();
         if result.is_err() {
@@ -477,11 +501,18 @@ impl Engine {
                     .map_err(|e| Error::InvalidConfig(e.to_string()))?;
                 let root_mounts = self.images.snapshotter().mounts(&c.snapshot)?;
                 self.prepare_volumes(&c)?;
-                self.runtime.create(
+                let rc = self.runtime.create(
                     &c.id,
                     &spec,
                     self.create_options(&c, root_mounts, stdio, forward),
-                )?
+                )?;
+                let mut c2 = c.clone();
+                let pid = rc.state()?.pid as u32;
+                if let Err(e) = self.attach_network(&mut c2, pid) {
+                    let _ = rc.delete(true);
+                    return Err(e);
+                }
+                rc
             }
         };
         rc.start()?;
@@ -584,5 +615,119 @@ impl Engine {
         }
         let p = spec.process().clone().unwrap_or_default();
         Ok(rc.exec(self.runtime.helper(), &p, stdio, o.detach)?)
+    }
+}
+
+/// `--expose` values (`80`, `80/udp`, `8000-8001/tcp`) as Docker's `port/proto` keys.
+fn expose_keys(v: &str) -> Result<Vec<String>, Error> {
+    let (ports, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+    let (a, b) = ports.split_once('-').unwrap_or((ports, ports));
+    let bad = || Error::InvalidConfig(format!("invalid range format for --expose: {v}"));
+    let (a, b): (u16, u16) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+    if b < a {
+        return Err(bad());
+    }
+    Ok((a..=b).map(|p| format!("{p}/{proto}")).collect())
+}
+
+/// The ports to publish: `-p` values, and with `-P` every exposed port (the image's
+/// `EXPOSE`s and `--expose`) on a free host port; exposed ports go into the config.
+fn publish_ports(
+    cfg: &mut ContainerConfig,
+    o: &RunOptions,
+    mode: &str,
+) -> Result<Vec<libnet::nat::PortMapping>, Error> {
+    let mut out = Vec::new();
+    for p in &o.publish {
+        out.extend(libnet::nat::parse_publish(p)?);
+    }
+    for e in &o.expose {
+        for k in expose_keys(e)? {
+            cfg.exposed_ports
+                .get_or_insert_with(Default::default)
+                .insert(k, serde_json::json!({}));
+        }
+    }
+    for m in &out {
+        cfg.exposed_ports
+            .get_or_insert_with(Default::default)
+            .insert(
+                format!("{}/{}", m.container_port, m.proto),
+                serde_json::json!({}),
+            );
+    }
+    if o.publish_all {
+        for k in cfg.exposed_ports.clone().unwrap_or_default().keys() {
+            let (port, proto) = k.split_once('/').unwrap_or((k, "tcp"));
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            if !out
+                .iter()
+                .any(|m| m.container_port == port && m.proto == proto)
+            {
+                out.push(libnet::nat::PortMapping {
+                    host_ip: None,
+                    host_port: 0,
+                    container_port: port,
+                    proto: proto.to_string(),
+                });
+            }
+        }
+    }
+    if !out.is_empty() && mode != "bridge" {
+        // Docker ignores published ports outside a bridge network (with a warning).
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+        return Ok(Vec::new());
+    }
+    Ok(out)
+}
+
+impl Engine {
+    /// Sets the spec's network namespace for `--network` and returns the mode recorded.
+    fn network_namespace(
+        &self,
+        spec: &mut oci_spec::runtime::Spec,
+        network: &str,
+    ) -> Result<String, Error> {
+        let mode = match network {
+            "" | "default" | "bridge" => "bridge".to_string(),
+            "none" | "host" => network.to_string(),
+            m if m.starts_with("container:") => {
+                let other = self.container(&m["container:".len()..])?;
+                let (_, rc) = self.running_container(&other.id)?;
+                let pid = rc.state()?.pid;
+                let mut linux = spec.linux().clone().unwrap_or_default();
+                let ns: Vec<oci_spec::runtime::LinuxNamespace> = linux
+                    .namespaces()
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|mut n| {
+                        if n.typ() == oci_spec::runtime::LinuxNamespaceType::Network {
+                            n.set_path(Some(format!("/proc/{pid}/ns/net").into()));
+                        }
+                        n
+                    })
+                    .collect();
+                linux.set_namespaces(Some(ns));
+                spec.set_linux(Some(linux));
+                return Ok(format!("container:{}", other.id));
+            }
+            other => return Err(Error::InvalidConfig(format!("network {other} not found"))),
+        };
+        if mode == "host" {
+            let mut linux = spec.linux().clone().unwrap_or_default();
+            let ns: Vec<_> = linux
+                .namespaces()
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Network)
+                .collect();
+            linux.set_namespaces(Some(ns));
+            spec.set_linux(Some(linux));
+        }
+        Ok(mode)
     }
 }

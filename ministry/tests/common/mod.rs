@@ -27,9 +27,28 @@ pub fn require_tool(name: &str) {
     );
 }
 
-/// The ministry binary on a private data root.
+/// The ministry binary on a private data root, run inside a private network namespace
+/// (the "test host": its bridge, veths and nftables rules vanish with the test).
 pub struct Ministry {
     pub root: tempfile::TempDir,
+    netns: Option<std::fs::File>,
+}
+
+/// A new network namespace with `lo` up, held open by the returned file.
+pub fn private_netns() -> std::fs::File {
+    std::thread::spawn(|| {
+        // SAFETY: unshare affects only this thread, which ends right after.
+        assert_eq!(
+            unsafe { libc::unshare(libc::CLONE_NEWNET) },
+            0,
+            "unshare(CLONE_NEWNET)"
+        );
+        let f = std::fs::File::open("/proc/thread-self/ns/net").unwrap();
+        libnet::link::loopback_up(Path::new("/proc/thread-self/ns/net")).unwrap();
+        f
+    })
+    .join()
+    .unwrap()
 }
 
 impl Ministry {
@@ -37,6 +56,33 @@ impl Ministry {
         require_root();
         Ministry {
             root: tempfile::tempdir().unwrap(),
+            netns: Some(private_netns()),
+        }
+    }
+
+    /// In the machine's own network namespace (to reach a registry on its loopback); its
+    /// containers must use `--network none`.
+    pub fn host_network() -> Self {
+        require_root();
+        Ministry {
+            root: tempfile::tempdir().unwrap(),
+            netns: None,
+        }
+    }
+
+    /// Makes `c` run in this test's network namespace.
+    pub fn enter(&self, c: &mut Command) {
+        if let Some(ns) = &self.netns {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(ns);
+            // SAFETY: only setns (async-signal-safe) between fork and exec.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(c, move || {
+                    if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
     }
 
@@ -48,6 +94,7 @@ impl Ministry {
         // Credentials stay in the test's directory, never the user's home.
         c.env("MINISTRY_CONFIG", self.root.path().join("config"));
         c.env("DOCKER_CONFIG", self.root.path().join("docker-config"));
+        self.enter(&mut c);
         c
     }
 
