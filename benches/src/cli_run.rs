@@ -38,14 +38,25 @@ fn libc_kill(pid: i32) -> i32 {
 }
 
 pub(crate) fn start_dockerd(dir: &Path) -> Result<Dockerd> {
+    start_dockerd_in(dir, None)
+}
+
+/// dockerd with no bridge; or, given a network namespace, dockerd inside it with its
+/// default bridge and iptables rules (which then live and die with that namespace).
+pub(crate) fn start_dockerd_in(dir: &Path, netns: Option<i32>) -> Result<Dockerd> {
     let sock = dir.join("docker.sock");
-    let child = Command::new("dockerd")
-        .args([
+    let mut cmd = Command::new("dockerd");
+    if let Some(fd) = netns {
+        crate::netns::enter(&mut cmd, fd);
+    } else {
+        cmd.args([
             "--iptables=false",
             "--ip-forward=false",
             "--ip-masq=false",
             "--bridge=none",
-        ])
+        ]);
+    }
+    let child = cmd
         .arg("--data-root")
         .arg(dir.join("data"))
         .arg("--exec-root")
@@ -185,6 +196,8 @@ pub fn run(runs: usize) -> Result<()> {
         "-d",
         "--name",
         "benchexec",
+        "--network",
+        "none",
         "busybox",
         "sleep",
         "1000",

@@ -1,9 +1,11 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge [--runs N]`
 
+mod bridge;
 mod cli_run;
+mod netns;
 mod registry;
 mod runtime;
 mod stats;
@@ -25,8 +27,9 @@ fn main() -> anyhow::Result<()> {
         Some("runtime") => runtime::run(runs),
         Some("run") => cli_run::run(runs),
         Some("registry") => registry::run(runs),
+        Some("bridge") => bridge::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack|runtime|run|registry [--runs N]");
+            eprintln!("usage: ministry-bench unpack|runtime|run|registry|bridge [--runs N]");
             std::process::exit(2)
         }
     }
