@@ -349,7 +349,7 @@ fn hostname_hosts_and_resolv_conf_like_docker() {
     ]);
     assert_eq!(
         out,
-        "myhost\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n10.0.0.5\tdb\nsearch example.com\nnameserver 1.1.1.1\n"
+        "myhost\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n10.0.0.5\tdb\n172.17.0.2\tmyhost\nsearch example.com\nnameserver 1.1.1.1\n"
     );
     let out = m.ok(&[
         "run",
