@@ -5,8 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run the demo as root" >&2; exit 1; }
-scripts/install-deps.sh
-cargo build --release -p ministry --quiet
+if [ -z "${MINISTRY_DEMO_NETNS:-}" ]; then
+  scripts/install-deps.sh
+  cargo build --release -p ministry --quiet
+  # The rest runs in a private network namespace: the demo's bridge, veths and nftables
+  # rules vanish with it and never touch this machine's network.
+  exec unshare --net env MINISTRY_DEMO_NETNS=1 bash "$0" "$@"
+fi
+ip link set lo up
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 M="target/release/ministry --root $work/root --exec-root $work/run"
@@ -47,6 +53,19 @@ $M volume ls
 step rm -v db1
 $M rm -v db1
 $M volume ls
+step run -d --name web -p 8080:80 busybox sh -c "'mkdir /www; echo hello over the bridge > /www/index.html; exec httpd -f -p 80 -h /www'"
+$M run -d --name web -p 8080:80 busybox sh -c 'mkdir /www; echo hello over the bridge > /www/index.html; exec httpd -f -p 80 -h /www'
+step port web
+$M port web
+step "inspect -f '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}' web"
+$M inspect -f '{{.NetworkSettings.IPAddress}} {{.NetworkSettings.MacAddress}}' web
+sleep 0.5
+echo '$ busybox wget -qO- http://127.0.0.1:8080/   (from the host, through the published port)'
+busybox wget -qO- http://127.0.0.1:8080/
+step run --rm busybox sh -c "'ping -c1 172.17.0.2 | head -2'"   "(another container reaches web)"
+$M run --rm busybox sh -c 'ping -c1 172.17.0.2 | head -2'
+step rm -f web
+$M rm -f web
 step tag busybox me/busybox:1.0
 $M tag busybox me/busybox:1.0
 step images
