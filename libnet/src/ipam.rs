@@ -88,11 +88,13 @@ impl Ipam {
         self.update(|l| Ok(l.leases.iter().map(|(a, o)| (*a, o.clone())).collect()))
     }
 
-    /// Keeps only the leases whose owner `keep` accepts (reconciling after a crash).
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Result<()> {
+    /// Keeps only the leases whose owner `keep` accepts (reconciling after a crash);
+    /// returns the owners dropped.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Result<Vec<String>> {
         self.update(|l| {
+            let gone: Vec<String> = l.leases.values().filter(|o| !keep(o)).cloned().collect();
             l.leases.retain(|_, o| keep(o));
-            Ok(())
+            Ok(gone)
         })
     }
 }

@@ -248,6 +248,27 @@ fn nothing_left_after_rm() {
     let leases =
         std::fs::read_to_string(m.root.path().join("data/network/ministry0.leases.json")).unwrap();
     assert!(!leases.contains(&id), "lease released: {leases}");
+    // An engine killed midway through a removal (record gone, lease, rule and veth left):
+    // the next container's wiring reconciles.
+    let id = m
+        .ok(&["run", "-d", "-p", "8083:80", "busybox", "sleep", "60"])
+        .trim()
+        .to_string();
+    let veth = format!("veth{}", &id[..8]);
+    m.ok(&["kill", &id]);
+    std::fs::remove_dir_all(m.root.path().join("data/containers").join(&id)).unwrap();
+    m.ok(&["run", "--rm", "busybox", "true"]);
+    let leases =
+        std::fs::read_to_string(m.root.path().join("data/network/ministry0.leases.json")).unwrap();
+    assert!(!leases.contains(&id), "stale lease dropped: {leases}");
+    assert!(
+        !on_host(&m, &["nft", "list", "chain", "ip", "ministry", "ports"]).contains(&id),
+        "stale rule dropped"
+    );
+    assert!(
+        !on_host(&m, &["cat", "/proc/net/dev"]).contains(&veth),
+        "stale veth gone"
+    );
     // A stopped container's address is kept until rm; a restart gets it back.
     let id = m
         .ok(&["run", "-d", "busybox", "sleep", "60"])

@@ -113,6 +113,7 @@ impl Engine {
         let spec = self.bridge_spec()?;
         libnet::link::ensure_bridge(&spec)?;
         libnet::nat::ensure_bridge_rules(&spec)?;
+        self.reconcile_network(&spec)?;
         let ip = self.ipam(&spec).allocate(&c.id)?;
         let mac = libnet::ipam::mac_for(ip);
         let host_if = format!("veth{}", &c.id[..8]);
@@ -146,6 +147,23 @@ impl Engine {
             }
         }
         self.save_record(c)
+    }
+
+    /// Frees what containers that no longer exist still hold (an engine killed with
+    /// `kill -9` between wiring a container and recording or removing it): their leases,
+    /// port rules and veths.
+    fn reconcile_network(&self, spec: &BridgeSpec) -> Result<(), Error> {
+        let exists = |id: &str| self.container_dir(id).join("config.v2.json").exists();
+        for gone in self
+            .ipam(spec)
+            .retain(|owner| exists(owner) || owner.is_empty())?
+        {
+            libnet::nat::unpublish(&gone)?;
+            if gone.len() >= 8 {
+                libnet::link::delete_link(&format!("veth{}", &gone[..8]))?;
+            }
+        }
+        Ok(())
     }
 
     /// Undoes [`Engine::attach_network`] for a container being removed: its port rules,
