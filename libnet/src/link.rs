@@ -116,11 +116,12 @@ pub fn delete_link(name: &str) -> Result<()> {
     block(async {
         let h = connect().await?;
         if let Some(i) = index_of(&h, name).await? {
-            h.link()
-                .del(i)
-                .execute()
-                .await
-                .map_err(|e| Error::netlink(format!("delete {name}"), e))?;
+            match h.link().del(i).execute().await {
+                // Gone meanwhile: a veth dies with its peer's namespace, asynchronously.
+                Err(rtnetlink::Error::NetlinkError(m))
+                    if m.code.map(|c| c.get()) == Some(-libc::ENODEV) => {}
+                r => r.map_err(|e| Error::netlink(format!("delete {name}"), e))?,
+            }
         }
         Ok(())
     })?
