@@ -7,6 +7,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// The pool has no free address, or a port is taken.
     Exhausted,
+    /// A network of that name, or an overlapping pool, exists.
+    AlreadyExists,
     /// A netlink, nftables or file operation failed.
     Io,
 }
@@ -20,6 +22,9 @@ pub enum Error {
     /// Nothing left to allocate.
     #[error("{0}")]
     Exhausted(String),
+    /// Already there (a network's name, an overlapping pool).
+    #[error("{0}")]
+    Exists(String),
     /// A netlink request failed.
     #[error("{op}: {message}")]
     Netlink {
@@ -72,6 +77,7 @@ impl Error {
         match self {
             Error::Invalid(_) => ErrorKind::InvalidArgument,
             Error::Exhausted(_) => ErrorKind::Exhausted,
+            Error::Exists(_) => ErrorKind::AlreadyExists,
             _ => ErrorKind::Io,
         }
     }

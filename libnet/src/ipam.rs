@@ -23,6 +23,7 @@ struct Leases {
 pub struct Ipam {
     path: PathBuf,
     subnet: Subnet,
+    gateway: Ipv4Addr,
 }
 
 impl Ipam {
@@ -31,7 +32,14 @@ impl Ipam {
         Ipam {
             path: path.into(),
             subnet,
+            gateway: subnet.gateway(),
         }
+    }
+
+    /// Reserves `gateway` (a network's `--gateway`) instead of the subnet's first address.
+    pub fn with_gateway(mut self, gateway: Ipv4Addr) -> Self {
+        self.gateway = gateway;
+        self
     }
 
     fn update<T>(&self, f: impl FnOnce(&mut Leases) -> Result<T>) -> Result<T> {
@@ -56,17 +64,17 @@ impl Ipam {
         Ok(r)
     }
 
-    /// The address of `owner`: its existing lease, or the lowest free host address after
-    /// the gateway.
+    /// The address of `owner`: its existing lease, or the lowest free host address that is
+    /// not the gateway.
     pub fn allocate(&self, owner: &str) -> Result<Ipv4Addr> {
-        let subnet = self.subnet;
+        let (subnet, gw) = (self.subnet, self.gateway);
         self.update(|l| {
             if let Some((ip, _)) = l.leases.iter().find(|(_, o)| *o == owner) {
                 return Ok(*ip);
             }
-            let ip = (2..subnet.size() - 1)
+            let ip = (1..subnet.size() - 1)
                 .map(|n| subnet.nth(n))
-                .find(|ip| !l.leases.contains_key(ip))
+                .find(|ip| *ip != gw && !l.leases.contains_key(ip))
                 .ok_or_else(|| {
                     Error::Exhausted(format!("no available IPv4 addresses on network {subnet}"))
                 })?;
@@ -147,6 +155,16 @@ mod tests {
         ipam.release("c").unwrap();
         assert!(ipam.allocate("f").is_ok());
         assert_eq!(ipam.leases().unwrap().len(), 5);
+        // A network whose gateway is its last host address hands out the first one.
+        let g = Ipam::new(tmp.path().join("ipam/n2.json"), s).with_gateway(s.nth(6));
+        assert_eq!(g.allocate("x").unwrap(), s.nth(1));
+        for o in ["y", "z", "u", "v"] {
+            assert_ne!(g.allocate(o).unwrap(), s.nth(6), "never the gateway");
+        }
+        assert_eq!(
+            g.allocate("w").unwrap_err().kind(),
+            crate::ErrorKind::Exhausted
+        );
         assert_eq!(
             mac_text(&mac_for(Ipv4Addr::new(172, 17, 0, 2))),
             "02:42:ac:11:00:02"

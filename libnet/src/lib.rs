@@ -8,6 +8,8 @@
 //! - [`link`]: the bridge, a container's veth pair, `eth0`, `lo`, default route.
 //! - [`nat`]: forwarding, masquerade and published ports (`-p`) in the `ip ministry`
 //!   nftables table.
+//! - [`store`]: network records (`network create/ls/rm`), the predefined ones included.
+//! - [`links`]: the environment and hosts entries of `--link`.
 //!
 //! ```
 //! let hosts = libnet::files::hosts(None, &[("db".to_string(), "10.0.0.5".to_string())]);
@@ -19,7 +21,9 @@ mod error;
 pub mod files;
 pub mod ipam;
 pub mod link;
+pub mod links;
 pub mod nat;
+pub mod store;
 pub mod subnet;
 
 pub use error::{Error, ErrorKind, Result};

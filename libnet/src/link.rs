@@ -23,6 +23,21 @@ pub struct BridgeSpec {
     pub subnet: Subnet,
     /// The MTU of the bridge and veths. By default, 1500.
     pub mtu: u32,
+    /// The bridge's own address, the containers' gateway: by default the subnet's first
+    /// address (`--gateway` picks another).
+    pub gateway: Ipv4Addr,
+}
+
+impl BridgeSpec {
+    /// A bridge whose gateway is the subnet's first address.
+    pub fn new(name: impl Into<String>, subnet: Subnet, mtu: u32) -> Self {
+        BridgeSpec {
+            name: name.into(),
+            subnet,
+            mtu,
+            gateway: subnet.gateway(),
+        }
+    }
 }
 
 fn block<F: Future>(f: F) -> Result<F::Output> {
@@ -96,7 +111,7 @@ pub fn ensure_bridge(b: &BridgeSpec) -> Result<()> {
             }
         };
         h.address()
-            .add(idx, IpAddr::V4(b.subnet.gateway()), b.subnet.prefix)
+            .add(idx, IpAddr::V4(b.gateway), b.subnet.prefix)
             .execute()
             .await
             .or_else(exists_ok)
@@ -172,76 +187,65 @@ pub fn loopback_up(netns: &Path) -> Result<()> {
 }
 
 /// Connects the network namespace at `netns` to bridge `b`: a veth pair whose host end
-/// `host_if` joins the bridge and whose other end becomes the namespace's `eth0` with
-/// `ip`, `mac` and a default route via the gateway; `lo` comes up too.
+/// `host_if` joins the bridge and whose other end is created right inside the namespace as
+/// `ifname` (`eth0`, `eth1`, ...) with `mac`, then given `ip`; with `default_route`, the
+/// namespace routes through the bridge's gateway. `lo` comes up too.
 pub fn connect_container(
     b: &BridgeSpec,
     netns: &Path,
     host_if: &str,
+    ifname: &str,
     ip: Ipv4Addr,
     mac: [u8; 6],
+    default_route: bool,
 ) -> Result<()> {
-    let peer = format!("{}p", &host_if[..host_if.len().min(14)]);
+    use rtnetlink::packet_route::link::{InfoData, InfoVeth};
     let ns = std::fs::File::open(netns).map_err(|e| Error::io("open", netns, e))?;
     block(async {
         let h = connect().await?;
         let bridge = index_of(&h, &b.name)
             .await?
             .ok_or_else(|| Error::netlink(format!("find bridge {}", b.name), "missing"))?;
+        // One request: the host end on the bridge and up, the peer born in the container's
+        // namespace with its final name, MAC and MTU (no move, no rename). The peer cannot
+        // come up in the same request: the kernel opens it before the pair is joined
+        // (ENOTCONN).
+        let peer = rtnetlink::LinkMessageBuilder::<LinkUnspec>::new()
+            .name(ifname.to_string())
+            .address(mac.to_vec())
+            .mtu(b.mtu)
+            .setns_by_fd(ns.as_raw_fd())
+            .build();
         h.link()
-            .add(LinkVeth::new(host_if, &peer).mtu(b.mtu).build())
+            .add(
+                LinkVeth::new(host_if, ifname)
+                    .mtu(b.mtu)
+                    .controller(bridge)
+                    .up()
+                    .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+                    .build(),
+            )
             .execute()
             .await
-            .map_err(|e| Error::netlink(format!("create veth {host_if}"), e))?;
-        let host = index_of(&h, host_if)
-            .await?
-            .ok_or_else(|| Error::netlink("find veth", "missing"))?;
-        let p = index_of(&h, &peer)
-            .await?
-            .ok_or_else(|| Error::netlink("find veth peer", "missing"))?;
-        set(
-            &h,
-            "attach veth to bridge",
-            LinkUnspec::new_with_index(host)
-                .controller(bridge)
-                .up()
-                .build(),
-        )
-        .await?;
-        set(
-            &h,
-            "move veth into the container",
-            LinkUnspec::new_with_index(p)
-                .setns_by_fd(ns.as_raw_fd())
-                .build(),
-        )
-        .await
+            .map_err(|e| Error::netlink(format!("create veth {host_if}"), e))
     })??;
-    let gw = b.subnet.gateway();
+    let gw = b.gateway;
     let prefix = b.subnet.prefix;
+    let ifname = ifname.to_string();
     in_netns(netns, move || {
         block(async move {
             let h = connect().await?;
-            let p = index_of(&h, &peer)
+            let p = index_of(&h, &ifname)
                 .await?
-                .ok_or_else(|| Error::netlink("find eth0", "missing"))?;
-            set(
-                &h,
-                "name eth0",
-                LinkUnspec::new_with_index(p)
-                    .name("eth0")
-                    .address(mac.to_vec())
-                    .build(),
-            )
-            .await?;
+                .ok_or_else(|| Error::netlink(format!("find {ifname}"), "missing"))?;
             h.address()
                 .add(p, IpAddr::V4(ip), prefix)
                 .execute()
                 .await
-                .map_err(|e| Error::netlink("address eth0", e))?;
+                .map_err(|e| Error::netlink(format!("address {ifname}"), e))?;
             set(
                 &h,
-                "bring eth0 up",
+                "bring the container's interface up",
                 LinkUnspec::new_with_index(p).up().build(),
             )
             .await?;
@@ -254,6 +258,9 @@ pub fn connect_container(
                 LinkUnspec::new_with_index(lo).up().build(),
             )
             .await?;
+            if !default_route {
+                return Ok(());
+            }
             h.route()
                 .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(gw).build())
                 .execute()

@@ -73,26 +73,59 @@ pub fn ensure_bridge_rules(b: &BridgeSpec) -> Result<()> {
         "1",
     )?;
     let mark = format!("ministry-bridge-{}", b.name);
-    if list(&format!("table {TABLE}")).is_some_and(|t| t.contains(&mark)) {
+    let table = list(&format!("table {TABLE}")).unwrap_or_default();
+    if table.contains(&format!("\"{mark}\"")) {
         return Ok(());
     }
-    let (br, net) = (&b.name, b.subnet);
-    nft(&format!(
-        r#"add table {TABLE}
+    let mut script = String::new();
+    if !table.contains("\"ministry-ports\"") {
+        script += &format!(
+            r#"add table {TABLE}
 add chain {TABLE} ports
 add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
 add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
 add chain {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
 add chain {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
-add rule {TABLE} prerouting fib daddr type local jump ports comment "{mark}"
-add rule {TABLE} output fib daddr type local jump ports comment "{mark}"
-add rule {TABLE} postrouting ip saddr {net} oifname != "{br}" masquerade comment "{mark}"
+add rule {TABLE} prerouting fib daddr type local jump ports comment "ministry-ports"
+add rule {TABLE} output fib daddr type local jump ports comment "ministry-ports"
+"#
+        );
+    }
+    let (br, net) = (&b.name, b.subnet);
+    script += &format!(
+        r#"add rule {TABLE} postrouting ip saddr {net} oifname != "{br}" masquerade comment "{mark}"
 add rule {TABLE} postrouting ip saddr 127.0.0.0/8 oifname "{br}" masquerade comment "{mark}"
 add rule {TABLE} forward iifname "{br}" accept comment "{mark}"
 add rule {TABLE} forward oifname "{br}" accept comment "{mark}"
 "#
-    ))?;
+    );
+    nft(&script)?;
     Ok(())
+}
+
+/// Removes the rules [`ensure_bridge_rules`] added for bridge `name` (its network is
+/// being removed).
+pub fn remove_bridge_rules(name: &str) -> Result<()> {
+    let Some(table) = list(&format!("table {TABLE}")) else {
+        return Ok(());
+    };
+    let needle = format!("comment \"ministry-bridge-{name}\"");
+    let mut chain = "";
+    let mut script = String::new();
+    for l in table.lines() {
+        let t = l.trim();
+        if let Some(rest) = t.strip_prefix("chain ") {
+            chain = rest.split_whitespace().next().unwrap_or("");
+        } else if t.contains(&needle) {
+            if let Some((_, h)) = t.rsplit_once("# handle ") {
+                script += &format!("delete rule {TABLE} {chain} handle {}\n", h.trim());
+            }
+        }
+    }
+    if script.is_empty() {
+        return Ok(());
+    }
+    nft(&script).map(drop)
 }
 
 /// Adds DNAT rules sending each mapping to `container_ip`, owned by `owner`.

@@ -98,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Login(a) => cli::registry::login(&engine, a).map(|_| true)?,
         Command::Logout(a) => cli::registry::logout(&engine, a).map(|_| true)?,
         Command::Search(a) => cli::registry::search(&engine, a).map(|_| true)?,
+        Command::Network(n) => cli::networks::run(&engine, n)?,
         Command::Volume(v) => match v {
             VolumeCommand::Create(a) => cli::volumes::create(&engine, a).map(|_| true)?,
             VolumeCommand::Ls(a) => cli::volumes::ls(&engine, a).map(|_| true)?,

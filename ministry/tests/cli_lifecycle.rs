@@ -302,8 +302,14 @@ fn format_templates_like_docker() {
     m.ok(&["run", "--name", "tp", "-e", "A=1", "busybox", "true"]);
     assert_eq!(m.ok(&["inspect", "-f", "{{.Config.Cmd}}|{{.State.ExitCode}}|{{.State.Running}}|{{json .Config.Cmd}}|{{join .Config.Cmd \",\"}}|{{upper .Name}}|{{.Config.Cmd | json}}", "tp"]), "[true]|0|false|[\"true\"]|true|/TP|[\"true\"]\n");
     assert_eq!(
-        m.ok(&["inspect", "-f", "{{index .Config.Env 2}}", "tp"]),
-        "A=1\n"
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{index .Config.Env 0}} {{json .Config.Env}}",
+            "tp"
+        ]),
+        "A=1 [\"A=1\"]\n",
+        "Config.Env as Docker records it: no HOSTNAME, no HOME"
     );
     assert_eq!(
         m.run(&["inspect", "-f", "{{.Nope}}", "tp"]).status.code(),

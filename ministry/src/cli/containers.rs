@@ -56,6 +56,8 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         mounts: a.mount.clone(),
         volumes_from: a.volumes_from.clone(),
         network: a.network.clone(),
+        network_aliases: a.network_alias.clone(),
+        links: a.link.clone(),
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -404,6 +406,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "AutoRemove": c.auto_remove,
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": c.network_mode,
+            "Links": null_if_empty(&c.links),
             "PortBindings": port_bindings(&c.publish),
             "Binds": null_if_empty(&c.binds),
             "VolumesFrom": null_if_empty(&c.volumes_from),
@@ -411,7 +414,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
         },
         "Config": c.config,
         "Mounts": c.mounts.iter().map(|m| m.docker_json()).collect::<Vec<_>>(),
-        "NetworkSettings": network_settings(c),
+        "NetworkSettings": network_settings(c, st.running),
     }))
 }
 
@@ -430,12 +433,16 @@ fn port_bindings(ports: &[libnet::nat::PortMapping]) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// inspect's `NetworkSettings`.
-fn network_settings(c: &ContainerRecord) -> serde_json::Value {
+/// inspect's `NetworkSettings`: addresses only while it runs (Docker clears them at stop);
+/// the top-level address fields are the default bridge's, each network in `Networks`.
+fn network_settings(c: &ContainerRecord, running: bool) -> serde_json::Value {
+    let text = |ip: Option<std::net::Ipv4Addr>| {
+        ip.filter(|_| running)
+            .map(|i| i.to_string())
+            .unwrap_or_default()
+    };
     let n = &c.network;
-    let ip = n.ip_address.map(|i| i.to_string()).unwrap_or_default();
-    let gw = n.gateway.map(|i| i.to_string()).unwrap_or_default();
-    let mut ports = port_bindings(&n.ports);
+    let mut ports = port_bindings(if running { &n.ports } else { &[] });
     if let Some(exposed) = &c.config.exposed_ports {
         for k in exposed.keys() {
             ports
@@ -445,24 +452,55 @@ fn network_settings(c: &ContainerRecord) -> serde_json::Value {
                 .or_insert(serde_json::Value::Null);
         }
     }
+    let mut networks = serde_json::Map::new();
     let name = match c.network_mode.as_str() {
         "" | "default" => "bridge",
         m => m,
     };
-    let mut networks = serde_json::Map::new();
+    let mut eps: Vec<(String, ministry::NetworkState)> = Vec::new();
     if !name.starts_with("container:") {
+        eps.push((name.to_string(), n.clone()));
+    }
+    eps.extend(c.extra_networks.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (net, st) in &eps {
+        let mut aliases = st.aliases.clone();
+        if net != "bridge" && net != "host" && net != "none" {
+            aliases.push(c.id[..12].to_string());
+        }
+        let links: Vec<String> = if net == "bridge" {
+            c.links
+                .iter()
+                .map(|l| {
+                    let (t, a) = ministry::parse_record_link(l);
+                    format!("{t}:{a}")
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         networks.insert(
-            name.to_string(),
-            json!({"Gateway": gw, "IPAddress": ip, "IPPrefixLen": n.ip_prefix_len, "MacAddress": n.mac_address}),
+            net.clone(),
+            json!({
+                "IPAMConfig": null,
+                "Links": if links.is_empty() { json!(null) } else { json!(links) },
+                "Aliases": if aliases.is_empty() { json!(null) } else { json!(aliases) },
+                "NetworkID": st.network_id,
+                "EndpointID": "",
+                "Gateway": text(st.gateway),
+                "IPAddress": text(st.ip_address),
+                "IPPrefixLen": if running && st.ip_address.is_some() { st.ip_prefix_len } else { 0 },
+                "MacAddress": if running { st.mac_address.clone() } else { String::new() },
+            }),
         );
     }
+    let default = name == "bridge";
     json!({
         "Bridge": "",
         "Ports": ports,
-        "Gateway": gw,
-        "IPAddress": ip,
-        "IPPrefixLen": n.ip_prefix_len,
-        "MacAddress": n.mac_address,
+        "Gateway": if default { text(n.gateway) } else { String::new() },
+        "IPAddress": if default { text(n.ip_address) } else { String::new() },
+        "IPPrefixLen": if default && running && n.ip_address.is_some() { n.ip_prefix_len } else { 0 },
+        "MacAddress": if default && running { n.mac_address.clone() } else { String::new() },
         "Networks": networks,
     })
 }
@@ -595,6 +633,9 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
 
 /// `rm`: every container is attempted; exit code 1 if any failed.
 pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
+    if a.link {
+        return Ok(each(&a.containers, |n| engine.remove_link(n)));
+    }
     Ok(each(&a.containers, |n| {
         engine
             .remove_container_with(n, a.force, a.volumes)

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod containers;
 pub mod images;
+pub mod networks;
 pub mod output;
 pub mod registry;
 pub mod template;

@@ -56,9 +56,15 @@ pub struct ContainerRecord {
     /// The ports asked for (`-p`, `-P`); host port 0 is chosen at start.
     #[serde(default)]
     pub publish: Vec<libnet::nat::PortMapping>,
-    /// What the network gave it.
+    /// What its primary network gave it.
     #[serde(default)]
     pub network: super::network::NetworkState,
+    /// The other networks it is connected to (`network connect`), by name.
+    #[serde(default)]
+    pub extra_networks: std::collections::BTreeMap<String, super::network::NetworkState>,
+    /// Its links, as Docker records them (`/target:/name/alias`).
+    #[serde(default)]
+    pub links: Vec<String>,
 }
 
 /// The state `ps` and `inspect` show.

@@ -4,6 +4,7 @@ mod containers;
 mod hostconfig;
 mod names;
 mod network;
+mod networks;
 mod registry;
 mod run;
 mod user;
@@ -11,7 +12,7 @@ mod volumes;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use hostconfig::HostConfig;
-pub use network::{NetworkConfig, NetworkState};
+pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
 
 use std::path::PathBuf;
@@ -43,6 +44,9 @@ pub enum Error {
     /// No such container.
     #[error("No such container: {0}")]
     NoSuchContainer(String),
+    /// No such network.
+    #[error("network {0} not found")]
+    NoSuchNetwork(String),
     /// The operation conflicts with the container's state or another container.
     #[error("{0}")]
     Conflict(String),

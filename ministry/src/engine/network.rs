@@ -1,10 +1,15 @@
 //! Container networking between create and start: the default bridge (created on first
-//! use, its subnet chosen to overlap no host route or given with `--bip`), an address
-//! lease, a veth pair, published ports; `none`, `host` and `container:<name>` modes.
+//! use, its subnet chosen to overlap no host route or given with `--bip`) and user-defined
+//! bridge networks, an address lease and a veth pair per network, published ports, the
+//! `/etc/hosts` entries of links and of the peers on user-defined networks; `none`, `host`
+//! and `container:<name>` modes.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
+use libimage::fsutil::LockGuard;
 use libnet::link::BridgeSpec;
 use libnet::nat::PortMapping;
 use libnet::subnet::Subnet;
@@ -35,13 +40,14 @@ impl Default for NetworkConfig {
     }
 }
 
-/// What a container got on its network (inspect's `NetworkSettings`).
+/// What a container got on one network (inspect's `NetworkSettings`, and each entry of
+/// `NetworkSettings.Networks`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkState {
-    /// Its address on the bridge.
+    /// Its address on the network.
     pub ip_address: Option<Ipv4Addr>,
-    /// The bridge's address.
+    /// The network's gateway.
     pub gateway: Option<Ipv4Addr>,
     /// The subnet's prefix length.
     pub ip_prefix_len: u8,
@@ -49,8 +55,32 @@ pub struct NetworkState {
     pub mac_address: String,
     /// The host end of its veth pair.
     pub host_interface: String,
-    /// Its published ports (host ports chosen).
+    /// Its published ports (host ports chosen); on the primary network only.
     pub ports: Vec<PortMapping>,
+    /// The network's ID.
+    #[serde(default)]
+    pub network_id: String,
+    /// The names it is also known by on a user-defined network (`--network-alias`).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// Whether a `--network` mode puts the container on a bridge network (the default one or a
+/// user-defined one).
+pub(crate) fn is_bridged(mode: &str) -> bool {
+    !(mode == "none" || mode == "host" || mode.starts_with("container:"))
+}
+
+fn is_default(network: &str) -> bool {
+    matches!(network, "" | "default" | "bridge")
+}
+
+/// One network a container is on: its name, the bridge, the network's ID, and whether it
+/// is user-defined (its members find each other by name).
+pub(crate) struct Net {
+    pub(crate) spec: BridgeSpec,
+    pub(crate) id: String,
+    pub(crate) user_defined: bool,
 }
 
 impl Engine {
@@ -58,126 +88,528 @@ impl Engine {
         self.config.root.join("network")
     }
 
+    /// The network records (`network ls`).
+    pub fn network_store(&self) -> libnet::store::NetworkStore {
+        libnet::store::NetworkStore::new(self.network_dir().join("networks"))
+    }
+
     /// The default bridge: its subnet from `--bip`, else the one chosen before (kept in
-    /// `<root>/network/bridge.json`), else a new non-overlapping choice.
+    /// `<root>/network/bridge.json`), else a new choice overlapping no host route and no
+    /// user-defined network.
     pub(crate) fn bridge_spec(&self) -> Result<BridgeSpec, Error> {
         let cfg = &self.config.network;
         let subnet = match &cfg.bip {
             Some(b) => Subnet::parse(b)?,
             None => {
                 let path = self.network_dir().join("bridge.json");
-                match std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<Subnet>(&b).ok())
-                {
+                let read = || {
+                    std::fs::read(&path)
+                        .ok()
+                        .and_then(|b| serde_json::from_slice::<Subnet>(&b).ok())
+                };
+                match read() {
                     Some(s) => s,
                     None => {
                         std::fs::create_dir_all(self.network_dir())
                             .map_err(|e| Error::io("create", self.network_dir(), e))?;
-                        let _g = libimage::fsutil::LockGuard::lock(
-                            &self.network_dir().join("bridge.lock"),
-                        )?;
-                        let routes = libnet::subnet::host_routes()?;
-                        let s = libnet::subnet::pick_subnet(&routes)?;
-                        let data = serde_json::to_vec(&s)
-                            .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-                        libimage::fsutil::write_atomic(&path, &data)?;
-                        s
+                        let _g = LockGuard::lock(&self.network_dir().join("bridge.lock"))?;
+                        match read() {
+                            Some(s) => s,
+                            None => {
+                                let mut used = libnet::subnet::host_routes()?;
+                                used.extend(
+                                    self.network_store().list()?.iter().filter_map(|r| r.subnet),
+                                );
+                                let s = libnet::subnet::pick_subnet(&used)?;
+                                let data = serde_json::to_vec(&s)
+                                    .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+                                libimage::fsutil::write_atomic(&path, &data)?;
+                                s
+                            }
+                        }
                     }
                 }
             }
         };
-        Ok(BridgeSpec {
-            name: cfg.bridge.clone(),
-            subnet,
-            mtu: cfg.mtu,
+        // `--bip 172.30.0.5/16` makes .5 the bridge's address, as Docker does.
+        let mut spec = BridgeSpec::new(cfg.bridge.clone(), subnet, cfg.mtu);
+        if let Some(ip) = cfg
+            .bip
+            .as_deref()
+            .and_then(|b| b.split_once('/'))
+            .and_then(|(a, _)| a.parse::<Ipv4Addr>().ok())
+        {
+            if ip != subnet.network {
+                spec.gateway = ip;
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The bridge network called `name` (`bridge` is the default one).
+    pub(crate) fn net(&self, name: &str) -> Result<Net, Error> {
+        let rec = self
+            .network_store()
+            .find(if is_default(name) { "bridge" } else { name })?
+            .ok_or_else(|| Error::NoSuchNetwork(name.to_string()))?;
+        if rec.name == "bridge" {
+            return Ok(Net {
+                spec: self.bridge_spec()?,
+                id: rec.id,
+                user_defined: false,
+            });
+        }
+        let subnet = match (rec.driver.as_str(), rec.subnet) {
+            ("bridge", Some(s)) => s,
+            _ => {
+                return Err(Error::InvalidConfig(format!(
+                    "network {} is not a bridge network",
+                    rec.name
+                )))
+            }
+        };
+        let mtu = match rec.options.get("com.docker.network.driver.mtu") {
+            Some(m) => m
+                .parse()
+                .map_err(|_| Error::InvalidConfig(format!("invalid MTU {m:?}")))?,
+            None => self.config.network.mtu,
+        };
+        let mut spec = BridgeSpec::new(rec.bridge.clone(), subnet, mtu);
+        if let Some(g) = rec.gateway {
+            spec.gateway = g;
+        }
+        Ok(Net {
+            spec,
+            id: rec.id,
+            user_defined: true,
         })
     }
 
-    fn ipam(&self, spec: &BridgeSpec) -> libnet::ipam::Ipam {
+    pub(crate) fn ipam(&self, spec: &BridgeSpec) -> libnet::ipam::Ipam {
         libnet::ipam::Ipam::new(
             self.network_dir()
                 .join(format!("{}.leases.json", spec.name)),
             spec.subnet,
         )
+        .with_gateway(spec.gateway)
     }
 
-    /// Wires a created container's network namespace (its init is `pid`) before start.
+    /// Serializes the wiring of networks across processes, so a reconcile never frees what
+    /// another process is attaching.
+    fn network_lock(&self) -> Result<LockGuard, Error> {
+        std::fs::create_dir_all(self.network_dir())
+            .map_err(|e| Error::io("create", self.network_dir(), e))?;
+        Ok(LockGuard::lock(&self.network_dir().join("attach.lock"))?)
+    }
+
+    /// The networks a container is on, its primary one first: `(name, state)`.
+    pub(crate) fn endpoints(c: &ContainerRecord) -> Vec<(String, NetworkState)> {
+        let mut v = Vec::new();
+        if is_bridged(&c.network_mode) {
+            let name = if is_default(&c.network_mode) {
+                "bridge".to_string()
+            } else {
+                c.network_mode.clone()
+            };
+            v.push((name, c.network.clone()));
+        }
+        v.extend(c.extra_networks.iter().map(|(k, s)| (k.clone(), s.clone())));
+        v
+    }
+
+    /// Wires a created container's network namespace (its init is `pid`) before start:
+    /// every network it is on, then its `/etc/hosts` and those of the containers that
+    /// should now see it.
     pub(crate) fn attach_network(&self, c: &mut ContainerRecord, pid: u32) -> Result<(), Error> {
         let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
-        match c.network_mode.as_str() {
-            "bridge" | "default" | "" => {}
-            "none" => return Ok(libnet::link::loopback_up(&netns)?),
-            _ => return Ok(()),
+        if c.network_mode == "none" {
+            return Ok(libnet::link::loopback_up(&netns)?);
         }
-        let spec = self.bridge_spec()?;
-        libnet::link::ensure_bridge(&spec)?;
-        libnet::nat::ensure_bridge_rules(&spec)?;
-        self.reconcile_network(&spec)?;
-        let ip = self.ipam(&spec).allocate(&c.id)?;
-        let mac = libnet::ipam::mac_for(ip);
-        let host_if = format!("veth{}", &c.id[..8]);
-        // A restarted container's old veth went with its old namespace.
-        libnet::link::delete_link(&host_if)?;
-        libnet::link::connect_container(&spec, &netns, &host_if, ip, mac)?;
-        let mut ports = Vec::new();
-        for p in &c.publish {
-            let mut p = p.clone();
-            if p.host_port == 0 {
-                p.host_port = libnet::nat::free_port(&p.proto)?;
+        let eps = Self::endpoints(c);
+        if eps.is_empty() {
+            return Ok(());
+        }
+        let _g = self.network_lock()?;
+        self.reconcile_network()?;
+        for (i, (name, _)) in eps.iter().enumerate() {
+            let st = self.attach_endpoint(c, &netns, name, i)?;
+            if i == 0 && is_bridged(&c.network_mode) {
+                c.network = st;
+            } else {
+                c.extra_networks.insert(name.clone(), st);
             }
-            ports.push(p);
         }
-        libnet::nat::unpublish(&c.id)?;
-        libnet::nat::publish(&c.id, ip, &ports)?;
-        c.network = NetworkState {
+        self.save_record(c)?;
+        drop(_g);
+        self.refresh_hosts(c)
+    }
+
+    /// Connects one network: lease, veth (`eth<index>`), and for the primary network the
+    /// published ports.
+    fn attach_endpoint(
+        &self,
+        c: &ContainerRecord,
+        netns: &std::path::Path,
+        name: &str,
+        index: usize,
+    ) -> Result<NetworkState, Error> {
+        let net = self.net(name)?;
+        let spec = &net.spec;
+        libnet::link::ensure_bridge(spec)?;
+        libnet::nat::ensure_bridge_rules(spec)?;
+        let ip = self.ipam(spec).allocate(&c.id)?;
+        let mac = libnet::ipam::mac_for(ip);
+        let host_if = host_if(&c.id, index);
+        // A restarted container's old veth goes with its old namespace, asynchronously.
+        libnet::link::delete_link(&host_if)?;
+        libnet::link::connect_container(
+            spec,
+            netns,
+            &host_if,
+            &format!("eth{index}"),
+            ip,
+            mac,
+            index == 0,
+        )?;
+        let primary = index == 0 && is_bridged(&c.network_mode);
+        let mut ports = Vec::new();
+        if primary {
+            for p in &c.publish {
+                let mut p = p.clone();
+                if p.host_port == 0 {
+                    p.host_port = libnet::nat::free_port(&p.proto)?;
+                }
+                ports.push(p);
+            }
+            if !ports.is_empty() {
+                libnet::nat::unpublish(&c.id)?;
+                libnet::nat::publish(&c.id, ip, &ports)?;
+            }
+        }
+        let aliases = if primary {
+            c.network.aliases.clone()
+        } else {
+            c.extra_networks
+                .get(name)
+                .map(|s| s.aliases.clone())
+                .unwrap_or_default()
+        };
+        Ok(NetworkState {
             ip_address: Some(ip),
-            gateway: Some(spec.subnet.gateway()),
+            gateway: Some(spec.gateway),
             ip_prefix_len: spec.subnet.prefix,
             mac_address: libnet::ipam::mac_text(&mac),
             host_interface: host_if,
             ports,
-        };
-        // Its own name in its /etc/hosts, as Docker writes it.
-        let hosts = self.container_dir(&c.id).join("hosts");
-        if let Ok(text) = std::fs::read_to_string(&hosts) {
-            let line = format!("{ip}\t{}\n", c.config.hostname);
-            if !text.contains(&line) {
-                std::fs::write(&hosts, text + &line).map_err(|e| Error::io("write", &hosts, e))?;
-            }
-        }
-        self.save_record(c)
+            network_id: net.id,
+            aliases,
+        })
     }
 
-    /// Frees what containers that no longer exist still hold (an engine killed with
-    /// `kill -9` between wiring a container and recording or removing it): their leases,
-    /// port rules and veths.
-    fn reconcile_network(&self, spec: &BridgeSpec) -> Result<(), Error> {
-        let exists = |id: &str| self.container_dir(id).join("config.v2.json").exists();
-        for gone in self
-            .ipam(spec)
-            .retain(|owner| exists(owner) || owner.is_empty())?
+    /// Connects a container to one more network (`network connect`): recorded, and wired
+    /// now if it runs.
+    pub fn connect_network(
+        &self,
+        network: &str,
+        container: &str,
+        aliases: &[String],
+    ) -> Result<(), Error> {
+        let net = self.net(network)?;
+        let mut c = self.container(container)?;
+        let rec_name = self
+            .network_store()
+            .find(&net.id)?
+            .map(|r| r.name)
+            .unwrap_or_else(|| network.to_string());
+        if !is_bridged(&c.network_mode) {
+            return Err(Error::Conflict(
+                "container sharing network namespace with another container or host cannot be connected to any other network".into(),
+            ));
+        }
+        if Self::endpoints(&c).iter().any(|(n, _)| *n == rec_name) {
+            return Err(Error::Conflict(format!(
+                "endpoint with name {} already exists in network {rec_name}",
+                c.name
+            )));
+        }
+        if !aliases.is_empty() && !net.user_defined {
+            return Err(Error::InvalidConfig(
+                "network-scoped alias is supported only for containers in user defined networks"
+                    .into(),
+            ));
+        }
+        c.extra_networks.insert(
+            rec_name.clone(),
+            NetworkState {
+                network_id: net.id.clone(),
+                aliases: aliases.to_vec(),
+                ..Default::default()
+            },
+        );
+        let running = self
+            .runtime
+            .get(&c.id)
+            .and_then(|r| r.state())
+            .ok()
+            .filter(|s| s.status == libruntime::Status::Running);
+        if let Some(st) = running {
+            let netns = PathBuf::from(format!("/proc/{}/ns/net", st.pid));
+            let index = Self::endpoints(&c).len() - 1;
+            let g = self.network_lock()?;
+            let ep = match self.attach_endpoint(&c, &netns, &rec_name, index) {
+                Ok(ep) => ep,
+                Err(e) => {
+                    let _ = self.ipam(&net.spec).release(&c.id);
+                    return Err(e);
+                }
+            };
+            c.extra_networks.insert(rec_name, ep);
+            self.save_record(&c)?;
+            drop(g);
+            return self.refresh_hosts(&c);
+        }
+        self.save_record(&c)
+    }
+
+    /// Disconnects a container from a network it was connected to with `network connect`.
+    pub fn disconnect_network(&self, network: &str, container: &str) -> Result<(), Error> {
+        let net = self.net(network)?;
+        let mut c = self.container(container)?;
+        let Some(name) = c
+            .extra_networks
+            .iter()
+            .find(|(_, s)| s.network_id == net.id)
+            .map(|(k, _)| k.clone())
+        else {
+            let primary = Self::endpoints(&c)
+                .first()
+                .is_some_and(|(_, s)| s.network_id == net.id || network == c.network_mode);
+            return Err(Error::Conflict(if primary {
+                format!(
+                    "container {} is on {network} as its primary network (--network), which ministry cannot disconnect; remove and re-create it",
+                    c.name
+                )
+            } else {
+                format!("container {} is not connected to network {network}", c.id)
+            }));
+        };
+        let st = c.extra_networks.remove(&name).unwrap_or_default();
         {
-            libnet::nat::unpublish(&gone)?;
-            if gone.len() >= 8 {
-                libnet::link::delete_link(&format!("veth{}", &gone[..8]))?;
+            let _g = self.network_lock()?;
+            if !st.host_interface.is_empty() {
+                libnet::link::delete_link(&st.host_interface)?;
+            }
+            self.ipam(&net.spec).release(&c.id)?;
+            self.save_record(&c)?;
+        }
+        self.refresh_hosts(&c)?;
+        // The peers it left no longer list it.
+        for p in self.containers()? {
+            if p.id != c.id && Self::endpoints(&p).iter().any(|(n, _)| *n == name) {
+                self.write_hosts(&p, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees what containers that no longer run still hold: the leases, port rules and
+    /// veths of containers removed behind the engine's back (`kill -9` between wiring and
+    /// recording) and of exited ones (Docker releases an address at stop).
+    fn reconcile_network(&self) -> Result<(), Error> {
+        let mut specs = vec![self.bridge_spec()?];
+        for r in self.network_store().list()? {
+            if r.subnet.is_some() {
+                specs.extend(self.net(&r.name).ok().map(|n| n.spec));
+            }
+        }
+        let live = |id: &str| -> bool {
+            if id.is_empty() {
+                return true;
+            }
+            if !self.container_dir(id).join("config.v2.json").exists() {
+                return false;
+            }
+            match self.runtime.get(id).and_then(|r| r.state()) {
+                Ok(s) => s.status != libruntime::Status::Stopped,
+                // Between create steps (no runtime state yet, or being re-created).
+                Err(_) => true,
+            }
+        };
+        for spec in specs {
+            if !self
+                .network_dir()
+                .join(format!("{}.leases.json", spec.name))
+                .exists()
+            {
+                continue;
+            }
+            for gone in self.ipam(&spec).retain(live)? {
+                libnet::nat::unpublish(&gone)?;
+                for i in 0..8 {
+                    libnet::link::delete_link(&host_if(&gone, i))?;
+                }
             }
         }
         Ok(())
     }
 
     /// Undoes [`Engine::attach_network`] for a container being removed: its port rules,
-    /// its veth if still there, its address lease.
+    /// its veths if still there, its address leases; the peers' hosts files forget it.
     pub(crate) fn detach_network(&self, c: &ContainerRecord) -> Result<(), Error> {
-        if c.network.ip_address.is_none() {
+        let eps = Self::endpoints(c);
+        if eps.iter().all(|(_, s)| s.ip_address.is_none()) {
             return Ok(());
         }
-        libnet::nat::unpublish(&c.id)?;
-        if !c.network.host_interface.is_empty() {
-            libnet::link::delete_link(&c.network.host_interface)?;
+        {
+            let _g = self.network_lock()?;
+            if !c.network.ports.is_empty() {
+                libnet::nat::unpublish(&c.id)?;
+            }
+            for (name, st) in &eps {
+                if !st.host_interface.is_empty() {
+                    libnet::link::delete_link(&st.host_interface)?;
+                }
+                if let Ok(net) = self.net(name) {
+                    self.ipam(&net.spec).release(&c.id)?;
+                }
+            }
         }
-        let spec = self.bridge_spec()?;
-        self.ipam(&spec).release(&c.id)?;
+        self.refresh_peers(c)
+    }
+
+    /// Rewrites `c`'s own `/etc/hosts`, then those of the running containers that link to
+    /// it or share a user-defined network with it.
+    pub(crate) fn refresh_hosts(&self, c: &ContainerRecord) -> Result<(), Error> {
+        self.write_hosts(c, None)?;
+        self.refresh_peers(c)
+    }
+
+    fn refresh_peers(&self, c: &ContainerRecord) -> Result<(), Error> {
+        let mine: Vec<String> = Self::endpoints(c).into_iter().map(|(n, _)| n).collect();
+        for p in self.containers()? {
+            if p.id == c.id || !self.is_running_id(&p.id) {
+                continue;
+            }
+            let links_to_c = p.links.iter().any(|l| link_target(l) == c.name);
+            let shares = Self::endpoints(&p)
+                .iter()
+                .any(|(n, _)| !is_default(n) && mine.contains(n));
+            if links_to_c || shares {
+                // `c` may not run yet (attached between create and start): it counts.
+                self.write_hosts(&p, Some(&c.id))?;
+            }
+        }
         Ok(())
     }
+
+    /// `c`'s `/etc/hosts`: the base written at create (localhost lines, `--add-host`), its
+    /// links' targets, its own address, then the running peers on its user-defined
+    /// networks by name, aliases and short ID. Written in place: the container has the
+    /// file bind-mounted.
+    pub(crate) fn write_hosts(
+        &self,
+        c: &ContainerRecord,
+        starting: Option<&str>,
+    ) -> Result<(), Error> {
+        let dir = self.container_dir(&c.id);
+        let path = dir.join("hosts");
+        let Ok(mut text) = std::fs::read_to_string(dir.join("hosts.base")) else {
+            return Ok(()); // the user mounted their own /etc/hosts
+        };
+        let all = self.containers()?;
+        for l in &c.links {
+            let (target, alias) = parse_record_link(l);
+            if let Some(t) = all.iter().find(|t| t.name == target) {
+                if let Some((_, st)) = Self::endpoints(t)
+                    .into_iter()
+                    .find(|(_, s)| s.ip_address.is_some())
+                {
+                    text += &libnet::links::hosts_line(
+                        st.ip_address.expect("checked"),
+                        &alias,
+                        &t.id,
+                        &t.name,
+                    );
+                }
+            }
+        }
+        let eps = Self::endpoints(c);
+        if let Some(ip) = eps.first().and_then(|(_, s)| s.ip_address) {
+            text += &format!("{ip}\t{}\n", c.config.hostname);
+        }
+        let user_nets: BTreeMap<&str, ()> = eps
+            .iter()
+            .filter(|(n, _)| !is_default(n))
+            .map(|(n, _)| (n.as_str(), ()))
+            .collect();
+        if !user_nets.is_empty() {
+            for p in &all {
+                if p.id == c.id || (Some(p.id.as_str()) != starting && !self.is_running_id(&p.id)) {
+                    continue;
+                }
+                for (n, st) in Self::endpoints(p) {
+                    if let (true, Some(ip)) = (user_nets.contains_key(n.as_str()), st.ip_address) {
+                        let mut names = vec![p.name.clone()];
+                        names.extend(st.aliases.iter().cloned());
+                        names.push(p.id[..12].to_string());
+                        text += &format!("{ip}\t{}\n", names.join(" "));
+                    }
+                }
+            }
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .create(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| Error::io("write", &path, e))
+    }
+}
+
+impl Engine {
+    /// Removes a link (`rm -l /name/alias`): the variables stay, as in Docker, but the
+    /// hosts entry goes.
+    pub fn remove_link(&self, link: &str) -> Result<(), Error> {
+        let l = link.trim_start_matches('/');
+        let (parent, alias) = l.rsplit_once('/').ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "Conflict, cannot remove the default link name: {link}"
+            ))
+        })?;
+        let mut c = self.container(parent)?;
+        let before = c.links.len();
+        c.links.retain(|x| parse_record_link(x).1 != alias);
+        if c.links.len() == before {
+            return Err(Error::InvalidConfig(format!(
+                "Could not find entity for {link}"
+            )));
+        }
+        self.save_record(&c)?;
+        self.write_hosts(&c, None)
+    }
+}
+
+/// The host end of a container's veth on its `index`-th network (at most 15 bytes).
+fn host_if(id: &str, index: usize) -> String {
+    if index == 0 {
+        format!("veth{}", &id[..8.min(id.len())])
+    } else {
+        format!("veth{}.{index}", &id[..8.min(id.len())])
+    }
+}
+
+/// The target's name in a recorded link (`/target:/name/alias`).
+pub(crate) fn link_target(l: &str) -> &str {
+    l.split(':').next().unwrap_or("").trim_start_matches('/')
+}
+
+/// `(target, alias)` of a recorded link (`/target:/name/alias`).
+pub fn parse_record_link(l: &str) -> (String, String) {
+    let (t, rest) = l.split_once(':').unwrap_or((l, l));
+    (
+        t.trim_start_matches('/').to_string(),
+        rest.rsplit('/').next().unwrap_or(rest).to_string(),
+    )
 }

@@ -54,8 +54,12 @@ pub struct RunOptions {
     /// `--volumes-from ctr[:ro|:rw]`.
     pub volumes_from: Vec<String>,
     /// `--network`: `bridge` (the default when empty), `none`, `host`,
-    /// `container:<name|id>`.
+    /// `container:<name|id>`, or a user-defined network's name or ID.
     pub network: String,
+    /// `--network-alias`: more names on a user-defined network.
+    pub network_aliases: Vec<String>,
+    /// `--link name[:alias]`.
+    pub links: Vec<String>,
     /// `-p` values.
     pub publish: Vec<String>,
     /// `-P`: publish every exposed port on a free host port.
@@ -102,6 +106,32 @@ fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
         ),
     };
     entry.into_iter().chain(cmd).collect()
+}
+
+/// `Config.Env` as Docker records it: the user's variables, then the image's that the
+/// user did not set (no HOSTNAME, no HOME: those are the process's only).
+fn config_env(image: &[String], user: &[String]) -> Vec<String> {
+    let key = |kv: &str| kv.split('=').next().unwrap_or("").to_string();
+    let mut env: Vec<String> = Vec::new();
+    for e in user {
+        let kv = match e.split_once('=') {
+            Some(_) => e.clone(),
+            None => match std::env::var(e) {
+                Ok(v) => format!("{e}={v}"),
+                Err(_) => continue,
+            },
+        };
+        match env.iter_mut().find(|x| key(x) == key(&kv)) {
+            Some(slot) => *slot = kv,
+            None => env.push(kv),
+        }
+    }
+    for e in image {
+        if !env.iter().any(|x| key(x) == key(e)) {
+            env.push(e.clone());
+        }
+    }
+    env
 }
 
 /// Docker's environment: PATH (the image's, the user's, or the default) first, HOSTNAME,
@@ -205,6 +235,7 @@ impl Engine {
             super::hostconfig::apply(&mut spec, &o.host)?;
             let network_mode = self.network_namespace(&mut spec, &o.network)?;
             let publish = publish_ports(&mut cfg, o, &network_mode)?;
+            let aliases = self.check_aliases(&network_mode, &o.network_aliases)?;
             self.name_files(&id, &hostname, o, &mut spec)?;
             let resolved = self.resolve_mounts(o, &cfg, &snapshot)?;
             made_volumes = resolved.made;
@@ -236,7 +267,7 @@ impl Engine {
             }
             spec.set_hostname(Some(hostname.clone()));
             cfg.hostname = hostname.clone();
-            cfg.env = Some(env);
+            cfg.env = Some(config_env(cfg.env.as_deref().unwrap_or_default(), &o.env));
             cfg.cmd = Some(if o.cmd.is_empty() {
                 cfg.cmd.clone().unwrap_or_default()
             } else {
@@ -274,9 +305,18 @@ impl Engine {
                 mount_flags: o.mounts.clone(),
                 network_mode,
                 publish,
-                network: Default::default(),
+                network: super::network::NetworkState {
+                    aliases,
+                    ..Default::default()
+                },
+                extra_networks: Default::default(),
+                links: Vec::new(),
             };
-            let record = self.claim_name(record, o.name.as_deref())?;
+            let mut record = self.claim_name(record, o.name.as_deref())?;
+            if !o.links.is_empty() {
+                self.apply_links(&mut record, &o.links, &mut spec)?;
+                self.save_record(&record)?;
+            }
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
             let spec_path = self.container_dir(&id).join("spec.json");
             let spec_json =
@@ -407,9 +447,12 @@ impl Engine {
             .map(|h| libnet::files::parse_add_host(h).map_err(Error::InvalidConfig))
             .collect::<Result<Vec<_>, _>>()?;
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+        let hosts = libnet::files::hosts(None, &extra);
+        let base = dir.join("hosts.base");
+        std::fs::write(&base, &hosts).map_err(|e| Error::io("write", &base, e))?;
         let files = [
             ("hostname", libnet::files::hostname(hostname)),
-            ("hosts", libnet::files::hosts(None, &extra)),
+            ("hosts", hosts),
             (
                 "resolv.conf",
                 libnet::files::resolv_conf(&host_resolv, &o.dns, &o.dns_search, &o.dns_option),
@@ -675,7 +718,7 @@ fn publish_ports(
             }
         }
     }
-    if !out.is_empty() && mode != "bridge" {
+    if !out.is_empty() && !super::network::is_bridged(mode) {
         // Docker ignores published ports outside a bridge network (with a warning).
         eprintln!("WARNING: Published ports are discarded when using host network mode");
         return Ok(Vec::new());
@@ -714,7 +757,14 @@ impl Engine {
                 spec.set_linux(Some(linux));
                 return Ok(format!("container:{}", other.id));
             }
-            other => return Err(Error::InvalidConfig(format!("network {other} not found"))),
+            other => {
+                // A user-defined network, recorded by name as Docker does.
+                let r = self
+                    .network_store()
+                    .find(other)?
+                    .ok_or_else(|| Error::NoSuchNetwork(other.to_string()))?;
+                r.name
+            }
         };
         if mode == "host" {
             let mut linux = spec.linux().clone().unwrap_or_default();
@@ -729,5 +779,91 @@ impl Engine {
             spec.set_linux(Some(linux));
         }
         Ok(mode)
+    }
+}
+
+impl Engine {
+    /// `--network-alias` is only for user-defined networks (Docker's rule).
+    fn check_aliases(&self, mode: &str, aliases: &[String]) -> Result<Vec<String>, Error> {
+        if aliases.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !super::network::is_bridged(mode) || matches!(mode, "bridge" | "default" | "") {
+            return Err(Error::InvalidConfig(
+                "network-scoped alias is supported only for containers in user defined networks"
+                    .into(),
+            ));
+        }
+        Ok(aliases.to_vec())
+    }
+
+    /// `--link`: each target must run; the link's variables join the environment (of the
+    /// spec and of the recorded config) and the link is recorded as Docker does
+    /// (`/target:/name/alias`) for the hosts file written at start.
+    fn apply_links(
+        &self,
+        record: &mut ContainerRecord,
+        links: &[String],
+        spec: &mut oci_spec::runtime::Spec,
+    ) -> Result<(), Error> {
+        let mut env = Vec::new();
+        for l in links {
+            let (target, alias) = libnet::links::parse_link(l).map_err(Error::InvalidConfig)?;
+            let t = self.container(&target).map_err(|e| match e {
+                Error::NoSuchContainer(_) => Error::InvalidConfig(format!(
+                    "could not get container for {target}: No such container: {target}"
+                )),
+                e => e,
+            })?;
+            let ip = Engine::endpoints(&t)
+                .into_iter()
+                .find_map(|(_, s)| s.ip_address);
+            let running = self.is_running_id(&t.id);
+            let (Some(ip), true) = (ip, running) else {
+                return Err(Error::Conflict(format!(
+                    "Cannot link to a non running container: /{} AS /{}/{alias}",
+                    t.name, record.name
+                )));
+            };
+            let exposed: Vec<String> = t
+                .config
+                .exposed_ports
+                .clone()
+                .unwrap_or_default()
+                .into_keys()
+                .collect();
+            let tenv = t.config.env.clone().unwrap_or_default();
+            env.extend(libnet::links::link_env(
+                &record.name,
+                &libnet::links::LinkTarget {
+                    name: &t.name,
+                    alias: &alias,
+                    ip,
+                    exposed,
+                    env: &tenv,
+                },
+            ));
+            record
+                .links
+                .push(format!("/{}:/{}/{alias}", t.name, record.name));
+        }
+        let mut process = spec.process().clone().unwrap_or_default();
+        let mut all = process.env().clone().unwrap_or_default();
+        all.extend(env.iter().cloned());
+        process.set_env(Some(all));
+        spec.set_process(Some(process));
+        record
+            .config
+            .env
+            .get_or_insert_with(Default::default)
+            .extend(env);
+        Ok(())
+    }
+
+    pub(crate) fn is_running_id(&self, id: &str) -> bool {
+        self.runtime
+            .get(id)
+            .and_then(|r| r.state())
+            .is_ok_and(|s| s.status == libruntime::Status::Running)
     }
 }

@@ -1,0 +1,246 @@
+//! `network create|ls|inspect|rm|prune|connect|disconnect`, with Docker's output.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+use libnet::store::{NetworkRecord, NewNetwork};
+use ministry::Engine;
+use serde_json::{json, Value};
+
+use super::args::{NetworkCommand, NetworkCreateArgs, NetworkLsArgs};
+use super::output::table;
+
+/// Runs a `network` subcommand; false when some part failed (exit status 1).
+pub fn run(engine: &Engine, c: &NetworkCommand) -> Result<bool> {
+    match c {
+        NetworkCommand::Create(a) => create(engine, a).map(|_| true),
+        NetworkCommand::Ls(a) => ls(engine, a).map(|_| true),
+        NetworkCommand::Inspect(a) => {
+            let mut ok = true;
+            let mut objects = Vec::new();
+            for n in &a.networks {
+                match engine.network(n).and_then(|r| inspect_json(engine, &r)) {
+                    Ok(v) => objects.push(v),
+                    Err(e) => {
+                        eprintln!("Error response from daemon: {e}");
+                        ok = false;
+                    }
+                }
+            }
+            super::images::print_inspect(&objects, a.format.as_deref())?;
+            Ok(ok)
+        }
+        NetworkCommand::Rm(a) => Ok(each(&a.networks, |n| {
+            engine.remove_network(n)?;
+            println!("{n}");
+            Ok(())
+        })),
+        NetworkCommand::Prune(a) => {
+            if !a.force {
+                print!("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ");
+                std::io::stdout().flush()?;
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                    return Ok(true);
+                }
+            }
+            let gone = engine.prune_networks()?;
+            if !gone.is_empty() {
+                println!("Deleted Networks:");
+                for n in gone {
+                    println!("{n}");
+                }
+                println!();
+            }
+            Ok(true)
+        }
+        NetworkCommand::Connect(a) => Ok(each(std::slice::from_ref(&a.container), |c| {
+            engine.connect_network(&a.network, c, &a.alias)
+        })),
+        NetworkCommand::Disconnect(a) => Ok(each(std::slice::from_ref(&a.container), |c| {
+            engine.disconnect_network(&a.network, c)
+        })),
+    }
+}
+
+fn each(items: &[String], mut f: impl FnMut(&str) -> Result<(), ministry::Error>) -> bool {
+    let mut ok = true;
+    for i in items {
+        if let Err(e) = f(i) {
+            eprintln!("Error response from daemon: {e}");
+            ok = false;
+        }
+    }
+    ok
+}
+
+fn key_values(items: &[String]) -> BTreeMap<String, String> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.clone(), String::new()),
+        })
+        .collect()
+}
+
+/// `network create`: prints the new network's ID.
+pub fn create(engine: &Engine, a: &NetworkCreateArgs) -> Result<()> {
+    if let Some(k) = a.opt.iter().find(|o| {
+        !o.starts_with("com.docker.network.bridge.name=")
+            && !o.starts_with("com.docker.network.driver.mtu=")
+    }) {
+        return Err(ministry::Error::InvalidConfig(format!(
+            "unsupported network option {k:?} (ministry supports com.docker.network.bridge.name and com.docker.network.driver.mtu)"
+        ))
+        .into());
+    }
+    let r = engine.create_network(&NewNetwork {
+        name: a.name.clone(),
+        driver: a.driver.clone(),
+        subnet: a.subnet.clone(),
+        gateway: a.gateway.clone(),
+        labels: key_values(&a.label),
+        options: key_values(&a.opt),
+    })?;
+    println!("{}", r.id);
+    Ok(())
+}
+
+fn row(r: &NetworkRecord, no_trunc: bool) -> Value {
+    let labels: Vec<String> = r.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    json!({
+        "ID": if no_trunc { r.id.clone() } else { r.id[..12].to_string() },
+        "Name": r.name,
+        "Driver": r.driver,
+        "Scope": "local",
+        "IPv6": "false",
+        "IPv4": "true",
+        "Internal": "false",
+        "Labels": labels.join(","),
+        "CreatedAt": r.created,
+    })
+}
+
+/// `network ls`, with Docker's filters (`name`, `id`, `driver`, `label`, `type`).
+pub fn ls(engine: &Engine, a: &NetworkLsArgs) -> Result<()> {
+    let mut filters = Vec::new();
+    for f in &a.filter {
+        let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+        if !matches!(k, "name" | "id" | "driver" | "label" | "type" | "scope") {
+            return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
+        }
+        filters.push((k, v));
+    }
+    let nets: Vec<NetworkRecord> = engine
+        .networks()?
+        .into_iter()
+        .filter(|r| {
+            filters.iter().all(|(k, v)| match *k {
+                "name" => r.name.contains(v),
+                "id" => r.id.starts_with(v),
+                "driver" => r.driver == *v,
+                "scope" => *v == "local",
+                "type" => match *v {
+                    "custom" => !r.is_predefined(),
+                    "builtin" => r.is_predefined(),
+                    _ => false,
+                },
+                _ => match v.split_once('=') {
+                    Some((lk, lv)) => r.labels.get(lk).is_some_and(|x| x == lv),
+                    None => r.labels.contains_key(*v),
+                },
+            })
+        })
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if a.quiet {
+        for r in &nets {
+            writeln!(out, "{}", row(r, a.no_trunc)["ID"].as_str().unwrap_or(""))?;
+        }
+        return Ok(());
+    }
+    if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
+        let objects: Vec<Value> = nets.iter().map(|r| row(r, a.no_trunc)).collect();
+        let headers = json!({"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+            "IPv6": "IPV6", "IPv4": "IPV4", "Internal": "INTERNAL", "Labels": "LABELS", "CreatedAt": "CREATED AT"});
+        out.write_all(super::template::format_rows(f, &headers, &objects)?.as_bytes())?;
+        return Ok(());
+    }
+    let mut rows = vec![vec![
+        "NETWORK ID".to_string(),
+        "NAME".into(),
+        "DRIVER".into(),
+        "SCOPE".into(),
+    ]];
+    for r in &nets {
+        let v = row(r, a.no_trunc);
+        rows.push(vec![
+            v["ID"].as_str().unwrap_or("").to_string(),
+            r.name.clone(),
+            r.driver.clone(),
+            "local".into(),
+        ]);
+    }
+    out.write_all(table(&rows).as_bytes())?;
+    Ok(())
+}
+
+/// Docker's `network inspect` object.
+fn inspect_json(engine: &Engine, r: &NetworkRecord) -> Result<Value, ministry::Error> {
+    let mut containers = serde_json::Map::new();
+    for (c, st) in engine.network_containers(r)? {
+        let Some(ip) = st.ip_address else { continue };
+        containers.insert(
+            c.id.clone(),
+            json!({
+                "Name": c.name,
+                "EndpointID": "",
+                "MacAddress": st.mac_address,
+                "IPv4Address": format!("{ip}/{}", st.ip_prefix_len),
+                "IPv6Address": "",
+            }),
+        );
+    }
+    let config: Vec<Value> = r
+        .subnet
+        .map(|s| {
+            let mut c = json!({"Subnet": s.to_string()});
+            if let Some(g) = r.gateway {
+                c["Gateway"] = json!(g.to_string());
+            }
+            c
+        })
+        .into_iter()
+        .collect();
+    let mut options = serde_json::Map::new();
+    for (k, v) in &r.options {
+        options.insert(k.clone(), json!(v));
+    }
+    if r.name == "bridge" {
+        options.insert(
+            "com.docker.network.bridge.default_bridge".into(),
+            json!("true"),
+        );
+        options.insert("com.docker.network.bridge.name".into(), json!(r.bridge));
+    }
+    Ok(json!({
+        "Name": r.name,
+        "Id": r.id,
+        "Created": r.created,
+        "Scope": "local",
+        "Driver": r.driver,
+        "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
+        "Internal": false,
+        "Attachable": false,
+        "Ingress": false,
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": false,
+        "Containers": containers,
+        "Options": options,
+        "Labels": r.labels,
+    }))
+}
