@@ -24,6 +24,7 @@ pub struct Ipam {
     path: PathBuf,
     subnet: Subnet,
     gateway: Ipv4Addr,
+    range: Option<Subnet>,
 }
 
 impl Ipam {
@@ -33,7 +34,14 @@ impl Ipam {
             path: path.into(),
             subnet,
             gateway: subnet.gateway(),
+            range: None,
         }
+    }
+
+    /// Hands out addresses from `range` only (`--fixed-cidr`, a part of the subnet).
+    pub fn with_range(mut self, range: Subnet) -> Self {
+        self.range = Some(range);
+        self
     }
 
     /// Reserves `gateway` (a network's `--gateway`) instead of the subnet's first address.
@@ -67,13 +75,14 @@ impl Ipam {
     /// The address of `owner`: its existing lease, or the lowest free host address that is
     /// not the gateway.
     pub fn allocate(&self, owner: &str) -> Result<Ipv4Addr> {
-        let (subnet, gw) = (self.subnet, self.gateway);
+        let (subnet, gw, range) = (self.subnet, self.gateway, self.range);
         self.update(|l| {
             if let Some((ip, _)) = l.leases.iter().find(|(_, o)| *o == owner) {
                 return Ok(*ip);
             }
             let ip = (1..subnet.size() - 1)
                 .map(|n| subnet.nth(n))
+                .filter(|ip| range.is_none_or(|r| r.contains(*ip)))
                 .find(|ip| *ip != gw && !l.leases.contains_key(ip))
                 .ok_or_else(|| {
                     Error::Exhausted(format!("no available IPv4 addresses on network {subnet}"))
@@ -165,6 +174,12 @@ mod tests {
             g.allocate("w").unwrap_err().kind(),
             crate::ErrorKind::Exhausted
         );
+        // --fixed-cidr: only the upper half of a /28.
+        let s16 = Subnet::parse("10.8.0.0/28").unwrap();
+        let f = Ipam::new(tmp.path().join("ipam/f.json"), s16)
+            .with_range(Subnet::parse("10.8.0.8/29").unwrap());
+        assert_eq!(f.allocate("a").unwrap(), Ipv4Addr::new(10, 8, 0, 8));
+        assert_eq!(f.allocate("b").unwrap(), Ipv4Addr::new(10, 8, 0, 9));
         assert_eq!(
             mac_text(&mac_for(Ipv4Addr::new(172, 17, 0, 2))),
             "02:42:ac:11:00:02"

@@ -142,6 +142,31 @@ pub fn delete_link(name: &str) -> Result<()> {
     })?
 }
 
+/// The first IPv4 address of link `name` and its prefix (an existing bridge's, for `-b`);
+/// `None` when the link is missing or has none.
+pub fn ipv4_address(name: &str) -> Result<Option<(Ipv4Addr, u8)>> {
+    use rtnetlink::packet_route::address::AddressAttribute;
+    block(async {
+        let h = connect().await?;
+        let Some(idx) = index_of(&h, name).await? else {
+            return Ok(None);
+        };
+        let mut addrs = h.address().get().set_link_index_filter(idx).execute();
+        while let Some(m) = addrs
+            .try_next()
+            .await
+            .map_err(|e| Error::netlink(format!("addresses of {name}"), e))?
+        {
+            for a in &m.attributes {
+                if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
+                    return Ok(Some((*ip, m.header.prefix_len)));
+                }
+            }
+        }
+        Ok(None)
+    })?
+}
+
 /// Whether a link of that name exists in this namespace.
 pub fn link_exists(name: &str) -> Result<bool> {
     block(async { Ok(index_of(&connect().await?, name).await?.is_some()) })?

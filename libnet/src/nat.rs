@@ -63,24 +63,52 @@ fn sysctl(path: &str, value: &str) -> Result<()> {
     std::fs::write(path, value).map_err(|e| Error::io("write", path, e))
 }
 
+/// How a bridge's rules are made (Docker's daemon options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleOptions {
+    /// Turn the host's IP forwarding on (`--ip-forward`).
+    pub ip_forward: bool,
+    /// Masquerade the subnet's outbound traffic (`--ip-masq`).
+    pub masquerade: bool,
+    /// Let containers on the bridge talk to each other (`--icc`); when false only links
+    /// ([`allow_link`]) pass.
+    pub icc: bool,
+}
+
+impl Default for RuleOptions {
+    fn default() -> Self {
+        RuleOptions {
+            ip_forward: true,
+            masquerade: true,
+            icc: true,
+        }
+    }
+}
+
+const BRIDGE_TABLE: &str = "bridge ministry";
+
 /// Makes bridge `b` route: IP forwarding on, `route_localnet` on the bridge (so published
 /// ports answer on 127.0.0.1), and ministry's table with forwarding, masquerade of the
-/// subnet's outbound traffic, and the port chains. Idempotent.
-pub fn ensure_bridge_rules(b: &BridgeSpec) -> Result<()> {
-    sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+/// subnet's outbound traffic, and the port chains; with `icc` off, a drop of the traffic
+/// between the bridge's containers in the `bridge ministry` table. Idempotent.
+pub fn ensure_bridge_rules(b: &BridgeSpec, o: RuleOptions) -> Result<()> {
+    if o.ip_forward {
+        sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    }
     sysctl(
         &format!("/proc/sys/net/ipv4/conf/{}/route_localnet", b.name),
         "1",
     )?;
     let mark = format!("ministry-bridge-{}", b.name);
-    let table = list(&format!("table {TABLE}")).unwrap_or_default();
-    if table.contains(&format!("\"{mark}\"")) {
-        return Ok(());
-    }
+    // One listing for both tables (each `nft` run costs milliseconds).
+    let ruleset = list("ruleset").unwrap_or_default();
+    let (table, bt) = split_tables(&ruleset);
+    let (br, net) = (&b.name, b.subnet);
     let mut script = String::new();
-    if !table.contains("\"ministry-ports\"") {
-        script += &format!(
-            r#"add table {TABLE}
+    if !table.contains(&format!("\"{mark}\"")) {
+        if !table.contains("\"ministry-ports\"") {
+            script += &format!(
+                r#"add table {TABLE}
 add chain {TABLE} ports
 add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
 add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
@@ -89,36 +117,106 @@ add chain {TABLE} forward {{ type filter hook forward priority filter; policy ac
 add rule {TABLE} prerouting fib daddr type local jump ports comment "ministry-ports"
 add rule {TABLE} output fib daddr type local jump ports comment "ministry-ports"
 "#
-        );
-    }
-    let (br, net) = (&b.name, b.subnet);
-    script += &format!(
-        r#"add rule {TABLE} postrouting ip saddr {net} oifname != "{br}" masquerade comment "{mark}"
-add rule {TABLE} postrouting ip saddr 127.0.0.0/8 oifname "{br}" masquerade comment "{mark}"
+            );
+        }
+        if o.masquerade {
+            script += &format!(
+                "add rule {TABLE} postrouting ip saddr {net} oifname != \"{br}\" masquerade comment \"{mark}\"\n"
+            );
+        }
+        script += &format!(
+            r#"add rule {TABLE} postrouting ip saddr 127.0.0.0/8 oifname "{br}" masquerade comment "{mark}"
 add rule {TABLE} forward iifname "{br}" accept comment "{mark}"
 add rule {TABLE} forward oifname "{br}" accept comment "{mark}"
 "#
-    );
-    nft(&script)?;
+        );
+    }
+    let has_icc_drop = bt.contains(&format!("\"{mark}\""));
+    if o.icc && has_icc_drop {
+        // --icc was false before and is true now.
+        for l in bt.lines().filter(|l| l.contains(&format!("\"{mark}\""))) {
+            if let Some((_, h)) = l.rsplit_once("# handle ") {
+                script += &format!("delete rule {BRIDGE_TABLE} forward handle {}\n", h.trim());
+            }
+        }
+    }
+    if !o.icc && !has_icc_drop {
+        // Bridged frames never reach the ip family's hooks (no br_netfilter): the bridge
+        // family sees them. ARP still passes, so links can resolve.
+        script += &format!(
+            r#"add table {BRIDGE_TABLE}
+add chain {BRIDGE_TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
+add rule {BRIDGE_TABLE} forward ip saddr {net} ip daddr {net} drop comment "{mark}"
+"#
+        );
+    }
+    if !script.is_empty() {
+        nft(&script)?;
+    }
     Ok(())
 }
 
-/// Removes the rules [`ensure_bridge_rules`] added for bridge `name` (its network is
-/// being removed).
-pub fn remove_bridge_rules(name: &str) -> Result<()> {
-    let Some(table) = list(&format!("table {TABLE}")) else {
+/// The texts of ministry's `ip` and `bridge` tables in a ruleset listing.
+fn split_tables(ruleset: &str) -> (String, String) {
+    let (mut ip, mut br) = (String::new(), String::new());
+    let mut cur: Option<&mut String> = None;
+    for l in ruleset.lines() {
+        if l.starts_with("table ") {
+            cur = match l.trim_end_matches(['{', ' ']) {
+                x if x.starts_with(&format!("table {TABLE}")) => Some(&mut ip),
+                x if x.starts_with(&format!("table {BRIDGE_TABLE}")) => Some(&mut br),
+                _ => None,
+            };
+        }
+        if let Some(c) = cur.as_deref_mut() {
+            c.push_str(l);
+            c.push('\n');
+        }
+    }
+    (ip, br)
+}
+
+/// With `icc` off: lets `from` reach `to` on `ports` (`port/proto`) and the answers back,
+/// owned by `owner` (the linking container).
+pub fn allow_link(owner: &str, from: Ipv4Addr, to: Ipv4Addr, ports: &[String]) -> Result<()> {
+    let mut script = String::new();
+    for p in ports {
+        let (port, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+        let port: u16 = port
+            .parse()
+            .map_err(|_| Error::Invalid(format!("invalid port {p:?}")))?;
+        if proto != "tcp" && proto != "udp" {
+            return Err(Error::Invalid(format!("invalid proto: {proto}")));
+        }
+        script += &format!(
+            "insert rule {BRIDGE_TABLE} forward ip saddr {from} ip daddr {to} {proto} dport {port} accept comment \"{owner}\"\n\
+             insert rule {BRIDGE_TABLE} forward ip saddr {to} ip daddr {from} {proto} sport {port} accept comment \"{owner}\"\n"
+        );
+    }
+    if script.is_empty() {
+        return Ok(());
+    }
+    nft(&script).map(drop)
+}
+
+/// Removes the link rules owned by `owner`.
+pub fn remove_links(owner: &str) -> Result<()> {
+    delete_owned(BRIDGE_TABLE, &format!("comment \"{owner}\""))
+}
+
+fn delete_owned(table: &str, needle: &str) -> Result<()> {
+    let Some(text) = list(&format!("table {table}")) else {
         return Ok(());
     };
-    let needle = format!("comment \"ministry-bridge-{name}\"");
     let mut chain = "";
     let mut script = String::new();
-    for l in table.lines() {
+    for l in text.lines() {
         let t = l.trim();
         if let Some(rest) = t.strip_prefix("chain ") {
             chain = rest.split_whitespace().next().unwrap_or("");
-        } else if t.contains(&needle) {
+        } else if t.contains(needle) {
             if let Some((_, h)) = t.rsplit_once("# handle ") {
-                script += &format!("delete rule {TABLE} {chain} handle {}\n", h.trim());
+                script += &format!("delete rule {table} {chain} handle {}\n", h.trim());
             }
         }
     }
@@ -126,6 +224,14 @@ pub fn remove_bridge_rules(name: &str) -> Result<()> {
         return Ok(());
     }
     nft(&script).map(drop)
+}
+
+/// Removes the rules [`ensure_bridge_rules`] added for bridge `name` (its network is
+/// being removed).
+pub fn remove_bridge_rules(name: &str) -> Result<()> {
+    let needle = format!("comment \"ministry-bridge-{name}\"");
+    delete_owned(TABLE, &needle)?;
+    delete_owned(BRIDGE_TABLE, &needle)
 }
 
 /// Adds DNAT rules sending each mapping to `container_ip`, owned by `owner`.
@@ -171,10 +277,12 @@ pub fn unpublish(owner: &str) -> Result<()> {
     nft(&script).map(drop)
 }
 
-/// Removes ministry's whole table (when its last network goes).
+/// Removes ministry's whole tables (when its last network goes).
 pub fn remove_table() -> Result<()> {
-    if list(&format!("table {TABLE}")).is_some() {
-        nft(&format!("delete table {TABLE}\n"))?;
+    for t in [TABLE, BRIDGE_TABLE] {
+        if list(&format!("table {t}")).is_some() {
+            nft(&format!("delete table {t}\n"))?;
+        }
     }
     Ok(())
 }

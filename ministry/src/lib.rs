@@ -15,6 +15,6 @@
 mod engine;
 
 pub use engine::{
-    parse_record_link, parse_signal, ContainerRecord, ContainerState, Engine, EngineConfig, Error,
-    ExecOptions, HostConfig, NetworkConfig, NetworkState, RunOptions,
+    parse_record_link, parse_signal, ContainerRecord, ContainerState, DaemonConfig, Engine,
+    EngineConfig, Error, ExecOptions, HostConfig, NetworkConfig, NetworkState, RunOptions,
 };

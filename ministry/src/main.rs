@@ -4,25 +4,50 @@ mod cli;
 
 use clap::Parser;
 use cli::args::{Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
-use ministry::{Engine, EngineConfig};
+use ministry::{DaemonConfig, Engine, EngineConfig};
 
-fn run(cli: Cli) -> anyhow::Result<bool> {
-    let config = EngineConfig {
-        root: cli.root.clone(),
+/// The daemon options: the flags, else the configuration file; an option in both is
+/// refused, as Docker refuses it.
+fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
+    let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let flags = DaemonConfig {
+        data_root: cli.root.clone(),
         exec_root: cli.exec_root.clone(),
         cgroup_parent: cli.cgroup_parent.clone(),
-        snapshotter: EngineConfig::parse_snapshotter(&cli.storage_driver)?,
-        registry: libregistry::RegistryOptions {
-            insecure_registries: cli.insecure_registry.clone(),
-            mirrors: if cli.registry_mirror.is_empty() {
-                Default::default()
-            } else {
-                [("docker.io".to_string(), cli.registry_mirror.clone())].into()
-            },
-            ..Default::default()
-        },
-        ..Default::default()
+        storage_driver: cli.storage_driver.clone(),
+        insecure_registries: some_vec(&cli.insecure_registry),
+        registry_mirrors: some_vec(&cli.registry_mirror),
+        debug: cli.debug.then_some(true),
+        dns: some_vec(&cli.dns),
+        dns_search: some_vec(&cli.dns_search),
+        dns_opts: some_vec(&cli.dns_opt),
+        bridge: cli.bridge.clone(),
+        bip: cli.bip.clone(),
+        fixed_cidr: cli.fixed_cidr.clone(),
+        mtu: cli.mtu,
+        icc: cli.icc,
+        ip: cli.ip,
+        ip_forward: cli.ip_forward,
+        ip_masq: cli.ip_masq,
+        iptables: cli.iptables,
+        graph: None,
     };
+    let file = DaemonConfig::load(&cli.config_file)?;
+    let both = flags.conflicts(&file);
+    if !both.is_empty() {
+        anyhow::bail!(
+            "unable to configure the Docker daemon with file {}: the following directives are specified both as a flag and in the configuration file: {}",
+            cli.config_file.display(),
+            both.join(", ")
+        );
+    }
+    let mut config = EngineConfig::default();
+    flags.or(file).apply(&mut config)?;
+    Ok(config)
+}
+
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let config = engine_config(&cli)?;
     let engine = Engine::open(config)?;
     use cli::images as h;
     let ok = match &cli.command {
@@ -115,6 +140,8 @@ fn main() {
     // monitor and never returns. It must come before anything starts a thread.
     libruntime::maybe_run();
     let cli = Cli::parse();
+    let debug =
+        cli.debug || DaemonConfig::load(&cli.config_file).is_ok_and(|c| c.debug == Some(true));
     match run(cli) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
@@ -127,6 +154,11 @@ fn main() {
                 || e.downcast_ref::<libregistry::Error>().is_some()
             {
                 eprintln!("Error response from daemon: {e}");
+                if debug {
+                    eprintln!("DEBU[0000] {e:?}");
+                }
+            } else if debug {
+                eprintln!("Error: {e:?}");
             } else {
                 eprintln!("Error: {e:#}");
             }

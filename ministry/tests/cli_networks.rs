@@ -355,3 +355,125 @@ fn links_set_docker_variables_and_follow_restarts() {
         "{err}"
     );
 }
+
+#[test]
+fn daemon_network_options_from_flags_and_daemon_json() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let conf = m.root.path().join("daemon.json");
+    std::fs::write(
+        &conf,
+        r#"{"bip": "10.77.0.1/24", "fixed-cidr": "10.77.0.128/25", "mtu": 1400,
+            "dns": ["9.9.9.9"], "dns-search": ["corp.example"], "ip": "127.0.0.1"}"#,
+    )
+    .unwrap();
+    let out = m.ok(&[
+        "run", "--rm", "busybox", "sh", "-c",
+        "ip -o -4 addr show eth0 | grep -o 'inet [0-9./]*'; cat /sys/class/net/eth0/mtu; ip route | grep default; grep -v '^#' /etc/resolv.conf",
+    ]);
+    assert_eq!(
+        out,
+        "inet 10.77.0.128/24\n1400\ndefault via 10.77.0.1 dev eth0 \nsearch corp.example\nnameserver 9.9.9.9\n"
+    );
+    // --ip: published ports bind the daemon's default address.
+    m.ok(&[
+        "run", "-d", "--name", "pub", "-p", "8080:80", "busybox", "sleep", "60",
+    ]);
+    assert_eq!(m.ok(&["port", "pub"]), "80/tcp -> 127.0.0.1:8080\n");
+    m.ok(&["rm", "-f", "pub"]);
+    // An option both as a flag and in the file: Docker's refusal.
+    let o = m.run(&["--mtu", "1300", "ps"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the following directives are specified both as a flag and in the configuration file: mtu"), "{err}");
+    std::fs::write(&conf, "{\"mtu\": \"big\"}").unwrap();
+    assert!(
+        !m.run(&["ps"]).status.success(),
+        "a bad daemon.json is an error"
+    );
+    std::fs::remove_file(&conf).unwrap();
+
+    // -b: an existing bridge with its own address, used as it is.
+    on_host(&m, &["ip", "link", "add", "br9", "type", "bridge"]);
+    on_host(&m, &["ip", "addr", "add", "10.88.0.1/24", "dev", "br9"]);
+    on_host(&m, &["ip", "link", "set", "br9", "up"]);
+    let out = m.ok(&["-b", "br9", "run", "--rm", "busybox", "sh", "-c", "ip -o -4 addr show eth0 | grep -o 'inet [0-9./]*'; ping -c1 -W2 10.88.0.1 >/dev/null && echo gw"]);
+    assert_eq!(out, "inet 10.88.0.2/24\ngw\n");
+    let o = m.run(&["-b", "nobr", "run", "--rm", "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("bridge device with non default name nobr must be created manually"));
+    // --iptables=false: no rules, so no published ports.
+    let o = m.run(&[
+        "--iptables=false",
+        "run",
+        "--rm",
+        "-p",
+        "80",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+}
+
+#[test]
+fn icc_false_isolates_containers_except_links() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let web = "mkdir /www && echo hi > /www/index.html && exec httpd -f -p 80 -h /www";
+    m.ok(&[
+        "--icc=false",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--expose",
+        "80",
+        "busybox",
+        "sh",
+        "-c",
+        web,
+    ]);
+    let ip = inspect(&m, "{{.NetworkSettings.IPAddress}}", "web");
+    // The test host still reaches it (only container-to-container traffic is cut).
+    for _ in 0..50 {
+        let mut c = Command::new("timeout");
+        c.args(["3", "busybox", "wget", "-qO-", &format!("http://{ip}/")]);
+        m.enter(&mut c);
+        if c.output().unwrap().status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let fetch = format!("timeout 3 wget -qO- http://{ip}/ || echo blocked");
+    assert_eq!(
+        m.ok(&["--icc=false", "run", "--rm", "busybox", "sh", "-c", &fetch]),
+        "blocked\n"
+    );
+    assert_eq!(
+        m.ok(&[
+            "--icc=false",
+            "run",
+            "--rm",
+            "--link",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            &fetch
+        ]),
+        "hi\n",
+        "a link opens the target's exposed ports"
+    );
+    // Back to --icc=true: the drop goes.
+    assert_eq!(
+        m.ok(&["run", "--rm", "busybox", "sh", "-c", &fetch]),
+        "hi\n"
+    );
+    m.ok(&["rm", "-f", "web"]);
+    let rules = on_host(&m, &["nft", "list", "table", "bridge", "ministry"]);
+    assert!(
+        !rules.contains("accept comment"),
+        "no link rule left: {rules}"
+    );
+}

@@ -13,21 +13,15 @@ use clap::{Args, Parser, Subcommand};
     about = "A self-sufficient runtime for containers"
 )]
 pub struct Cli {
-    /// Root of persistent state.
-    #[arg(
-        long = "root",
-        visible_alias = "data-root",
-        short = 'g',
-        global = true,
-        default_value = "/var/lib/ministry"
-    )]
-    pub root: PathBuf,
-    /// Root directory for execution state files.
-    #[arg(long = "exec-root", global = true, default_value = "/run/ministry")]
-    pub exec_root: PathBuf,
-    /// Parent cgroup for all containers
-    #[arg(long = "cgroup-parent", global = true, default_value = "ministry")]
-    pub cgroup_parent: String,
+    /// Root of persistent state (default "/var/lib/ministry").
+    #[arg(long = "root", visible_alias = "data-root", short = 'g', global = true)]
+    pub root: Option<PathBuf>,
+    /// Root directory for execution state files (default "/run/ministry").
+    #[arg(long = "exec-root", global = true)]
+    pub exec_root: Option<PathBuf>,
+    /// Parent cgroup for all containers (default "ministry").
+    #[arg(long = "cgroup-parent", global = true)]
+    pub cgroup_parent: Option<String>,
     /// Enable insecure registry communication (plain HTTP)
     #[arg(long = "insecure-registry", global = true)]
     pub insecure_registry: Vec<String>,
@@ -35,8 +29,54 @@ pub struct Cli {
     #[arg(long = "registry-mirror", global = true)]
     pub registry_mirror: Vec<String>,
     /// Storage driver to use (overlay2 or vfs; default: overlay2 where it works).
-    #[arg(long = "storage-driver", global = true, default_value = "")]
-    pub storage_driver: String,
+    #[arg(long = "storage-driver", global = true)]
+    pub storage_driver: Option<String>,
+    /// Daemon configuration file, in Docker's daemon.json format
+    #[arg(
+        long = "config-file",
+        global = true,
+        default_value = "/etc/ministry/daemon.json"
+    )]
+    pub config_file: PathBuf,
+    /// Enable debug mode (error causes in full)
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// DNS server for containers (the daemon's default)
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
+    /// DNS search domains for containers (the daemon's default)
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// DNS options for containers (the daemon's default)
+    #[arg(long = "dns-opt")]
+    pub dns_opt: Vec<String>,
+    /// Attach containers to an existing network bridge
+    #[arg(short = 'b', long = "bridge")]
+    pub bridge: Option<String>,
+    /// Specify network bridge IP
+    #[arg(long)]
+    pub bip: Option<String>,
+    /// IPv4 subnet for fixed IPs
+    #[arg(long = "fixed-cidr")]
+    pub fixed_cidr: Option<String>,
+    /// Set the containers network MTU
+    #[arg(long)]
+    pub mtu: Option<u32>,
+    /// Enable inter-container communication (--icc=false to isolate)
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub icc: Option<bool>,
+    /// Default IP when binding container ports
+    #[arg(long)]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Enable net.ipv4.ip_forward
+    #[arg(long = "ip-forward", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ip_forward: Option<bool>,
+    /// Enable IP masquerading
+    #[arg(long = "ip-masq", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub ip_masq: Option<bool>,
+    /// Enable addition of nftables rules
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub iptables: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }

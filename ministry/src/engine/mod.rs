@@ -1,6 +1,7 @@
 //! The engine: one data root and the services on it.
 
 mod containers;
+mod daemon;
 mod hostconfig;
 mod names;
 mod network;
@@ -11,6 +12,7 @@ mod user;
 mod volumes;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
+pub use daemon::DaemonConfig;
 pub use hostconfig::HostConfig;
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
@@ -94,6 +96,12 @@ pub struct EngineConfig {
     pub registry: libregistry::RegistryOptions,
     /// The default bridge network's settings.
     pub network: NetworkConfig,
+    /// Containers' name servers when `run` gives none (`--dns` of the daemon).
+    pub dns: Vec<String>,
+    /// Containers' search domains when `run` gives none.
+    pub dns_search: Vec<String>,
+    /// Containers' resolver options when `run` gives none.
+    pub dns_options: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -106,6 +114,9 @@ impl Default for EngineConfig {
             helper: Helper::CurrentExe,
             registry: libregistry::RegistryOptions::default(),
             network: NetworkConfig::default(),
+            dns: Vec::new(),
+            dns_search: Vec::new(),
+            dns_options: Vec::new(),
         }
     }
 }

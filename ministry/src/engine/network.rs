@@ -28,6 +28,23 @@ pub struct NetworkConfig {
     pub bip: Option<String>,
     /// The MTU of the bridge and veths (`--mtu`). By default, 1500.
     pub mtu: u32,
+    /// `bridge` names a bridge that exists already (`-b`): it is used as it is, its
+    /// subnet taken from its address, and never created.
+    pub existing_bridge: bool,
+    /// Containers get addresses from this part of the subnet only (`--fixed-cidr`).
+    pub fixed_cidr: Option<Subnet>,
+    /// Containers on the default bridge may talk to each other (`--icc`). By default, true;
+    /// when false only links pass.
+    pub icc: bool,
+    /// The host address of published ports that name none (`--ip`). By default, all.
+    pub default_host_ip: Option<Ipv4Addr>,
+    /// Turn the host's IP forwarding on (`--ip-forward`). By default, true.
+    pub ip_forward: bool,
+    /// Masquerade the bridges' outbound traffic (`--ip-masq`). By default, true.
+    pub ip_masq: bool,
+    /// Manage nftables rules at all (`--iptables`). By default, true; when false,
+    /// published ports cannot work and are refused.
+    pub iptables: bool,
 }
 
 impl Default for NetworkConfig {
@@ -36,6 +53,13 @@ impl Default for NetworkConfig {
             bridge: "ministry0".into(),
             bip: None,
             mtu: 1500,
+            existing_bridge: false,
+            fixed_cidr: None,
+            icc: true,
+            default_host_ip: None,
+            ip_forward: true,
+            ip_masq: true,
+            iptables: true,
         }
     }
 }
@@ -98,6 +122,21 @@ impl Engine {
     /// user-defined network.
     pub(crate) fn bridge_spec(&self) -> Result<BridgeSpec, Error> {
         let cfg = &self.config.network;
+        if cfg.existing_bridge && cfg.bip.is_none() {
+            let (ip, prefix) = libnet::link::ipv4_address(&cfg.bridge)?.ok_or_else(|| {
+                Error::InvalidConfig(format!(
+                    "bridge device with non default name {} must be created manually (with an IPv4 address)",
+                    cfg.bridge
+                ))
+            })?;
+            let mut spec = BridgeSpec::new(
+                cfg.bridge.clone(),
+                Subnet::parse(&format!("{ip}/{prefix}"))?,
+                cfg.mtu,
+            );
+            spec.gateway = ip;
+            return Ok(spec);
+        }
         let subnet = match &cfg.bip {
             Some(b) => Subnet::parse(b)?,
             None => {
@@ -186,12 +225,26 @@ impl Engine {
     }
 
     pub(crate) fn ipam(&self, spec: &BridgeSpec) -> libnet::ipam::Ipam {
-        libnet::ipam::Ipam::new(
+        let ipam = libnet::ipam::Ipam::new(
             self.network_dir()
                 .join(format!("{}.leases.json", spec.name)),
             spec.subnet,
         )
-        .with_gateway(spec.gateway)
+        .with_gateway(spec.gateway);
+        match self.config.network.fixed_cidr {
+            Some(r) if spec.name == self.config.network.bridge => ipam.with_range(r),
+            _ => ipam,
+        }
+    }
+
+    /// The rule options of a bridge: the daemon's, `--icc` for the default bridge only.
+    fn rule_options(&self, spec: &BridgeSpec) -> libnet::nat::RuleOptions {
+        let n = &self.config.network;
+        libnet::nat::RuleOptions {
+            ip_forward: n.ip_forward,
+            masquerade: n.ip_masq,
+            icc: n.icc || spec.name != n.bridge,
+        }
     }
 
     /// Serializes the wiring of networks across processes, so a reconcile never frees what
@@ -240,8 +293,39 @@ impl Engine {
             }
         }
         self.save_record(c)?;
+        self.link_rules(c)?;
         drop(_g);
         self.refresh_hosts(c)
+    }
+
+    /// With `--icc=false`: the rules letting `c` reach its links' exposed ports (replaced
+    /// whenever either side gets a new address).
+    fn link_rules(&self, c: &ContainerRecord) -> Result<(), Error> {
+        let n = &self.config.network;
+        if n.icc || !n.iptables {
+            return Ok(());
+        }
+        libnet::nat::remove_links(&c.id)?;
+        let Some(me) = c.network.ip_address else {
+            return Ok(());
+        };
+        for l in &c.links {
+            let (target, _) = parse_record_link(l);
+            let Ok(t) = self.container(&target) else {
+                continue;
+            };
+            if let Some(ip) = t.network.ip_address {
+                let ports: Vec<String> = t
+                    .config
+                    .exposed_ports
+                    .clone()
+                    .unwrap_or_default()
+                    .into_keys()
+                    .collect();
+                libnet::nat::allow_link(&c.id, me, ip, &ports)?;
+            }
+        }
+        Ok(())
     }
 
     /// Connects one network: lease, veth (`eth<index>`), and for the primary network the
@@ -255,8 +339,13 @@ impl Engine {
     ) -> Result<NetworkState, Error> {
         let net = self.net(name)?;
         let spec = &net.spec;
-        libnet::link::ensure_bridge(spec)?;
-        libnet::nat::ensure_bridge_rules(spec)?;
+        let ncfg = &self.config.network;
+        if !(ncfg.existing_bridge && spec.name == ncfg.bridge) {
+            libnet::link::ensure_bridge(spec)?;
+        }
+        if ncfg.iptables {
+            libnet::nat::ensure_bridge_rules(spec, self.rule_options(spec))?;
+        }
         let ip = self.ipam(spec).allocate(&c.id)?;
         let mac = libnet::ipam::mac_for(ip);
         let host_if = host_if(&c.id, index);
@@ -274,8 +363,17 @@ impl Engine {
         let primary = index == 0 && is_bridged(&c.network_mode);
         let mut ports = Vec::new();
         if primary {
+            if !c.publish.is_empty() && !ncfg.iptables {
+                return Err(Error::InvalidConfig(
+                    "published ports need ministry's nftables rules, which --iptables=false turns off"
+                        .into(),
+                ));
+            }
             for p in &c.publish {
                 let mut p = p.clone();
+                if p.host_ip.is_none() {
+                    p.host_ip = ncfg.default_host_ip;
+                }
                 if p.host_port == 0 {
                     p.host_port = libnet::nat::free_port(&p.proto)?;
                 }
@@ -445,6 +543,9 @@ impl Engine {
             }
             for gone in self.ipam(&spec).retain(live)? {
                 libnet::nat::unpublish(&gone)?;
+                if !self.config.network.icc {
+                    libnet::nat::remove_links(&gone)?;
+                }
                 for i in 0..8 {
                     libnet::link::delete_link(&host_if(&gone, i))?;
                 }
@@ -464,6 +565,9 @@ impl Engine {
             let _g = self.network_lock()?;
             if !c.network.ports.is_empty() {
                 libnet::nat::unpublish(&c.id)?;
+            }
+            if !self.config.network.icc && !c.links.is_empty() {
+                libnet::nat::remove_links(&c.id)?;
             }
             for (name, st) in &eps {
                 if !st.host_interface.is_empty() {
@@ -497,6 +601,9 @@ impl Engine {
             if links_to_c || shares {
                 // `c` may not run yet (attached between create and start): it counts.
                 self.write_hosts(&p, Some(&c.id))?;
+                if links_to_c {
+                    self.link_rules(&p)?;
+                }
             }
         }
         Ok(())

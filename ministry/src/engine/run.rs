@@ -455,7 +455,12 @@ impl Engine {
             ("hosts", hosts),
             (
                 "resolv.conf",
-                libnet::files::resolv_conf(&host_resolv, &o.dns, &o.dns_search, &o.dns_option),
+                libnet::files::resolv_conf(
+                    &host_resolv,
+                    or_default(&o.dns, &self.config.dns),
+                    or_default(&o.dns_search, &self.config.dns_search),
+                    or_default(&o.dns_option, &self.config.dns_options),
+                ),
             ),
         ];
         let mut mounts = spec.mounts().clone().unwrap_or_default();
@@ -865,5 +870,14 @@ impl Engine {
             .get(id)
             .and_then(|r| r.state())
             .is_ok_and(|s| s.status == libruntime::Status::Running)
+    }
+}
+
+/// The container's own values, else the daemon's defaults.
+fn or_default<'a>(own: &'a [String], daemon: &'a [String]) -> &'a [String] {
+    if own.is_empty() {
+        daemon
+    } else {
+        own
     }
 }

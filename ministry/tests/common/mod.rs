@@ -91,6 +91,9 @@ impl Ministry {
         c.arg("--root").arg(self.root.path().join("data"));
         c.arg("--exec-root").arg(self.root.path().join("run"));
         c.arg("--cgroup-parent").arg(self.cgroup_parent());
+        // Never the machine's /etc/ministry/daemon.json.
+        c.arg("--config-file")
+            .arg(self.root.path().join("daemon.json"));
         // Credentials stay in the test's directory, never the user's home.
         c.env("MINISTRY_CONFIG", self.root.path().join("config"));
         c.env("DOCKER_CONFIG", self.root.path().join("docker-config"));
