@@ -92,13 +92,7 @@ const BRIDGE_TABLE: &str = "bridge ministry";
 /// subnet's outbound traffic, and the port chains; with `icc` off, a drop of the traffic
 /// between the bridge's containers in the `bridge ministry` table. Idempotent.
 pub fn ensure_bridge_rules(b: &BridgeSpec, o: RuleOptions) -> Result<()> {
-    if o.ip_forward {
-        sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
-    }
-    sysctl(
-        &format!("/proc/sys/net/ipv4/conf/{}/route_localnet", b.name),
-        "1",
-    )?;
+    bridge_sysctls(b, o)?;
     let mark = format!("ministry-bridge-{}", b.name);
     // One listing for both tables (each `nft` run costs milliseconds).
     let ruleset = list("ruleset").unwrap_or_default();
@@ -154,6 +148,77 @@ add rule {BRIDGE_TABLE} forward ip saddr {net} ip daddr {net} drop comment "{mar
         nft(&script)?;
     }
     Ok(())
+}
+
+/// The sysctls a bridge's routing needs: IP forwarding (unless `--ip-forward=false`) and
+/// `route_localnet` on the bridge. Part of [`ensure_bridge_rules`].
+pub fn bridge_sysctls(b: &BridgeSpec, o: RuleOptions) -> Result<()> {
+    if o.ip_forward {
+        sysctl("/proc/sys/net/ipv4/ip_forward", "1")?;
+    }
+    sysctl(
+        &format!("/proc/sys/net/ipv4/conf/{}/route_localnet", b.name),
+        "1",
+    )
+}
+
+/// The nftables ruleset's generation in this network namespace: the kernel counts every
+/// committed change, so an unchanged generation proves rules seen before are still there
+/// (without running `nft`, which costs milliseconds). `None` when it cannot be read.
+pub fn generation() -> Option<u32> {
+    const NFNL_SUBSYS_NFTABLES: u16 = 10;
+    const NFT_MSG_GETGEN: u16 = 16;
+    const NFT_MSG_NEWGEN: u16 = 15;
+    const NFTA_GEN_ID: u16 = 1;
+    // SAFETY: plain socket calls on a buffer we own; the fd is closed by OwnedFd.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_NETFILTER,
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd is a fresh socket we own.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    let mut req = [0u8; 20];
+    req[0..4].copy_from_slice(&20u32.to_ne_bytes());
+    req[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN).to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    // nfgenmsg: AF_UNSPEC, NFNETLINK_V0, res_id 0.
+    // SAFETY: sending our buffer on our socket (the kernel is the default peer).
+    if unsafe { libc::send(raw, req.as_ptr().cast(), req.len(), 0) } != req.len() as isize {
+        return None;
+    }
+    let mut buf = [0u8; 512];
+    // SAFETY: receiving into our buffer.
+    let n = unsafe { libc::recv(raw, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 20 {
+        return None;
+    }
+    let buf = &buf[..n as usize];
+    let len = u32::from_ne_bytes(buf[0..4].try_into().ok()?) as usize;
+    let typ = u16::from_ne_bytes(buf[4..6].try_into().ok()?);
+    if typ != (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN || len > buf.len() {
+        return None;
+    }
+    let mut at = 20;
+    while at + 4 <= len {
+        let alen = u16::from_ne_bytes(buf[at..at + 2].try_into().ok()?) as usize;
+        let atyp = u16::from_ne_bytes(buf[at + 2..at + 4].try_into().ok()?) & 0x3fff;
+        if alen < 4 || at + alen > len {
+            return None;
+        }
+        if atyp == NFTA_GEN_ID && alen >= 8 {
+            return Some(u32::from_be_bytes(buf[at + 4..at + 8].try_into().ok()?));
+        }
+        at += (alen + 3) & !3;
+    }
+    None
 }
 
 /// The texts of ministry's `ip` and `bridge` tables in a ruleset listing.
@@ -359,6 +424,29 @@ pub fn free_port(proto: &str) -> Result<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generation_counts_changes() {
+        // In a private network namespace of its own (a thread that unshared), so the
+        // machine's ruleset is never touched.
+        if unsafe { libc::geteuid() } != 0 {
+            assert!(std::env::var("CI").is_err(), "needs root in CI");
+            return;
+        }
+        std::thread::spawn(|| {
+            // SAFETY: unshare affects only this thread.
+            assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+            let g0 = generation().expect("generation readable");
+            assert_eq!(generation(), Some(g0), "stable without changes");
+            nft("add table ip gentest\n").unwrap();
+            let g1 = generation().unwrap();
+            assert_eq!(g1, g0.wrapping_add(1), "one transaction, one generation");
+            nft("add chain ip gentest c\nadd chain ip gentest d\n").unwrap();
+            assert_eq!(generation(), Some(g1.wrapping_add(1)));
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn publish_forms() {

@@ -251,7 +251,15 @@ fn user_defined_networks() {
     assert!(!bridges.contains(" br-"), "{bridges}");
     let rules = on_host(&m, &["nft", "list", "ruleset"]);
     assert!(!rules.contains("br-"), "{rules}");
-    let veths = on_host(&m, &["ip", "-o", "link", "show", "type", "veth"]);
+    // The kernel deletes the veths with the containers' namespaces, asynchronously.
+    let mut veths = String::new();
+    for _ in 0..60 {
+        veths = on_host(&m, &["ip", "-o", "link", "show", "type", "veth"]);
+        if veths.trim().is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     assert_eq!(veths.trim(), "", "no veth left");
 }
 

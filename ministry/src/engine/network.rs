@@ -89,6 +89,13 @@ pub struct NetworkState {
     pub aliases: Vec<String>,
 }
 
+/// The bridges whose rules were seen in place at a ruleset generation.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RulesCache {
+    generation: Option<u32>,
+    bridges: Vec<String>,
+}
+
 /// Whether a `--network` mode puts the container on a bridge network (the default one or a
 /// user-defined one).
 pub(crate) fn is_bridged(mode: &str) -> bool {
@@ -344,7 +351,7 @@ impl Engine {
             libnet::link::ensure_bridge(spec)?;
         }
         if ncfg.iptables {
-            libnet::nat::ensure_bridge_rules(spec, self.rule_options(spec))?;
+            self.ensure_rules(spec)?;
         }
         let ip = self.ipam(spec).allocate(&c.id)?;
         let mac = libnet::ipam::mac_for(ip);
@@ -380,8 +387,10 @@ impl Engine {
                 ports.push(p);
             }
             if !ports.is_empty() {
-                libnet::nat::unpublish(&c.id)?;
-                libnet::nat::publish(&c.id, ip, &ports)?;
+                self.own_rule_change(|| {
+                    libnet::nat::unpublish(&c.id)?;
+                    libnet::nat::publish(&c.id, ip, &ports)
+                })?;
             }
         }
         let aliases = if primary {
@@ -402,6 +411,73 @@ impl Engine {
             network_id: net.id,
             aliases,
         })
+    }
+
+    /// Makes sure bridge `spec`'s rules are in place. The kernel's ruleset generation,
+    /// recorded with the bridges checked at it (`<root>/network/rules.json`), spares the
+    /// `nft` run while nothing changed the ruleset. Called under the network lock.
+    fn ensure_rules(&self, spec: &BridgeSpec) -> Result<(), Error> {
+        let o = self.rule_options(spec);
+        let key = format!(
+            "{} {} masq={} icc={}",
+            spec.name, spec.subnet, o.masquerade, o.icc
+        );
+        let mut cache = self.rules_cache();
+        let now = libnet::nat::generation();
+        if now.is_some() && cache.generation == now && cache.bridges.contains(&key) {
+            return Ok(libnet::nat::bridge_sysctls(spec, o)?);
+        }
+        libnet::nat::ensure_bridge_rules(spec, o)?;
+        if cache.generation != now {
+            cache.bridges.clear();
+        }
+        // What other bridges had is only known still true if nothing but us changed it.
+        let after = libnet::nat::generation();
+        if after != now && after != now.map(|g| g.wrapping_add(1)) {
+            cache.bridges.clear();
+        }
+        cache
+            .bridges
+            .retain(|b| !b.starts_with(&format!("{} ", spec.name)));
+        cache.bridges.push(key);
+        cache.generation = after;
+        self.save_rules_cache(&cache)
+    }
+
+    /// Runs a change of ministry's own rules (`f`, one `nft` transaction), keeping the
+    /// generation cache valid when nobody else changed the ruleset meanwhile.
+    fn own_rule_change(&self, f: impl FnOnce() -> libnet::Result<()>) -> Result<(), Error> {
+        let before = libnet::nat::generation();
+        f()?;
+        let after = libnet::nat::generation();
+        let mut cache = self.rules_cache();
+        if cache.generation.is_some() && cache.generation == before {
+            // One transaction or none (an unpublish with nothing to delete).
+            if after == before || after == before.map(|g| g.wrapping_add(1)) {
+                cache.generation = after;
+                return self.save_rules_cache(&cache);
+            }
+        }
+        if cache.generation.is_some() {
+            return self.save_rules_cache(&RulesCache::default());
+        }
+        Ok(())
+    }
+
+    fn rules_cache(&self) -> RulesCache {
+        std::fs::read(self.network_dir().join("rules.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save_rules_cache(&self, c: &RulesCache) -> Result<(), Error> {
+        let data = serde_json::to_vec(c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        // A cache: a lost write only costs an `nft` run, so no fsync.
+        let path = self.network_dir().join("rules.json");
+        let tmp = self.network_dir().join("rules.json.tmp");
+        std::fs::write(&tmp, data).map_err(|e| Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
     }
 
     /// Connects a container to one more network (`network connect`): recorded, and wired
@@ -564,15 +640,16 @@ impl Engine {
         {
             let _g = self.network_lock()?;
             if !c.network.ports.is_empty() {
-                libnet::nat::unpublish(&c.id)?;
+                self.own_rule_change(|| libnet::nat::unpublish(&c.id))?;
             }
             if !self.config.network.icc && !c.links.is_empty() {
                 libnet::nat::remove_links(&c.id)?;
             }
-            for (name, st) in &eps {
-                if !st.host_interface.is_empty() {
-                    libnet::link::delete_link(&st.host_interface)?;
-                }
+            // Its veths went with its network namespace (its processes are gone): the
+            // kernel deletes a veth pair when either end's namespace dies, so deleting
+            // them here would only wait on the kernel. A namespace still held (by a
+            // `container:` joiner) keeps its veth for that joiner, as it should.
+            for (name, _) in &eps {
                 if let Ok(net) = self.net(name) {
                     self.ipam(&net.spec).release(&c.id)?;
                 }
