@@ -1,7 +1,8 @@
-//! Starting the monitor: a fresh process executed from a sealed in-memory copy of the
-//! helper binary (never forked from the caller, which may be multi-threaded, and never
-//! the host binary itself, which a container could otherwise reach through
-//! `/proc/PID/exe`: runc CVE-2019-5736).
+//! Starting the monitor: a fresh process executed from a read-only view of the helper
+//! binary (a detached read-only bind mount, or a sealed in-memory copy where mounting is
+//! not allowed), never forked from the caller, which may be multi-threaded, and never
+//! from a writable host binary, which a container could otherwise reach through
+//! `/proc/PID/exe` (runc CVE-2019-5736).
 //!
 //! A program that embeds libruntime with [`Helper::CurrentExe`] calls [`maybe_run`] first
 //! thing in `main`; with [`Helper::Binary`] a separate program (such as this crate's
@@ -56,12 +57,140 @@ pub fn maybe_run() {
     crate::monitor::run(Path::new(&dir), owned(3))
 }
 
-/// A sealed memfd holding the helper binary, made once per process.
+/// The helper binary as a file no process can write through, to execute as
+/// `/proc/self/fd/N`: a read-only bind mount of it on a scratch file (runc's "bindfd": no
+/// copy, so starting costs the same whatever the binary's size), detached when this is
+/// dropped, which must wait until the child has executed it (the kernel refuses to
+/// execute from a detached mount). Where mounting is not allowed, a sealed memfd copy
+/// made once per process.
+enum HelperExe {
+    Mounted { fd: OwnedFd, target: PathBuf },
+    Sealed(&'static OwnedFd),
+}
+
+impl HelperExe {
+    fn open(path: &Path, scratch: &Path) -> Result<Self> {
+        match ro_bind(path, scratch) {
+            Ok((fd, target)) => Ok(HelperExe::Mounted { fd, target }),
+            Err(_) => Ok(HelperExe::Sealed(sealed_copy(path)?)),
+        }
+    }
+
+    fn exec_path(&self) -> String {
+        let fd = match self {
+            HelperExe::Mounted { fd, .. } => fd.as_raw_fd(),
+            HelperExe::Sealed(fd) => fd.as_raw_fd(),
+        };
+        format!("/proc/self/fd/{fd}")
+    }
+}
+
+impl Drop for HelperExe {
+    fn drop(&mut self) {
+        if let HelperExe::Mounted { target, .. } = self {
+            detach(target);
+        }
+    }
+}
+
+fn detach(target: &Path) {
+    if let Ok(t) = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()) {
+        // SAFETY: valid C string; lazy unmount of our own mount.
+        unsafe { libc::umount2(t.as_ptr(), libc::MNT_DETACH) };
+    }
+    let _ = std::fs::remove_file(target);
+}
+
+/// A sealed memfd copy of the helper, made once per process.
 fn sealed_copy(path: &Path) -> Result<&'static OwnedFd> {
     static COPY: OnceLock<std::result::Result<OwnedFd, String>> = OnceLock::new();
     COPY.get_or_init(|| make_sealed_copy(path).map_err(|e| e.to_string()))
         .as_ref()
         .map_err(|e| Error::InvalidArgument(format!("copy helper binary: {e}")))
+}
+
+/// A read-only bind mount of `path` on a fresh scratch file in `dir`, and an `O_PATH` fd
+/// on it. `/proc/PID/exe` of what runs from it resolves to that read-only mount, so every
+/// open for writing fails (`EROFS`), also after the mount is detached and our processes
+/// have exited.
+fn ro_bind(path: &Path, dir: &Path) -> Result<(OwnedFd, PathBuf)> {
+    use std::ffi::CString;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let target = dir.join(format!(
+        ".helper-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let cpath = |p: &Path| {
+        CString::new(p.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::InvalidArgument(format!("NUL in {}", p.display())))
+    };
+    let (src, tgt) = (cpath(path)?, cpath(&target)?);
+    std::fs::File::create(&target).map_err(|e| Error::io("create", &target, e))?;
+    let res = (|| {
+        // SAFETY: valid C strings; a bind mount.
+        let bind = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                tgt.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        };
+        if bind != 0 {
+            return Err(Error::io("bind helper", path, std::io::Error::last_os_error()));
+        }
+        // SAFETY: as above; its read-only remount.
+        let ro = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                tgt.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+                std::ptr::null(),
+            )
+        };
+        if ro != 0 {
+            return Err(Error::io(
+                "remount helper read-only",
+                path,
+                std::io::Error::last_os_error(),
+            ));
+        }
+        // SAFETY: valid C string; the fd returned is owned.
+        let fd = unsafe { libc::open(tgt.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::io("open helper", path, std::io::Error::last_os_error()));
+        }
+        // Above the fds the child's setup replaces (fd 3 becomes the report pipe).
+        // SAFETY: F_DUPFD_CLOEXEC on our fd; then the original is closed.
+        let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+        // SAFETY: our fd.
+        unsafe { libc::close(fd) };
+        if high < 0 {
+            return Err(Error::io("dup helper fd", path, std::io::Error::last_os_error()));
+        }
+        let fd = owned(high);
+        // What we hold must be read-only before we trust it.
+        // SAFETY: fstatvfs on our fd into a zeroed struct.
+        let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: as above.
+        if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut sv) } != 0
+            || sv.f_flag & libc::ST_RDONLY == 0
+        {
+            return Err(Error::InvalidArgument("helper mount is not read-only".into()));
+        }
+        Ok(fd)
+    })();
+    match res {
+        Ok(fd) => Ok((fd, target)),
+        Err(e) => {
+            detach(&target);
+            Err(e)
+        }
+    }
 }
 
 fn make_sealed_copy(path: &Path) -> Result<OwnedFd> {
@@ -137,7 +266,7 @@ pub(crate) fn spawn_monitor(helper: &Helper, dir: &Path, stdio: ContainerStdio) 
         }
         Helper::Binary(p) => p.clone(),
     };
-    let memfd = sealed_copy(&exe)?;
+    let helper_exe = HelperExe::open(&exe, dir.parent().unwrap_or(dir))?;
     let mut fds = [0; 2];
     // SAFETY: valid out array.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
@@ -145,7 +274,7 @@ pub(crate) fn spawn_monitor(helper: &Helper, dir: &Path, stdio: ContainerStdio) 
     }
     let (r, w) = (owned(fds[0]), owned(fds[1]));
     let wfd = w.as_raw_fd();
-    let mut cmd = Command::new(format!("/proc/self/fd/{}", memfd.as_raw_fd()));
+    let mut cmd = Command::new(helper_exe.exec_path());
     cmd.arg(MONITOR_ARG).arg(dir);
     cmd.stdin(stdio.stdin.unwrap_or_else(Stdio::null));
     cmd.stdout(stdio.stdout.unwrap_or_else(Stdio::null));
@@ -166,6 +295,8 @@ pub(crate) fn spawn_monitor(helper: &Helper, dir: &Path, stdio: ContainerStdio) 
     let status = child
         .wait()
         .map_err(|e| Error::io("wait for monitor", &exe, e))?;
+    // The monitor runs (it executed the helper before its parent exited).
+    drop(helper_exe);
     if !status.success() {
         return Err(Error::Init(format!("monitor exited with {status}")));
     }
@@ -205,8 +336,8 @@ pub(crate) fn spawn_exec(
         }
         Helper::Binary(p) => p.clone(),
     };
-    let memfd = sealed_copy(&exe)?;
-    let mut cmd = Command::new(format!("/proc/self/fd/{}", memfd.as_raw_fd()));
+    let helper_exe = HelperExe::open(&exe, dir.parent().unwrap_or(dir))?;
+    let mut cmd = Command::new(helper_exe.exec_path());
     cmd.arg(EXEC_ARG).arg(dir).arg(exec_file);
     cmd.stdin(stdio.stdin.unwrap_or_else(Stdio::null));
     cmd.stdout(stdio.stdout.unwrap_or_else(Stdio::null));
@@ -223,9 +354,14 @@ pub(crate) fn spawn_exec(
         drop(child);
         return Ok(0);
     }
-    let status = cmd
-        .status()
+    let mut child = cmd
+        .spawn()
         .map_err(|e| Error::io("start exec helper", &exe, e))?;
+    // Spawn returns once the child executed the helper: the mount can go.
+    drop(helper_exe);
+    let status = child
+        .wait()
+        .map_err(|e| Error::io("wait for exec helper", &exe, e))?;
     Ok(status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
     }))

@@ -86,9 +86,11 @@ fn masked_and_read_only_paths_are_exact() {
     }
 }
 
-/// runc CVE-2019-5736: the processes of ours that enter the container (its monitor and, until
-/// start, its init) run from a sealed memfd copy, so `/proc/PID/exe` is never the host
-/// binary and cannot be opened for writing.
+/// runc CVE-2019-5736: the processes of ours that enter the container (its monitor and,
+/// until start, its init) run from a read-only view of the helper (a detached read-only
+/// bind mount, or a sealed memfd), so `/proc/PID/exe` cannot be opened for writing: not
+/// while they run, and not through an `O_PATH` fd kept until they are gone (the attack's
+/// second step, when "text file busy" no longer protects the file).
 #[test]
 fn cve_2019_5736_proc_self_exe_cannot_be_written() {
     let f = Fixture::new();
@@ -96,30 +98,50 @@ fn cve_2019_5736_proc_self_exe_cannot_be_written() {
         f.rt.create("exe", &f.spec("true"), f.opts(Default::default()))
             .unwrap();
     let st = c.state().unwrap();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(".helper-"), "the helper's mount is detached once started");
+    let mut kept = Vec::new();
     for pid in [st.pid, st.monitor_pid] {
-        let link = std::fs::read_link(format!("/proc/{pid}/exe")).unwrap();
-        assert!(
-            link.to_string_lossy()
-                .starts_with("/memfd:libruntime-helper"),
-            "{pid}: {}",
-            link.display()
-        );
         let p = CString::new(format!("/proc/{pid}/exe")).unwrap();
         // SAFETY: valid C string.
         let fd = unsafe { libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
         assert!(fd < 0, "/proc/{pid}/exe opened for writing");
-        // Reopening through an O_PATH fd (the attack's second step) fails too.
         // SAFETY: valid C string.
         let pathfd = unsafe { libc::open(p.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
         assert!(pathfd >= 0);
+        // What it points at is read-only (a read-only mount) or sealed (a memfd).
+        let link = std::fs::read_link(format!("/proc/self/fd/{pathfd}")).unwrap();
+        // SAFETY: fstatvfs on our fd into a zeroed struct.
+        let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::fstatvfs(pathfd, &mut sv) }, 0);
+        assert!(
+            sv.f_flag & libc::ST_RDONLY != 0
+                || link.to_string_lossy().starts_with("/memfd:libruntime-helper"),
+            "{pid}: {} is neither read-only nor a sealed copy",
+            link.display()
+        );
+        kept.push(pathfd);
+    }
+    c.delete(true).unwrap();
+    // Our processes are gone: nothing is "busy" any more; reopening still fails.
+    for pathfd in kept {
         let again = CString::new(format!("/proc/self/fd/{pathfd}")).unwrap();
         // SAFETY: valid C string.
         let w = unsafe { libc::open(again.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
-        assert!(w < 0, "reopened /proc/{pid}/exe for writing");
+        let err = std::io::Error::last_os_error();
+        assert!(w < 0, "reopened the helper for writing after exit");
+        // EROFS (read-only mount) or EPERM (sealed); ETXTBSY while another test still
+        // runs the same helper binary (the kernel checks that first).
+        assert!(
+            matches!(
+                err.raw_os_error(),
+                Some(libc::EROFS) | Some(libc::EPERM) | Some(libc::ETXTBSY)
+            ),
+            "{err}"
+        );
         // SAFETY: our fd.
         unsafe { libc::close(pathfd) };
     }
-    c.delete(true).unwrap();
 }
 
 /// Opens a host directory WITHOUT close-on-exec, as a careless embedding program might.
