@@ -100,7 +100,7 @@ pub fn ensure_bridge_rules(b: &BridgeSpec, o: RuleOptions) -> Result<()> {
     let (br, net) = (&b.name, b.subnet);
     let mut script = String::new();
     if !table.contains(&format!("\"{mark}\"")) {
-        if !table.contains("\"ministry-ports\"") {
+        if !table.contains("map portmap") {
             script += &format!(
                 r#"add table {TABLE}
 add chain {TABLE} ports
@@ -108,6 +108,8 @@ add chain {TABLE} prerouting {{ type nat hook prerouting priority dstnat; policy
 add chain {TABLE} output {{ type nat hook output priority -100; policy accept; }}
 add chain {TABLE} postrouting {{ type nat hook postrouting priority srcnat; policy accept; }}
 add chain {TABLE} forward {{ type filter hook forward priority filter; policy accept; }}
+add map {TABLE} portmap {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; flags interval; }}
+add rule {TABLE} ports meta l4proto {{ tcp, udp }} dnat ip to ip daddr . meta l4proto . th dport map @portmap comment "ministry-ports"
 add rule {TABLE} prerouting fib daddr type local jump ports comment "ministry-ports"
 add rule {TABLE} output fib daddr type local jump ports comment "ministry-ports"
 "#
@@ -299,43 +301,80 @@ pub fn remove_bridge_rules(name: &str) -> Result<()> {
     delete_owned(BRIDGE_TABLE, &needle)
 }
 
-/// Adds DNAT rules sending each mapping to `container_ip`, owned by `owner`.
+fn port_key(p: &PortMapping) -> Result<String> {
+    if p.proto != "tcp" && p.proto != "udp" {
+        return Err(Error::Invalid(format!("invalid proto: {}", p.proto)));
+    }
+    let addr = p
+        .host_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "0.0.0.0/0".into());
+    Ok(format!("{addr} . {} . {}", p.proto, p.host_port))
+}
+
+/// Publishes each mapping to `container_ip`: one element of the `portmap` verdict map
+/// (host address . protocol . port : container address . port), commented with `owner`.
+/// A host port already published on an overlapping address is Docker's "port is already
+/// allocated".
 pub fn publish(owner: &str, container_ip: Ipv4Addr, ports: &[PortMapping]) -> Result<()> {
     if ports.is_empty() {
         return Ok(());
     }
     let mut script = String::new();
     for p in ports {
-        if p.proto != "tcp" && p.proto != "udp" {
-            return Err(Error::Invalid(format!("invalid proto: {}", p.proto)));
-        }
-        let daddr = p
-            .host_ip
-            .map(|ip| format!("ip daddr {ip} "))
-            .unwrap_or_default();
         script += &format!(
-            "add rule {TABLE} ports {daddr}{} dport {} dnat to {container_ip}:{} comment \"{owner}\"\n",
-            p.proto, p.host_port, p.container_port
+            "add element {TABLE} portmap {{ {} comment \"{owner}\" : {container_ip} . {} }}\n",
+            port_key(p)?,
+            p.container_port
         );
     }
-    nft(&script).map(drop)
+    nft(&script).map(drop).map_err(|e| match e {
+        Error::Nft(m) if m.contains("File exists") || m.contains("conflicting") => {
+            let p = &ports[0];
+            Error::Exhausted(format!(
+                "Bind for {}:{} failed: port is already allocated",
+                p.host_ip
+                    .map(|i| i.to_string())
+                    .unwrap_or_else(|| "0.0.0.0".into()),
+                p.host_port
+            ))
+        }
+        e => e,
+    })
 }
 
-/// Removes every port rule owned by `owner`.
+/// Removes `owner`'s published `ports` by their keys: one `nft` run and no listing. When
+/// some are gone already (a flushed ruleset), falls back to [`unpublish`].
+pub fn unpublish_ports(owner: &str, ports: &[PortMapping]) -> Result<()> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let mut script = String::new();
+    for p in ports {
+        script += &format!("delete element {TABLE} portmap {{ {} }}\n", port_key(p)?);
+    }
+    match nft(&script) {
+        Ok(_) => Ok(()),
+        Err(_) => unpublish(owner),
+    }
+}
+
+/// Removes every published port owned by `owner` (found by listing the map).
 pub fn unpublish(owner: &str) -> Result<()> {
-    let Some(chain) = list(&format!("chain {TABLE} ports")) else {
+    let Some(map) = list(&format!("map {TABLE} portmap")) else {
         return Ok(());
     };
     let needle = format!("comment \"{owner}\"");
-    let script: String = chain
-        .lines()
-        .filter(|l| l.contains(&needle))
-        .filter_map(|l| {
-            l.rsplit_once("# handle ")
-                .map(|(_, h)| h.trim().to_string())
-        })
-        .map(|h| format!("delete rule {TABLE} ports handle {h}\n"))
-        .collect();
+    let mut script = String::new();
+    // Elements print as `KEY comment "owner" : VALUE`, separated by commas.
+    for el in map.split([',', '{', '}']) {
+        if let Some((key, _)) = el.split_once(&needle) {
+            let key = key.trim();
+            if !key.is_empty() {
+                script += &format!("delete element {TABLE} portmap {{ {key} }}\n");
+            }
+        }
+    }
     if script.is_empty() {
         return Ok(());
     }

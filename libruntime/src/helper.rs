@@ -140,7 +140,11 @@ fn ro_bind(path: &Path, dir: &Path) -> Result<(OwnedFd, PathBuf)> {
             )
         };
         if bind != 0 {
-            return Err(Error::io("bind helper", path, std::io::Error::last_os_error()));
+            return Err(Error::io(
+                "bind helper",
+                path,
+                std::io::Error::last_os_error(),
+            ));
         }
         // SAFETY: as above; its read-only remount.
         let ro = unsafe {
@@ -162,7 +166,11 @@ fn ro_bind(path: &Path, dir: &Path) -> Result<(OwnedFd, PathBuf)> {
         // SAFETY: valid C string; the fd returned is owned.
         let fd = unsafe { libc::open(tgt.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
         if fd < 0 {
-            return Err(Error::io("open helper", path, std::io::Error::last_os_error()));
+            return Err(Error::io(
+                "open helper",
+                path,
+                std::io::Error::last_os_error(),
+            ));
         }
         // Above the fds the child's setup replaces (fd 3 becomes the report pipe).
         // SAFETY: F_DUPFD_CLOEXEC on our fd; then the original is closed.
@@ -170,7 +178,11 @@ fn ro_bind(path: &Path, dir: &Path) -> Result<(OwnedFd, PathBuf)> {
         // SAFETY: our fd.
         unsafe { libc::close(fd) };
         if high < 0 {
-            return Err(Error::io("dup helper fd", path, std::io::Error::last_os_error()));
+            return Err(Error::io(
+                "dup helper fd",
+                path,
+                std::io::Error::last_os_error(),
+            ));
         }
         let fd = owned(high);
         // What we hold must be read-only before we trust it.
@@ -180,7 +192,9 @@ fn ro_bind(path: &Path, dir: &Path) -> Result<(OwnedFd, PathBuf)> {
         if unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut sv) } != 0
             || sv.f_flag & libc::ST_RDONLY == 0
         {
-            return Err(Error::InvalidArgument("helper mount is not read-only".into()));
+            return Err(Error::InvalidArgument(
+                "helper mount is not read-only".into(),
+            ));
         }
         Ok(fd)
     })();

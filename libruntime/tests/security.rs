@@ -99,7 +99,10 @@ fn cve_2019_5736_proc_self_exe_cannot_be_written() {
             .unwrap();
     let st = c.state().unwrap();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains(".helper-"), "the helper's mount is detached once started");
+    assert!(
+        !mounts.contains(".helper-"),
+        "the helper's mount is detached once started"
+    );
     let mut kept = Vec::new();
     for pid in [st.pid, st.monitor_pid] {
         let p = CString::new(format!("/proc/{pid}/exe")).unwrap();
@@ -116,7 +119,9 @@ fn cve_2019_5736_proc_self_exe_cannot_be_written() {
         assert_eq!(unsafe { libc::fstatvfs(pathfd, &mut sv) }, 0);
         assert!(
             sv.f_flag & libc::ST_RDONLY != 0
-                || link.to_string_lossy().starts_with("/memfd:libruntime-helper"),
+                || link
+                    .to_string_lossy()
+                    .starts_with("/memfd:libruntime-helper"),
             "{pid}: {} is neither read-only nor a sealed copy",
             link.display()
         );

@@ -368,3 +368,75 @@ fn top_and_stats() {
     assert!(row.contains(" / 64MiB") && row.ends_with("2"), "{stats}");
     m.ok(&["rm", "-f", "tx"]);
 }
+
+#[test]
+fn ps_filters_last_and_columns_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&["run", "--name", "ok0", "busybox", "true"]);
+    let _ = m.run(&["run", "--name", "fail3", "busybox", "sh", "-c", "exit 3"]);
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "up1",
+        "-l",
+        "tier=web",
+        "--expose",
+        "443",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    m.ok(&["create", "--name", "new1", "busybox", "true"]);
+    let names = |args: &[&str]| {
+        let mut a = vec!["ps", "--format", "{{.Names}}"];
+        a.extend_from_slice(args);
+        m.ok(&a)
+    };
+    assert_eq!(names(&[]), "up1\n");
+    assert_eq!(names(&["-a"]), "new1\nup1\nfail3\nok0\n");
+    assert_eq!(names(&["-l"]), "new1\n", "-l: the latest, any state");
+    assert_eq!(names(&["-n", "2"]), "new1\nup1\n");
+    assert_eq!(
+        names(&["-f", "status=exited"]),
+        "fail3\nok0\n",
+        "status implies -a"
+    );
+    assert_eq!(names(&["-a", "-f", "exited=3"]), "fail3\n");
+    assert_eq!(
+        names(&["-f", "exited=3"]),
+        "",
+        "exited does not imply -a (Docker)"
+    );
+    assert_eq!(names(&["-a", "-f", "status=created"]), "new1\n");
+    assert_eq!(names(&["-a", "-f", "label=tier=web"]), "up1\n");
+    assert_eq!(
+        names(&["-a", "-f", "name=o", "-f", "name=new"]),
+        "new1\nok0\n",
+        "same key: or"
+    );
+    assert_eq!(
+        names(&["-a", "-f", "name=o", "-f", "status=exited"]),
+        "ok0\n",
+        "keys: and"
+    );
+    assert_eq!(names(&["-a", "-f", "before=up1"]), "fail3\nok0\n");
+    assert_eq!(names(&["-a", "-f", "since=fail3"]), "new1\nup1\n");
+    assert_eq!(
+        names(&["-a", "-f", "ancestor=busybox", "-f", "network=none"]),
+        "up1\n"
+    );
+    assert_eq!(names(&["-a", "-f", "expose=443"]), "up1\n");
+    assert_eq!(
+        m.ok(&["ps", "--format", "{{.Ports}}|{{.Labels}}|{{.Networks}}"]),
+        "443/tcp|tier=web|none\n"
+    );
+    let o = m.run(&["ps", "-f", "bogus=1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid filter 'bogus'"));
+    let o = m.run(&["ps", "-f", "status=nope"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid filter 'status=nope'"));
+}

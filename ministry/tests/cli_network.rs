@@ -180,6 +180,22 @@ fn published_ports_from_host_loopback_and_other_containers() {
         err.contains("No public port '81' published for web"),
         "{err}"
     );
+    // A host port already published: Docker's refusal, and the failed container is gone.
+    let o = m.run(&[
+        "run", "-d", "--name", "dup", "-p", "8080:80", "busybox", "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("Bind for 0.0.0.0:8080 failed: port is already allocated"),
+        "{err}"
+    );
+    assert_eq!(m.ok(&["ps", "-aq", "-f", "name=dup"]), "");
+    assert_eq!(
+        wait_http(&m, "http://127.0.0.1:8080/"),
+        "hello-web\n",
+        "the first one still serves"
+    );
     // Someone flushes the ruleset behind the engine's back: the next container's wiring
     // notices (the ruleset generation moved) and puts the rules back.
     on_host(&m, &["nft", "flush", "ruleset"]);
@@ -254,14 +270,14 @@ fn nothing_left_after_rm() {
         .to_string();
     let veth = format!("veth{}", &id[..8]);
     assert!(on_host(&m, &["cat", "/proc/net/dev"]).contains(&veth));
-    assert!(on_host(&m, &["nft", "list", "chain", "ip", "ministry", "ports"]).contains(&id));
+    assert!(on_host(&m, &["nft", "list", "table", "ip", "ministry"]).contains(&id));
     m.ok(&["rm", "-f", &id]);
     assert!(
         veth_gone(&m, &veth),
         "veth removed (with its namespace, by the kernel)"
     );
     assert!(
-        !on_host(&m, &["nft", "list", "chain", "ip", "ministry", "ports"]).contains(&id),
+        !on_host(&m, &["nft", "list", "table", "ip", "ministry"]).contains(&id),
         "port rule removed"
     );
     let leases =
@@ -281,7 +297,7 @@ fn nothing_left_after_rm() {
         std::fs::read_to_string(m.root.path().join("data/network/ministry0.leases.json")).unwrap();
     assert!(!leases.contains(&id), "stale lease dropped: {leases}");
     assert!(
-        !on_host(&m, &["nft", "list", "chain", "ip", "ministry", "ports"]).contains(&id),
+        !on_host(&m, &["nft", "list", "table", "ip", "ministry"]).contains(&id),
         "stale rule dropped"
     );
     assert!(veth_gone(&m, &veth), "stale veth gone");

@@ -588,6 +588,9 @@ pub struct RunArgs {
     /// Add link to another container (name[:alias])
     #[arg(long)]
     pub link: Vec<String>,
+    /// Set meta data on a container
+    #[arg(short = 'l', long)]
+    pub label: Vec<String>,
     /// Publish a container's port(s) to the host
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
@@ -619,6 +622,16 @@ pub struct PsArgs {
     /// Don't truncate output
     #[arg(long)]
     pub no_trunc: bool,
+    /// Filter output based on conditions provided (id, name, label, exited, status,
+    /// ancestor, before, since, volume, network, publish, expose)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last")]
+    pub last: Option<usize>,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long)]
+    pub latest: bool,
 }
 
 /// `rm`.

@@ -58,6 +58,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         network: a.network.clone(),
         network_aliases: a.network_alias.clone(),
         links: a.link.clone(),
+        labels: a.label.clone(),
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -558,11 +559,24 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
     ]
     .map(String::from)
     .to_vec()];
-    for c in engine.containers()? {
-        let st = engine.container_state(&c)?;
-        if !a.all && !st.running {
+    let filters = PsFilters::parse(&a.filter)?;
+    let last = if a.latest { Some(1) } else { a.last };
+    let all = a.all || last.is_some() || filters.has("status");
+    let everything = engine.containers()?;
+    let mut shown = 0;
+    for c in &everything {
+        if last.is_some_and(|n| shown >= n) {
+            break;
+        }
+        let st = engine.container_state(c)?;
+        if !all && !st.running {
             continue;
         }
+        if !filters.matches(engine, c, &st, &everything)? {
+            continue;
+        }
+        shown += 1;
+        let c = c.clone();
         let id = if a.no_trunc {
             c.id.clone()
         } else {
@@ -606,9 +620,32 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
                 since(state.as_ref().and_then(|s| s.finished_ns))
             ),
         };
+        let ports = ports_text(&c, st.running);
+        let labels: Vec<String> = c
+            .config
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let mounts: Vec<String> = c
+            .mounts
+            .iter()
+            .map(|m| {
+                let n = if m.name.is_empty() {
+                    &m.source
+                } else {
+                    &m.name
+                };
+                truncate(n, 15)
+            })
+            .collect();
+        let networks: Vec<String> = ministry::Engine::network_names(&c);
         objects.push(json!({
             "ID": id, "Image": c.image, "Command": cmd, "CreatedAt": c.created, "RunningFor": super::output::ago(&c.created),
-            "Ports": "", "Status": status, "Size": "0B", "Names": c.name, "Labels": "", "Mounts": "", "Networks": "", "State": st.status,
+            "Ports": ports, "Status": status, "Size": "0B", "Names": c.name, "Labels": labels.join(","),
+            "Mounts": mounts.join(","), "Networks": networks.join(","), "State": st.status,
         }));
         rows.push(vec![
             id,
@@ -616,7 +653,7 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             cmd,
             super::output::ago(&c.created),
             status,
-            String::new(),
+            ports,
             c.name.clone(),
         ]);
     }
@@ -876,4 +913,166 @@ pub fn port(engine: &Engine, a: &super::args::PortArgs) -> Result<()> {
         bail!("No public port '{p}' published for {}", c.name);
     }
     Ok(())
+}
+
+/// Docker's PORTS column: published ports while running (`0.0.0.0:8080->80/tcp`), then
+/// the exposed ones not published (`443/tcp`).
+fn ports_text(c: &ContainerRecord, running: bool) -> String {
+    let mut out = Vec::new();
+    let published = if running { &c.network.ports[..] } else { &[] };
+    // As Docker prints them: the exposed ports not published first, then the mappings.
+    for k in c.config.exposed_ports.clone().unwrap_or_default().keys() {
+        let shown = published
+            .iter()
+            .any(|p| format!("{}/{}", p.container_port, p.proto) == *k);
+        if !shown {
+            out.push(k.clone());
+        }
+    }
+    for p in published {
+        let ip = p
+            .host_ip
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "0.0.0.0".into());
+        out.push(format!(
+            "{ip}:{}->{}/{}",
+            p.host_port, p.container_port, p.proto
+        ));
+    }
+    out.join(", ")
+}
+
+/// `ps --filter` values: the same key ORs, different keys AND (Docker's rule).
+struct PsFilters(Vec<(String, Vec<String>)>);
+
+impl PsFilters {
+    fn parse(items: &[String]) -> Result<Self> {
+        let mut v: Vec<(String, Vec<String>)> = Vec::new();
+        for f in items {
+            let Some((k, val)) = f.split_once('=') else {
+                bail!("bad format of filter (expected name=value)");
+            };
+            let k = k.to_ascii_lowercase();
+            if !matches!(
+                k.as_str(),
+                "id" | "name"
+                    | "label"
+                    | "exited"
+                    | "status"
+                    | "ancestor"
+                    | "before"
+                    | "since"
+                    | "volume"
+                    | "network"
+                    | "publish"
+                    | "expose"
+            ) {
+                return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
+            }
+            if k == "status"
+                && !matches!(
+                    val,
+                    "created"
+                        | "restarting"
+                        | "running"
+                        | "removing"
+                        | "paused"
+                        | "exited"
+                        | "dead"
+                )
+            {
+                return Err(ministry::Error::InvalidConfig(format!(
+                    "Invalid filter 'status={val}'"
+                ))
+                .into());
+            }
+            match v.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, vals)) => vals.push(val.to_string()),
+                None => v.push((k, vec![val.to_string()])),
+            }
+        }
+        Ok(PsFilters(v))
+    }
+
+    fn has(&self, k: &str) -> bool {
+        self.0.iter().any(|(x, _)| x == k)
+    }
+
+    fn matches(
+        &self,
+        engine: &Engine,
+        c: &ContainerRecord,
+        st: &ministry::ContainerState,
+        all: &[ContainerRecord],
+    ) -> Result<bool> {
+        let created_of = |name: &str| -> Result<String> {
+            Ok(all
+                .iter()
+                .find(|x| x.name == name || x.id.starts_with(name))
+                .map(|x| x.created.clone())
+                .ok_or_else(|| ministry::Error::NoSuchContainer(name.to_string()))?)
+        };
+        for (k, vals) in &self.0 {
+            let mut any = false;
+            for v in vals {
+                any |= match k.as_str() {
+                    "id" => c.id.starts_with(v.as_str()),
+                    "name" => c.name.contains(v.as_str()),
+                    "label" => {
+                        let labels = c.config.labels.clone().unwrap_or_default();
+                        match v.split_once('=') {
+                            Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
+                            None => labels.contains_key(v.as_str()),
+                        }
+                    }
+                    "exited" => {
+                        st.status == "exited"
+                            && st.exit_code.map(|e| e.to_string()) == Some(v.clone())
+                    }
+                    "status" => st.status == v,
+                    "ancestor" => {
+                        c.image == *v
+                            || c.image_id
+                                .trim_start_matches("sha256:")
+                                .starts_with(v.trim_start_matches("sha256:"))
+                            || engine
+                                .images()
+                                .resolve(v)
+                                .is_ok_and(|d| d.id.to_string() == c.image_id)
+                    }
+                    "before" => c.created < created_of(v)?,
+                    "since" => c.created > created_of(v)?,
+                    "volume" => c
+                        .mounts
+                        .iter()
+                        .any(|m| m.name == *v || m.destination == *v || m.source == *v),
+                    "network" => ministry::Engine::network_names(c).iter().any(|n| n == v),
+                    "publish" | "expose" => {
+                        let want = if v.contains('/') {
+                            v.clone()
+                        } else {
+                            format!("{v}/tcp")
+                        };
+                        if k == "publish" {
+                            c.network.ports.iter().any(|p| {
+                                format!("{}/{}", p.host_port, p.proto) == want
+                                    || format!("{}/{}", p.container_port, p.proto) == want
+                            })
+                        } else {
+                            c.config
+                                .exposed_ports
+                                .clone()
+                                .unwrap_or_default()
+                                .contains_key(&want)
+                        }
+                    }
+                    _ => false,
+                };
+            }
+            if !any {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }

@@ -262,6 +262,16 @@ impl Engine {
         Ok(LockGuard::lock(&self.network_dir().join("attach.lock"))?)
     }
 
+    /// The names of the networks a container is on (`ps`'s NETWORKS), its primary first:
+    /// `bridge`, a user-defined network, `host` or `none`.
+    pub fn network_names(c: &ContainerRecord) -> Vec<String> {
+        match c.network_mode.as_str() {
+            "host" | "none" => vec![c.network_mode.clone()],
+            m if m.starts_with("container:") => Vec::new(),
+            _ => Self::endpoints(c).into_iter().map(|(n, _)| n).collect(),
+        }
+    }
+
     /// The networks a container is on, its primary one first: `(name, state)`.
     pub(crate) fn endpoints(c: &ContainerRecord) -> Vec<(String, NetworkState)> {
         let mut v = Vec::new();
@@ -387,8 +397,13 @@ impl Engine {
                 ports.push(p);
             }
             if !ports.is_empty() {
+                // Rules of an earlier start (none for a new container: a crash's leftovers
+                // were reconciled above) go first.
+                let earlier = !c.network.ports.is_empty();
                 self.own_rule_change(|| {
-                    libnet::nat::unpublish(&c.id)?;
+                    if earlier {
+                        libnet::nat::unpublish_ports(&c.id, &c.network.ports)?;
+                    }
                     libnet::nat::publish(&c.id, ip, &ports)
                 })?;
             }
@@ -640,7 +655,7 @@ impl Engine {
         {
             let _g = self.network_lock()?;
             if !c.network.ports.is_empty() {
-                self.own_rule_change(|| libnet::nat::unpublish(&c.id))?;
+                self.own_rule_change(|| libnet::nat::unpublish_ports(&c.id, &c.network.ports))?;
             }
             if !self.config.network.icc && !c.links.is_empty() {
                 libnet::nat::remove_links(&c.id)?;

@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub network_aliases: Vec<String>,
     /// `--link name[:alias]`.
     pub links: Vec<String>,
+    /// `--label k=v` (added to the image's labels).
+    pub labels: Vec<String>,
     /// `-p` values.
     pub publish: Vec<String>,
     /// `-P`: publish every exposed port on a free host port.
@@ -274,6 +276,12 @@ impl Engine {
                 o.cmd.clone()
             });
             cfg.image = o.image.clone();
+            for l in &o.labels {
+                let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+                cfg.labels
+                    .get_or_insert_with(Default::default)
+                    .insert(k.to_string(), v.to_string());
+            }
             cfg.working_dir = workdir;
             if let Some(u) = &o.user {
                 cfg.user = u.clone();
