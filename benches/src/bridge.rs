@@ -138,11 +138,23 @@ fn send_all(fd: i32, addr: std::net::SocketAddr) -> std::time::Duration {
 fn throughput(m: &dyn Fn() -> Command, fd: i32, runs: usize) -> Result<serde_json::Value> {
     let out = m()
         .args([
-            "run", "-d", "--name", "sink", "-p", "127.0.0.1:9000:80", "busybox", "sh", "-c",
+            "run",
+            "-d",
+            "--name",
+            "sink",
+            "-p",
+            "127.0.0.1:9000:80",
+            "busybox",
+            "sh",
+            "-c",
             "while true; do nc -l -p 80 >/dev/null; done",
         ])
         .output()?;
-    ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ip = m()
         .args(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "sink"])
         .output()?;

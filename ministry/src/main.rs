@@ -124,6 +124,19 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Logout(a) => cli::registry::logout(&engine, a).map(|_| true)?,
         Command::Search(a) => cli::registry::search(&engine, a).map(|_| true)?,
         Command::Network(n) => cli::networks::run(&engine, n)?,
+        Command::Commit(a) => {
+            let img = engine.commit_container(
+                &a.container,
+                a.reference.as_deref(),
+                a.author.as_deref().unwrap_or(""),
+                a.message.as_deref().unwrap_or(""),
+                &a.change,
+                a.pause,
+            )?;
+            println!("{}", img.id);
+            true
+        }
+        Command::Restart(a) => cli::containers::restart(&engine, a)?,
         Command::Volume(v) => match v {
             VolumeCommand::Create(a) => cli::volumes::create(&engine, a).map(|_| true)?,
             VolumeCommand::Ls(a) => cli::volumes::ls(&engine, a).map(|_| true)?,

@@ -440,3 +440,176 @@ fn ps_filters_last_and_columns_like_docker() {
     let o = m.run(&["ps", "-f", "status=nope"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid filter 'status=nope'"));
 }
+
+#[test]
+fn commit_restart_env_file_and_cidfile() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // commit: the container's changes (a new file, a deletion) as a layer on its image,
+    // author, message and --change recorded; the container keeps running (paused meanwhile).
+    m.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "c1",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hello > /greeting; rm /bin/vi; sleep 60",
+    ]);
+    for _ in 0..50 {
+        if m.run(&["exec", "c1", "test", "-f", "/greeting"])
+            .status
+            .success()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let id = m
+        .ok(&[
+            "commit",
+            "-a",
+            "Me <me@example.com>",
+            "-m",
+            "add greeting",
+            "-c",
+            "CMD [\"cat\", \"/greeting\"]",
+            "c1",
+            "greet:v1",
+        ])
+        .trim()
+        .to_string();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]),
+        "running\n"
+    );
+    assert_eq!(
+        m.ok(&["run", "--rm", "--network", "none", "greet:v1"]),
+        "hello\n"
+    );
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "greet:v1",
+        "ls",
+        "/bin/vi",
+    ]);
+    assert!(!o.status.success(), "the deletion is in the layer");
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.Author}}|{{json .Config.Cmd}}|{{len .RootFS.Layers}}",
+            "greet:v1"
+        ]),
+        "Me <me@example.com>|[\"cat\",\"/greeting\"]|2\n"
+    );
+    let hist = m.ok(&["history", "--format", "{{.Comment}}", "greet:v1"]);
+    assert!(hist.starts_with("add greeting\n"), "{hist}");
+    let o = m.run(&["commit", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No such container: nope"));
+
+    // restart: a new start of the same container (the name is printed, as Docker does).
+    let started = m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "c1"]);
+    assert_eq!(m.ok(&["restart", "-t", "1", "c1"]), "c1\n");
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]),
+        "running\n"
+    );
+    assert_ne!(
+        m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "c1"]),
+        started
+    );
+    m.ok(&["rm", "-f", "c1"]);
+
+    // --env-file: KEY=VALUE, KEY (from the caller), comments; -e wins.
+    let dir = tempfile::tempdir().unwrap();
+    let envf = dir.path().join("env");
+    std::fs::write(
+        &envf,
+        "# a comment\nA=1\n\nB=two words\nFROM_HOST\nUNSET_HERE\nC=3\n",
+    )
+    .unwrap();
+    let out = m
+        .cmd()
+        .env("FROM_HOST", "yes")
+        .env_remove("UNSET_HERE")
+        .args(["run", "--rm", "--network", "none", "--env-file"])
+        .arg(&envf)
+        .args([
+            "-e",
+            "C=override",
+            "busybox",
+            "sh",
+            "-c",
+            "echo \"$A|$B|$FROM_HOST|${UNSET_HERE-unset}|$C\"",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "1|two words|yes|unset|override\n"
+    );
+    std::fs::write(&envf, "BAD KEY=1\n").unwrap();
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--env-file",
+        envf.to_str().unwrap(),
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+
+    // --cidfile: the ID written; an existing file refused before anything is created.
+    let cid = dir.path().join("cid");
+    let id = m
+        .ok(&[
+            "create",
+            "--network",
+            "none",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "busybox",
+            "true",
+        ])
+        .trim()
+        .to_string();
+    assert_eq!(std::fs::read_to_string(&cid).unwrap(), id);
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Container ID file found"));
+    assert_eq!(
+        m.ok(&["ps", "-aq"]).lines().count(),
+        1,
+        "nothing was created"
+    );
+    let cid2 = dir.path().join("cid2");
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--cidfile",
+        cid2.to_str().unwrap(),
+        "nosuchimage:x",
+        "true",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        !cid2.exists(),
+        "removed when the container could not be made"
+    );
+}

@@ -5,6 +5,7 @@
 mod add;
 mod archive;
 mod check;
+mod commit;
 mod export;
 mod import;
 mod inspect;
@@ -12,6 +13,7 @@ mod remove;
 
 pub use archive::{LoadedImage, SaveFormat};
 pub use check::CheckReport;
+pub use commit::CommitOptions;
 pub use import::{go_arch, ImportOptions};
 pub use inspect::{HistoryEntry, ImageInspect};
 pub use remove::{ImageUser, RemoveEvent};

@@ -148,6 +148,10 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
     /// Download an image from a registry
     Pull(PullArgs),
     /// Upload an image to a registry
@@ -427,6 +431,9 @@ pub struct HistoryArgs {
     /// Only show image IDs
     #[arg(short, long)]
     pub quiet: bool,
+    /// Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')
+    #[arg(long)]
+    pub format: Option<String>,
     /// The image
     pub image: String,
 }
@@ -591,6 +598,12 @@ pub struct RunArgs {
     /// Set meta data on a container
     #[arg(short = 'l', long)]
     pub label: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<std::path::PathBuf>,
+    /// Write the container ID to the file
+    #[arg(long)]
+    pub cidfile: Option<std::path::PathBuf>,
     /// Publish a container's port(s) to the host
     #[arg(short = 'p', long = "publish")]
     pub publish: Vec<String>,
@@ -902,4 +915,25 @@ pub struct NetworkDisconnectArgs {
     pub network: String,
     /// The container
     pub container: String,
+}
+
+/// `commit`.
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
+    #[arg(short, long)]
+    pub author: Option<String>,
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short, long)]
+    pub change: Vec<String>,
+    /// Commit message
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Pause container during commit
+    #[arg(short, long, default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub pause: bool,
+    /// The container
+    pub container: String,
+    /// REPOSITORY[:TAG]
+    pub reference: Option<String>,
 }

@@ -40,11 +40,17 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     if a.tty {
         bail!("pseudo-TTY (-t) is not supported yet");
     }
+    // Docker's order: the files' variables first, then `-e` (which wins).
+    let mut env = Vec::new();
+    for f in &a.env_file {
+        env.extend(read_env_file(f)?);
+    }
+    env.extend(a.env.iter().cloned());
     let mut o = RunOptions {
         image: a.image.clone(),
         cmd: a.cmd.clone(),
         entrypoint: a.entrypoint.clone(),
-        env: a.env.clone(),
+        env,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         name: a.name.clone(),
@@ -129,7 +135,9 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
             Stdio::inherit()
         }),
     };
+    let cid = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine.create_container(&opts, stdio, !a.detach)?;
+    cid.write(&c.id)?;
     let started = engine.start_container(&c.id);
     if a.detach {
         if let Err(e) = started {
@@ -151,7 +159,9 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
 pub fn create(engine: &Engine, a: &RunArgs) -> Result<()> {
     let opts = run_options(a)?;
     super::registry::ensure_image(engine, &opts.image, None)?;
+    let cid = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine.create_container(&opts, ContainerStdio::default(), false)?;
+    cid.write(&c.id)?;
     println!("{}", c.id);
     Ok(())
 }
@@ -222,6 +232,17 @@ fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), ministry::Error>
 pub fn stop(engine: &Engine, a: &StopArgs) -> Result<bool> {
     Ok(each(&a.containers, |n| {
         engine.stop_container(n, a.time).map(drop)
+    }))
+}
+
+/// `restart`: stop (within `-t` seconds) when running, then start; prints each name.
+pub fn restart(engine: &Engine, a: &StopArgs) -> Result<bool> {
+    Ok(each(&a.containers, |n| {
+        let c = engine.container(n)?;
+        if engine.container_state(&c)?.running {
+            engine.stop_container(&c.id, a.time)?;
+        }
+        engine.start_container(&c.id).map(drop)
     }))
 }
 
@@ -1074,5 +1095,81 @@ impl PsFilters {
             }
         }
         Ok(true)
+    }
+}
+
+/// `--env-file`: `KEY=VALUE` lines, `KEY` alone taking the caller's value (skipped when
+/// unset), `#` comments and blank lines ignored; no quote processing (Docker's rules).
+fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("open {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (k, v) = match line.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (line.trim_end(), None),
+        };
+        if k.is_empty() || k.contains(char::is_whitespace) {
+            bail!(
+                "invalid environment variable: {line} (in {} line {})",
+                path.display(),
+                i + 1
+            );
+        }
+        match v {
+            Some(v) => out.push(format!("{k}={v}")),
+            None => {
+                if let Ok(v) = std::env::var(k) {
+                    out.push(format!("{k}={v}"));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `--cidfile`: created empty before the container (Docker refuses an existing file),
+/// filled with the ID once it exists, removed if creating fails.
+struct CidFile(Option<std::path::PathBuf>, bool);
+
+impl CidFile {
+    fn claim(path: Option<&std::path::Path>) -> Result<Self> {
+        let Some(p) = path else {
+            return Ok(CidFile(None, false));
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(p)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+                    "Container ID file found, make sure the other container isn't running or delete {}",
+                    p.display()
+                ),
+                _ => anyhow::anyhow!("Failed to create the container ID file: {e}"),
+            })?;
+        Ok(CidFile(Some(p.to_path_buf()), false))
+    }
+
+    fn write(mut self, id: &str) -> Result<()> {
+        if let Some(p) = &self.0 {
+            std::fs::write(p, id).map_err(|e| {
+                anyhow::anyhow!("Failed to write the container ID to the file: {e}")
+            })?;
+        }
+        self.1 = true;
+        Ok(())
+    }
+}
+
+impl Drop for CidFile {
+    fn drop(&mut self) {
+        if let (Some(p), false) = (&self.0, self.1) {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }

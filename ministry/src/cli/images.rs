@@ -225,6 +225,7 @@ pub fn history(engine: &Engine, a: &HistoryArgs) -> Result<()> {
         "SIZE".into(),
         "COMMENT".into(),
     ]];
+    let mut objects = Vec::new();
     for r in rows {
         let id = if r.id == "<missing>" {
             r.id.clone()
@@ -240,7 +241,17 @@ pub fn history(engine: &Engine, a: &HistoryArgs) -> Result<()> {
         } else {
             (r.created.clone(), r.size.to_string())
         };
+        objects.push(serde_json::json!({
+            "ID": id, "CreatedSince": ago(&r.created), "CreatedAt": r.created, "CreatedBy": by,
+            "Size": size, "Comment": r.comment,
+        }));
         t.push(vec![id, created, by, size, r.comment]);
+    }
+    if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
+        let headers = serde_json::json!({"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+            "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"});
+        print!("{}", super::template::format_rows(f, &headers, &objects)?);
+        return Ok(());
     }
     print!("{}", table(&t));
     Ok(())

@@ -384,3 +384,58 @@ pub fn parse_signal(s: &str) -> Result<i32, Error> {
     };
     Ok(n)
 }
+
+impl Engine {
+    /// Commits a container's changes as a new image (`docker commit`): its writable layer
+    /// on its image, its config with `changes` applied. With `pause`, a running container
+    /// is frozen meanwhile (Docker's default), so the layer is consistent.
+    pub fn commit_container(
+        &self,
+        name: &str,
+        reference: Option<&str>,
+        author: &str,
+        message: &str,
+        changes: &[String],
+        pause: bool,
+    ) -> Result<libimage::image::ImageRecord, Error> {
+        let c = self.container(name)?;
+        let reference = reference
+            .map(libimage::reference::Reference::parse)
+            .transpose()?;
+        let base = self.images.resolve(&c.image_id)?;
+        let rc = self.runtime.get(&c.id).ok().filter(|r| {
+            r.state()
+                .is_ok_and(|s| s.status == libruntime::Status::Running)
+        });
+        let froze = match &rc {
+            Some(r) if pause && !r.is_paused() => {
+                r.pause()?;
+                true
+            }
+            _ => false,
+        };
+        let created_by = std::iter::once(c.path.clone())
+            .chain(c.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let result = self.images.commit(
+            &c.snapshot,
+            &base,
+            &libimage::service::CommitOptions {
+                reference,
+                author: author.to_string(),
+                comment: message.to_string(),
+                config: c.config.clone(),
+                changes: changes.to_vec(),
+                container: c.id.clone(),
+                created_by,
+            },
+        );
+        if froze {
+            if let Some(r) = &rc {
+                r.resume()?;
+            }
+        }
+        Ok(result?)
+    }
+}
