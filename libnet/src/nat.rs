@@ -359,6 +359,66 @@ pub fn unpublish_ports(owner: &str, ports: &[PortMapping]) -> Result<()> {
     }
 }
 
+/// A removal of published ports under way: the kernel takes a grace period (~10 ms) to
+/// commit a deletion, which the caller can spend on other work before [`Self::finish`].
+#[derive(Debug)]
+pub struct PendingUnpublish {
+    child: Option<std::process::Child>,
+    owner: String,
+}
+
+/// Starts removing `owner`'s published `ports` by key (see [`unpublish_ports`]) without
+/// waiting for `nft`.
+pub fn start_unpublish_ports(owner: &str, ports: &[PortMapping]) -> Result<PendingUnpublish> {
+    let mut script = String::new();
+    for p in ports {
+        script += &format!("delete element {TABLE} portmap {{ {} }}\n", port_key(p)?);
+    }
+    let child = if script.is_empty() {
+        None
+    } else {
+        let mut c = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::Nft(format!("cannot run nft (apt-get install nftables): {e}")))?;
+        let mut stdin = c.stdin.take().expect("piped");
+        stdin
+            .write_all(script.as_bytes())
+            .map_err(|e| Error::Nft(e.to_string()))?;
+        drop(stdin);
+        Some(c)
+    };
+    Ok(PendingUnpublish {
+        child,
+        owner: owner.to_string(),
+    })
+}
+
+impl PendingUnpublish {
+    /// Waits for the removal; when some keys were gone already (a flushed ruleset), removes
+    /// whatever `owner` still has by listing.
+    pub fn finish(mut self) -> Result<()> {
+        let Some(c) = self.child.take() else {
+            return Ok(());
+        };
+        match c.wait_with_output() {
+            Ok(o) if o.status.success() => Ok(()),
+            _ => unpublish(&self.owner),
+        }
+    }
+}
+
+impl Drop for PendingUnpublish {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Removes every published port owned by `owner` (found by listing the map).
 pub fn unpublish(owner: &str) -> Result<()> {
     let Some(map) = list(&format!("map {TABLE} portmap")) else {

@@ -325,12 +325,17 @@ impl Engine {
             }
             rc.delete(force)?;
         }
+        // The port rules' removal runs while the snapshot goes.
+        let pending = self.begin_unpublish(&c)?;
         match self.images.snapshotter().remove(&c.snapshot) {
             Ok(()) => {}
             Err(e) if e.kind() == libimage::ErrorKind::NotFound => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                let _ = self.detach_network(&c, pending);
+                return Err(e.into());
+            }
         }
-        self.detach_network(&c)?;
+        self.detach_network(&c, pending)?;
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
         if volumes {

@@ -89,6 +89,12 @@ pub struct NetworkState {
     pub aliases: Vec<String>,
 }
 
+/// A removal of published ports under way, with the ruleset generation before it.
+pub(crate) struct PendingPorts {
+    before: Option<u32>,
+    pending: libnet::nat::PendingUnpublish,
+}
+
 /// The bridges whose rules were seen in place at a ruleset generation.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct RulesCache {
@@ -464,6 +470,12 @@ impl Engine {
     fn own_rule_change(&self, f: impl FnOnce() -> libnet::Result<()>) -> Result<(), Error> {
         let before = libnet::nat::generation();
         f()?;
+        self.note_own_change(before)
+    }
+
+    /// The generation bookkeeping of [`Engine::own_rule_change`], for a change made since
+    /// the generation was `before`.
+    fn note_own_change(&self, before: Option<u32>) -> Result<(), Error> {
         let after = libnet::nat::generation();
         let mut cache = self.rules_cache();
         if cache.generation.is_some() && cache.generation == before {
@@ -645,17 +657,44 @@ impl Engine {
         Ok(())
     }
 
-    /// Undoes [`Engine::attach_network`] for a container being removed: its port rules,
-    /// its veths if still there, its address leases; the peers' hosts files forget it.
-    pub(crate) fn detach_network(&self, c: &ContainerRecord) -> Result<(), Error> {
+    /// Starts removing a container's published ports (the kernel's commit of a deletion
+    /// takes a grace period; removal does other work meanwhile). Finished by
+    /// [`Engine::detach_network`].
+    pub(crate) fn begin_unpublish(
+        &self,
+        c: &ContainerRecord,
+    ) -> Result<Option<PendingPorts>, Error> {
+        if c.network.ports.is_empty() || !self.config.network.iptables {
+            return Ok(None);
+        }
+        let before = libnet::nat::generation();
+        let pending = libnet::nat::start_unpublish_ports(&c.id, &c.network.ports)?;
+        Ok(Some(PendingPorts { before, pending }))
+    }
+
+    /// Undoes [`Engine::attach_network`] for a container being removed: its port rules
+    /// (finishing `pending` when [`Engine::begin_unpublish`] started it), its address
+    /// leases; the peers' hosts files forget it.
+    pub(crate) fn detach_network(
+        &self,
+        c: &ContainerRecord,
+        pending: Option<PendingPorts>,
+    ) -> Result<(), Error> {
         let eps = Self::endpoints(c);
         if eps.iter().all(|(_, s)| s.ip_address.is_none()) {
             return Ok(());
         }
         {
             let _g = self.network_lock()?;
-            if !c.network.ports.is_empty() {
-                self.own_rule_change(|| libnet::nat::unpublish_ports(&c.id, &c.network.ports))?;
+            match pending {
+                Some(p) => {
+                    p.pending.finish()?;
+                    self.note_own_change(p.before)?;
+                }
+                None if !c.network.ports.is_empty() && self.config.network.iptables => {
+                    self.own_rule_change(|| libnet::nat::unpublish_ports(&c.id, &c.network.ports))?;
+                }
+                None => {}
             }
             if !self.config.network.icc && !c.links.is_empty() {
                 libnet::nat::remove_links(&c.id)?;

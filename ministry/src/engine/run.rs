@@ -342,7 +342,7 @@ impl Engine {
                 .and_then(|st| self.attach_network(&mut record, st.pid as u32))
             {
                 let _ = rc.delete(true);
-                let _ = self.detach_network(&record);
+                let _ = self.detach_network(&record, None);
                 return Err(e);
             }
             Ok(record)
