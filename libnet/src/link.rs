@@ -99,8 +99,16 @@ pub fn ensure_bridge(b: &BridgeSpec) -> Result<()> {
         let idx = match index_of(&h, &b.name).await? {
             Some(i) => i,
             None => {
+                // A fixed MAC: otherwise a bridge takes its lowest port's, and changes it
+                // when that port goes, leaving containers with a stale ARP entry for the
+                // gateway (Docker sets one too).
                 h.link()
-                    .add(LinkBridge::new(&b.name).mtu(b.mtu).build())
+                    .add(
+                        LinkBridge::new(&b.name)
+                            .mtu(b.mtu)
+                            .address(random_mac()?.to_vec())
+                            .build(),
+                    )
                     .execute()
                     .await
                     .or_else(exists_ok)
@@ -123,6 +131,17 @@ pub fn ensure_bridge(b: &BridgeSpec) -> Result<()> {
         )
         .await
     })?
+}
+
+/// A random locally administered unicast MAC address.
+fn random_mac() -> Result<[u8; 6]> {
+    let mut m = [0u8; 6];
+    // SAFETY: getrandom writes at most 6 bytes into `m`.
+    if unsafe { libc::getrandom(m.as_mut_ptr().cast(), m.len(), 0) } != 6 {
+        return Err(Error::io("getrandom", "", std::io::Error::last_os_error()));
+    }
+    m[0] = (m[0] & 0xfe) | 0x02;
+    Ok(m)
 }
 
 /// Deletes a link of this namespace if it exists (a bridge, or a veth's host end, which

@@ -43,6 +43,19 @@ pub struct CreateOptions {
     /// owns them then; `stdio.stdout`/`stderr` become the monitor's own, used when the
     /// log config forwards). By default, no log: the container writes to `stdio` directly.
     pub log: Option<crate::logs::LogConfig>,
+    /// A file the monitor appends one JSON line to when the container's program exits
+    /// (`{"id", "exitCode", "oomKilled", "timeNano", "attributes"}`), for an engine's event
+    /// log. By default, none.
+    pub exit_log: Option<ExitLog>,
+}
+
+/// Where and with what the monitor reports an exit (see [`CreateOptions::exit_log`]).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct ExitLog {
+    /// The file (appended to; one line per exit, written with one `write`).
+    pub path: PathBuf,
+    /// Extra attributes copied into each line (an engine's image and name).
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// One container.
@@ -122,6 +135,7 @@ impl Runtime {
                 cgroup: Some(cgroup),
                 seccomp_bpf,
                 log: opts.log,
+                exit_log: opts.exit_log,
             };
             let data =
                 serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;

@@ -37,7 +37,7 @@ pub mod spec;
 pub mod state;
 pub mod syscall;
 
-pub use container::{Container, CreateOptions, Runtime};
+pub use container::{Container, CreateOptions, ExitLog, Runtime};
 pub use error::{Error, ErrorKind, Result};
 pub use helper::{maybe_run, ContainerStdio, Helper};
 pub use spec::docker_default;

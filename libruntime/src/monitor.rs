@@ -27,6 +27,9 @@ pub(crate) struct MonitorConfig {
     /// Where the container's stdout and stderr are logged; without it they are the
     /// monitor's own (the creator's choice of stdio).
     pub log: Option<crate::logs::LogConfig>,
+    /// Where to report the exit.
+    #[serde(default)]
+    pub exit_log: Option<crate::container::ExitLog>,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -368,7 +371,33 @@ fn supervise(
     st.exit_code = Some(exit_code(status));
     st.finished_ns = Some(now_ns());
     release(&mut st)?;
-    state::write(&state_path, &st)
+    state::write(&state_path, &st)?;
+    if let Some(x) = &cfg.exit_log {
+        report_exit(x, &cfg.id, &st);
+    }
+    Ok(())
+}
+
+/// Appends the exit line (best effort: the state file is the record; this feeds events).
+fn report_exit(x: &crate::container::ExitLog, id: &str, st: &crate::state::State) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let line = serde_json::json!({
+        "id": id,
+        "exitCode": st.exit_code.unwrap_or(0),
+        "oomKilled": st.oom_killed,
+        "timeNano": st.finished_ns.unwrap_or(0),
+        "attributes": x.attributes,
+    })
+    .to_string()
+        + "\n";
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&x.path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
 }
 
 fn wait(pid: libc::pid_t) -> libc::c_int {

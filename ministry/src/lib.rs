@@ -16,5 +16,6 @@ mod engine;
 
 pub use engine::{
     parse_record_link, parse_signal, ContainerRecord, ContainerState, DaemonConfig, Engine,
-    EngineConfig, Error, ExecOptions, HostConfig, NetworkConfig, NetworkState, RunOptions,
+    EngineConfig, Error, Event, EventFilter, ExecOptions, HostConfig, NetworkConfig, NetworkState,
+    RunOptions,
 };

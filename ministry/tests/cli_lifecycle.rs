@@ -613,3 +613,120 @@ fn commit_restart_env_file_and_cidfile() {
         "removed when the container could not be made"
     );
 }
+
+#[test]
+fn events_past_and_live_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 1.0;
+    let _ = m.run(&[
+        "run",
+        "--name",
+        "evt",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    m.ok(&["rm", "evt"]);
+    let until = format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+            + 0.5
+    );
+    let since = format!("{t0}");
+    // Past events: Docker's sequence and text form (compared with Docker 20.10).
+    let text = m.ok(&[
+        "events",
+        "--since",
+        &since,
+        "--until",
+        &until,
+        "-f",
+        "type=container",
+    ]);
+    let actions: Vec<&str> = text.lines().map(|l| l.split(' ').nth(2).unwrap()).collect();
+    assert_eq!(actions, ["create", "start", "die", "destroy"], "{text}");
+    let die = text.lines().nth(2).unwrap();
+    assert!(
+        die.ends_with("(exitCode=3, image=busybox, name=evt)"),
+        "{die}"
+    );
+    assert!(die.split(' ').next().unwrap().ends_with('Z'));
+    assert_eq!(
+        m.ok(&[
+            "events",
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "-f",
+            "event=die",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.exitCode}} {{.from}}",
+        ]),
+        "container die 3 busybox\n"
+    );
+    // Live: a follower sees a new container's events as they happen.
+    let mut follower = m
+        .cmd()
+        .args([
+            "events",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+            "-f",
+            "container=live",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    m.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "live",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    let out = follower.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(out).lines() {
+            let l = l.unwrap();
+            let done = l.starts_with("destroy");
+            tx.send(l).unwrap();
+            if done {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while let Ok(l) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        let done = l.starts_with("destroy");
+        seen.push(l);
+        if done {
+            break;
+        }
+    }
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    assert_eq!(
+        seen,
+        ["create live", "start live", "die live", "destroy live"]
+    );
+    let o = m.run(&["events", "-f", "bogus=1", "--until", "0"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid filter 'bogus'"));
+}

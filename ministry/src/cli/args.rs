@@ -150,6 +150,8 @@ pub enum Command {
     Network(NetworkCommand),
     /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
     /// Restart one or more containers
     Restart(StopArgs),
     /// Download an image from a registry
@@ -936,4 +938,23 @@ pub struct CommitArgs {
     pub container: String,
     /// REPOSITORY[:TAG]
     pub reference: Option<String>,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided (container, event, image, type, label,
+    /// network, volume)
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Format the output using the given Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Show all events created since timestamp (RFC 3339, Unix seconds, or a duration
+    /// such as 10m)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long)]
+    pub until: Option<String>,
 }

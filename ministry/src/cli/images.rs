@@ -171,6 +171,7 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
         let mut f = std::fs::File::open(&a.file).with_context(|| format!("open {}", a.file))?;
         engine.images().import(&mut f, &opts)?
     };
+    engine.image_event("import", &rec.id.to_string());
     println!("{}", rec.id);
     Ok(())
 }
@@ -178,7 +179,10 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
 /// `tag`.
 pub fn tag(engine: &Engine, a: &TagArgs) -> Result<()> {
     let target = Reference::parse(&a.target)?;
-    engine.images().tag(&a.source, &target)?;
+    let img = engine.images().tag(&a.source, &target)?;
+    let mut ev = std::collections::BTreeMap::new();
+    ev.insert("name".to_string(), target.to_string());
+    engine.image_event_with("tag", &img.id.to_string(), ev);
     Ok(())
 }
 
@@ -190,6 +194,14 @@ pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
             Ok(events) => {
                 for e in events {
                     println!("{e}");
+                    match &e {
+                        libimage::service::RemoveEvent::Untagged(n) => {
+                            engine.image_event("untag", n)
+                        }
+                        libimage::service::RemoveEvent::Deleted(d) => {
+                            engine.image_event("delete", &d.to_string())
+                        }
+                    }
                 }
             }
             Err(e) => {
@@ -333,7 +345,11 @@ pub fn prune(engine: &Engine, _a: &PruneArgs) -> Result<()> {
 /// `save`.
 pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
     super::output::write_archive(a.output.as_deref(), |w| {
-        Ok(engine.images().save(&a.images, SaveFormat::Docker, w)?)
+        engine.images().save(&a.images, SaveFormat::Docker, w)?;
+        for i in &a.images {
+            engine.image_event("save", i);
+        }
+        Ok(())
     })
 }
 
@@ -350,8 +366,12 @@ pub fn load(engine: &Engine, a: &LoadArgs) -> Result<()> {
             engine.images().load(&mut std::io::stdin().lock())?
         }
     };
-    if !a.quiet {
-        for l in loaded {
+    for l in &loaded {
+        engine.image_event(
+            "load",
+            l.to_string().trim().rsplit(' ').next().unwrap_or(""),
+        );
+        if !a.quiet {
             print!("{l}");
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod containers;
+pub mod events;
 pub mod images;
 pub mod networks;
 pub mod output;

@@ -36,6 +36,7 @@ pub fn create(engine: &Engine, a: &VolumeCreateArgs) -> Result<()> {
         labels: key_values(&a.label),
         options: key_values(&a.opt),
     })?;
+    engine.object_event("volume", "create", &v.name, &[("driver", &v.driver)]);
     println!("{}", v.name);
     Ok(())
 }

@@ -186,6 +186,7 @@ impl Engine {
         } else {
             rc.resume()?;
         }
+        self.emit_container(if pause { "pause" } else { "unpause" }, &c, &[]);
         Ok(c)
     }
 
@@ -222,8 +223,10 @@ impl Engine {
                 other.id
             )));
         }
-        c.name = new_name.to_string();
-        self.save_record(&c)
+        let old = std::mem::replace(&mut c.name, new_name.to_string());
+        self.save_record(&c)?;
+        self.emit_container("rename", &c, &[("oldName", format!("/{old}"))]);
+        Ok(())
     }
 
     /// Rewrites a container's record.
@@ -267,6 +270,7 @@ impl Engine {
     pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
         let (c, rc) = self.running_container(name)?;
         rc.kill(signal)?;
+        self.emit_container("kill", &c, &[("signal", signal.to_string())]);
         Ok(c)
     }
 
@@ -288,15 +292,19 @@ impl Engine {
             .transpose()?
             .unwrap_or(libc::SIGTERM);
         let _ = rc.kill(sig);
+        self.emit_container("kill", &c, &[("signal", sig.to_string())]);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
         while std::time::Instant::now() < deadline {
             if rc.state()?.status == libruntime::Status::Stopped {
+                self.emit_container("stop", &c, &[]);
                 return Ok(c);
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let _ = rc.kill(libc::SIGKILL);
+        self.emit_container("kill", &c, &[("signal", libc::SIGKILL.to_string())]);
         rc.wait()?;
+        self.emit_container("stop", &c, &[]);
         Ok(c)
     }
 
@@ -338,6 +346,7 @@ impl Engine {
         self.detach_network(&c, pending)?;
         let dir = self.container_dir(&c.id);
         std::fs::remove_dir_all(&dir).map_err(|e| Error::io("remove", &dir, e))?;
+        self.emit_container("destroy", &c, &[]);
         if volumes {
             self.remove_anonymous_volumes(&c)?;
         }
@@ -441,6 +450,15 @@ impl Engine {
                 r.resume()?;
             }
         }
-        Ok(result?)
+        let img = result?;
+        self.emit_container(
+            "commit",
+            &c,
+            &[
+                ("comment", message.to_string()),
+                ("imageID", img.id.to_string()),
+            ],
+        );
+        Ok(img)
     }
 }

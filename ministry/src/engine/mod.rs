@@ -2,6 +2,7 @@
 
 mod containers;
 mod daemon;
+mod events;
 mod hostconfig;
 mod names;
 mod network;
@@ -13,6 +14,7 @@ mod volumes;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use daemon::DaemonConfig;
+pub use events::{Event, EventFilter};
 pub use hostconfig::HostConfig;
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};

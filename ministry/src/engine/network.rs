@@ -564,11 +564,31 @@ impl Engine {
                     return Err(e);
                 }
             };
-            c.extra_networks.insert(rec_name, ep);
+            c.extra_networks.insert(rec_name.clone(), ep);
             self.save_record(&c)?;
             drop(g);
+            self.object_event(
+                "network",
+                "connect",
+                &net.id,
+                &[
+                    ("container", &c.id),
+                    ("name", &rec_name),
+                    ("type", "bridge"),
+                ],
+            );
             return self.refresh_hosts(&c);
         }
+        self.object_event(
+            "network",
+            "connect",
+            &net.id,
+            &[
+                ("container", &c.id),
+                ("name", &rec_name),
+                ("type", "bridge"),
+            ],
+        );
         self.save_record(&c)
     }
 
@@ -604,6 +624,12 @@ impl Engine {
             self.save_record(&c)?;
         }
         self.refresh_hosts(&c)?;
+        self.object_event(
+            "network",
+            "disconnect",
+            &net.id,
+            &[("container", &c.id), ("name", &name), ("type", "bridge")],
+        );
         // The peers it left no longer list it.
         for p in self.containers()? {
             if p.id != c.id && Self::endpoints(&p).iter().any(|(n, _)| *n == name) {

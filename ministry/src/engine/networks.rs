@@ -12,7 +12,14 @@ impl Engine {
     pub fn create_network(&self, req: &NewNetwork) -> Result<NetworkRecord, Error> {
         let mut used = libnet::subnet::host_routes()?;
         used.push(self.bridge_spec()?.subnet);
-        Ok(self.network_store().create(req, &used)?)
+        let r = self.network_store().create(req, &used)?;
+        self.object_event(
+            "network",
+            "create",
+            &r.id,
+            &[("name", &r.name), ("type", "bridge")],
+        );
+        Ok(r)
     }
 
     /// Every network, sorted by name (the predefined `bridge`, `host`, `none` included).
@@ -92,6 +99,12 @@ impl Engine {
             }
         }
         self.network_store().remove(&r)?;
+        self.object_event(
+            "network",
+            "destroy",
+            &r.id,
+            &[("name", &r.name), ("type", "bridge")],
+        );
         Ok(r)
     }
 

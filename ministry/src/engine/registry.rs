@@ -21,7 +21,9 @@ impl Engine {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Pulled, Error> {
         let r = libimage::Reference::parse(name)?;
-        Ok(self.registry()?.pull(&self.images, &r, opts, progress)?)
+        let pulled = self.registry()?.pull(&self.images, &r, opts, progress)?;
+        self.image_event("pull", &r.to_string());
+        Ok(pulled)
     }
 
     /// Pushes a local image to the registry its name points at (`docker push`).
@@ -31,6 +33,8 @@ impl Engine {
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Pushed, Error> {
         let r = libimage::Reference::parse(name)?;
-        Ok(self.registry()?.push(&self.images, &r, progress)?)
+        let pushed = self.registry()?.push(&self.images, &r, progress)?;
+        self.image_event("push", &r.to_string());
+        Ok(pushed)
     }
 }

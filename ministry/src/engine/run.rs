@@ -354,6 +354,9 @@ impl Engine {
                 let _ = self.volumes.remove(v);
             }
         }
+        if let Ok(c) = &result {
+            self.emit_container("create", c, &[]);
+        }
         result
     }
 
@@ -521,6 +524,10 @@ impl Engine {
             stdio,
             cgroup_parent: Some(self.config.cgroup_parent.clone()),
             log: Some(log),
+            exit_log: Some(libruntime::ExitLog {
+                path: self.events_path(),
+                attributes: super::events::container_attributes(c),
+            }),
         }
     }
 
@@ -572,6 +579,7 @@ impl Engine {
             }
         };
         rc.start()?;
+        self.emit_container("start", &c, &[]);
         Ok(c)
     }
 

@@ -57,7 +57,9 @@ impl Engine {
             }
             .into());
         }
-        Ok(self.volumes.remove(name)?)
+        self.volumes.remove(name)?;
+        self.object_event("volume", "destroy", name, &[("driver", "local")]);
+        Ok(())
     }
 
     /// Removes the volumes no container uses: anonymous ones, or all with `all`. Returns

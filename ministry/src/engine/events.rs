@@ -1,0 +1,292 @@
+//! The event log (`docker events`): one JSON line per event appended to
+//! `<root>/events.jsonl` by the engine (create, start, kill, stop, pause, destroy, pull,
+//! tag, ...) and by containers' monitors (`die`, written when the program exits, whoever
+//! started it). Lines are appended with one `write` each, so concurrent writers never
+//! interleave.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::containers::ContainerRecord;
+use super::{Engine, Error};
+
+/// One event, in Docker's shape (`Type`, `Action`, `Actor.ID`, `Actor.Attributes`,
+/// `time`, `timeNano`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// `container`, `image`, `volume` or `network`.
+    #[serde(rename = "Type")]
+    pub typ: String,
+    /// What happened (`create`, `start`, `die`, ...).
+    #[serde(rename = "Action")]
+    pub action: String,
+    /// The object's ID (an image's reference for pulls and tags, as Docker reports them).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// Docker's attributes (`name`, `image`, `exitCode`, `signal`, ...).
+    #[serde(rename = "Attributes")]
+    pub attributes: BTreeMap<String, String>,
+    /// When, in nanoseconds since the epoch.
+    #[serde(rename = "timeNano")]
+    pub time_nano: u64,
+}
+
+/// What `events --filter` keeps: values of one key OR, keys AND (Docker's rule).
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter(pub Vec<(String, Vec<String>)>);
+
+impl EventFilter {
+    /// Parses `key=value` filters (container, event, image, type, label, network, volume).
+    pub fn parse(items: &[String]) -> Result<Self, Error> {
+        let mut v: Vec<(String, Vec<String>)> = Vec::new();
+        for f in items {
+            let (k, val) = f.split_once('=').ok_or_else(|| {
+                Error::InvalidConfig(format!("bad format of filter (expected name=value): {f}"))
+            })?;
+            if !matches!(
+                k,
+                "container" | "event" | "image" | "type" | "label" | "network" | "volume"
+            ) {
+                return Err(Error::InvalidConfig(format!("Invalid filter '{k}'")));
+            }
+            match v.iter_mut().find(|(x, _)| x == k) {
+                Some((_, vals)) => vals.push(val.to_string()),
+                None => v.push((k.to_string(), vec![val.to_string()])),
+            }
+        }
+        Ok(EventFilter(v))
+    }
+
+    /// Whether `e` passes.
+    pub fn matches(&self, e: &Event) -> bool {
+        let attr = |k: &str| e.attributes.get(k).map(String::as_str).unwrap_or("");
+        self.0.iter().all(|(k, vals)| {
+            vals.iter().any(|v| match k.as_str() {
+                "container" => {
+                    e.typ == "container" && (e.id.starts_with(v.as_str()) || attr("name") == v)
+                }
+                "event" => e.action == *v,
+                "type" => e.typ == *v,
+                "image" => {
+                    attr("image") == v || (e.typ == "image" && (e.id == *v || attr("name") == v))
+                }
+                "network" => {
+                    e.typ == "network" && (e.id.starts_with(v.as_str()) || attr("name") == v)
+                }
+                "volume" => e.typ == "volume" && e.id == *v,
+                _ => match v.split_once('=') {
+                    Some((lk, lv)) => e.attributes.get(lk).is_some_and(|x| x == lv),
+                    None => e.attributes.contains_key(v.as_str()),
+                },
+            })
+        })
+    }
+}
+
+/// A container's attributes in its events: image and name, and its labels.
+pub(crate) fn container_attributes(c: &ContainerRecord) -> BTreeMap<String, String> {
+    let mut a: BTreeMap<String, String> = c
+        .config
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    a.insert("image".into(), c.image.clone());
+    a.insert("name".into(), c.name.clone());
+    a
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// A line of the log: the engine's events, or a monitor's exit report.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Event(Event),
+    Exit {
+        id: String,
+        #[serde(rename = "exitCode")]
+        exit_code: i32,
+        #[serde(rename = "oomKilled", default)]
+        oom_killed: bool,
+        #[serde(rename = "timeNano")]
+        time_nano: u64,
+        #[serde(default)]
+        attributes: BTreeMap<String, String>,
+    },
+}
+
+impl Line {
+    /// The events a line stands for (an exit killed by the OOM killer is `oom`, then `die`).
+    fn events(self) -> Vec<Event> {
+        match self {
+            Line::Event(e) => vec![e],
+            Line::Exit {
+                id,
+                exit_code,
+                oom_killed,
+                time_nano,
+                attributes,
+            } => {
+                let mut out = Vec::new();
+                if oom_killed {
+                    out.push(Event {
+                        typ: "container".into(),
+                        action: "oom".into(),
+                        id: id.clone(),
+                        attributes: attributes.clone(),
+                        time_nano,
+                    });
+                }
+                let mut attributes = attributes;
+                attributes.insert("exitCode".into(), exit_code.to_string());
+                out.push(Event {
+                    typ: "container".into(),
+                    action: "die".into(),
+                    id,
+                    attributes,
+                    time_nano,
+                });
+                out
+            }
+        }
+    }
+}
+
+impl Engine {
+    pub(crate) fn events_path(&self) -> PathBuf {
+        self.config.root.join("events.jsonl")
+    }
+
+    /// Records an event (best effort: an event log that cannot be written never fails
+    /// the operation it reports).
+    pub(crate) fn emit(
+        &self,
+        typ: &str,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let e = Event {
+            typ: typ.into(),
+            action: action.into(),
+            id: id.into(),
+            attributes,
+            time_nano: now_ns(),
+        };
+        let Ok(line) = serde_json::to_string(&e) else {
+            return;
+        };
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(self.events_path())
+        {
+            let _ = f.write_all((line + "\n").as_bytes());
+        }
+    }
+
+    /// A container event with its image, name and labels (and `extra`).
+    pub(crate) fn emit_container(
+        &self,
+        action: &str,
+        c: &ContainerRecord,
+        extra: &[(&str, String)],
+    ) {
+        let mut a = container_attributes(c);
+        for (k, v) in extra {
+            a.insert(k.to_string(), v.clone());
+        }
+        self.emit("container", action, &c.id, a);
+    }
+
+    /// Records an image event (`pull`, `push`, `tag`, `untag`, `delete`, `import`, `load`,
+    /// `save`) for `id` (a reference or an image ID, as Docker reports them).
+    pub fn image_event(&self, action: &str, id: &str) {
+        let mut a = BTreeMap::new();
+        a.insert("name".to_string(), id.to_string());
+        self.emit("image", action, id, a);
+    }
+
+    /// [`Engine::image_event`] with Docker's attributes given.
+    pub fn image_event_with(&self, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+        self.emit("image", action, id, attributes);
+    }
+
+    /// Records a volume or network event.
+    pub fn object_event(&self, typ: &str, action: &str, id: &str, attributes: &[(&str, &str)]) {
+        let a = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.emit(typ, action, id, a);
+    }
+
+    /// The events from byte `offset` of the log on, and the offset after them.
+    pub fn read_events(&self, offset: u64) -> Result<(Vec<Event>, u64), Error> {
+        let path = self.events_path();
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+            Err(e) => return Err(Error::io("open", &path, e)),
+        };
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io("seek", &path, e))?;
+        let mut r = std::io::BufReader::new(f);
+        let mut out = Vec::new();
+        let mut pos = offset;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = r
+                .read_line(&mut line)
+                .map_err(|e| Error::io("read", &path, e))?;
+            // A line still being written (no newline yet) is read next time.
+            if n == 0 || !line.ends_with('\n') {
+                break;
+            }
+            pos += n as u64;
+            if let Ok(l) = serde_json::from_str::<Line>(&line) {
+                out.extend(l.events());
+            }
+        }
+        Ok((out, pos))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_filters() {
+        let exit = r#"{"id":"abc","exitCode":137,"oomKilled":true,"timeNano":5,"attributes":{"name":"x","image":"busybox"}}"#;
+        let ev: Vec<Event> = serde_json::from_str::<Line>(exit).unwrap().events();
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[0].action, "oom");
+        assert_eq!(ev[1].action, "die");
+        assert_eq!(ev[1].attributes["exitCode"], "137");
+        let f = EventFilter::parse(&[
+            "event=die".into(),
+            "event=start".into(),
+            "container=x".into(),
+        ])
+        .unwrap();
+        assert!(!f.matches(&ev[0]));
+        assert!(f.matches(&ev[1]));
+        assert!(EventFilter::parse(&["bogus=1".into()]).is_err());
+        let f = EventFilter::parse(&["image=busybox".into()]).unwrap();
+        assert!(f.matches(&ev[1]));
+    }
+}
