@@ -118,6 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Image(ImageCommand::Prune(a)) => h::prune(&engine, a).map(|_| true)?,
         Command::System(SystemCommand::Check) => h::system_check(&engine)?,
+        Command::System(SystemCommand::Df(a)) => cli::system::df(&engine, a).map(|_| true)?,
+        Command::System(SystemCommand::Info(a)) | Command::Info(a) => {
+            cli::system::info(&engine, a).map(|_| true)?
+        }
+        Command::System(SystemCommand::Prune(a)) => cli::system::prune(&engine, a).map(|_| true)?,
         Command::Pull(a) => cli::registry::pull(&engine, a).map(|_| true)?,
         Command::Push(a) => cli::registry::push(&engine, a).map(|_| true)?,
         Command::Login(a) => cli::registry::login(&engine, a).map(|_| true)?,

@@ -730,3 +730,87 @@ fn events_past_and_live_like_docker() {
     let o = m.run(&["events", "-f", "bogus=1", "--until", "0"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid filter 'bogus'"));
 }
+
+#[test]
+fn info_system_df_and_prune() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "up",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    m.ok(&[
+        "run",
+        "--network",
+        "none",
+        "--name",
+        "done",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /f",
+    ]);
+    m.ok(&["volume", "create", "v1"]);
+    assert_eq!(
+        m.ok(&[
+            "info",
+            "--format",
+            "{{.Containers}} {{.ContainersRunning}} {{.ContainersStopped}} {{.Images}} {{.OSType}}"
+        ]),
+        "2 1 1 1 linux\n"
+    );
+    let info = m.ok(&["info"]);
+    assert!(
+        info.contains(
+            "\nServer:\n Containers: 2\n  Running: 1\n  Paused: 0\n  Stopped: 1\n Images: 1\n"
+        ),
+        "{info}"
+    );
+    assert!(info.contains(" Docker Root Dir: "), "{info}");
+    let df = m.ok(&["system", "df"]);
+    let lines: Vec<&str> = df.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+    );
+    assert!(
+        lines[1].starts_with("Images          1         1         "),
+        "{df}"
+    );
+    // The stopped container's layer (the 2-byte /f) is all that can be reclaimed.
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["Containers", "2", "1", "2B", "2B", "(100%)"],
+        "{df}"
+    );
+    assert_eq!(
+        lines[3].split_whitespace().collect::<Vec<_>>(),
+        ["Local", "Volumes", "1", "0", "0B", "0B"],
+        "{df}"
+    );
+    assert_eq!(
+        m.ok(&["system", "df", "--format", "{{.Type}}={{.TotalCount}}"]),
+        "Images=1\nContainers=2\nLocal Volumes=1\nBuild Cache=0\n"
+    );
+    let done = m.ok(&["inspect", "-f", "{{.Id}}", "done"]);
+    let out = m.ok(&["system", "prune", "-f"]);
+    assert!(
+        out.starts_with(&format!("Deleted Containers:\n{done}\n")),
+        "{out}"
+    );
+    assert!(out.ends_with("Total reclaimed space: 2B\n"), "{out}");
+    assert_eq!(m.ok(&["ps", "-a", "--format", "{{.Names}}"]), "up\n");
+    assert_eq!(
+        m.ok(&["images", "-q"]).lines().count(),
+        1,
+        "the used image stays"
+    );
+    assert_eq!(m.ok(&["volume", "ls", "-q"]), "v1\n", "named volumes stay");
+}

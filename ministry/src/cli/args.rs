@@ -152,6 +152,8 @@ pub enum Command {
     Commit(CommitArgs),
     /// Get real time events from the server
     Events(EventsArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
     /// Restart one or more containers
     Restart(StopArgs),
     /// Download an image from a registry
@@ -353,6 +355,42 @@ pub struct VolumePruneArgs {
 pub enum SystemCommand {
     /// Re-hash every blob of the store and report missing or corrupt content
     Check,
+    /// Show docker disk usage
+    Df(DfArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Remove unused data
+    Prune(SystemPruneArgs),
+}
+
+/// `info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Format the output using the given Go template
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+/// `system df`.
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Format the output using the given Go template
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+/// `system prune`.
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Prune anonymous volumes
+    #[arg(long)]
+    pub volumes: bool,
 }
 
 /// `images`.

@@ -8,5 +8,6 @@ pub mod images;
 pub mod networks;
 pub mod output;
 pub mod registry;
+pub mod system;
 pub mod template;
 pub mod volumes;

@@ -1,0 +1,375 @@
+//! `info`, `system df`, `system prune`, with Docker's output.
+
+use std::io::Write;
+
+use anyhow::Result;
+use ministry::Engine;
+use serde_json::{json, Value};
+
+use super::args::{DfArgs, InfoArgs, SystemPruneArgs};
+use super::output::table;
+
+struct Uname {
+    release: String,
+    machine: String,
+    nodename: String,
+}
+
+impl Uname {
+    fn get() -> Self {
+        // SAFETY: uname fills the zeroed struct we own.
+        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+        unsafe { libc::uname(&mut u) };
+        let s = |f: &[libc::c_char]| {
+            let b: Vec<u8> = f
+                .iter()
+                .take_while(|c| **c != 0)
+                .map(|c| *c as u8)
+                .collect();
+            String::from_utf8_lossy(&b).into_owned()
+        };
+        Uname {
+            release: s(&u.release),
+            machine: s(&u.machine),
+            nodename: s(&u.nodename),
+        }
+    }
+}
+
+fn first_line(path: &str, key: &str) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)
+                .map(|v| v.trim().trim_matches('"').to_string())
+        })
+        .unwrap_or_default()
+}
+
+fn mem_total() -> u64 {
+    first_line("/proc/meminfo", "MemTotal:")
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .unwrap_or(0)
+        * 1024
+}
+
+fn binary_size(n: u64) -> String {
+    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut v, mut i) = (n as f64, 0);
+    while v >= 1024.0 && i < U.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    format!("{:.4}", v)
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string()
+        .parse::<f64>()
+        .map(|x| format!("{}{}", (x * 100.0).round() / 100.0, U[i]))
+        .unwrap_or_default()
+}
+
+/// `info`: the engine and the machine, as Docker lays them out (`--format` sees Docker's
+/// field names).
+pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
+    let containers = engine.containers()?;
+    let (mut running, mut paused, mut stopped) = (0, 0, 0);
+    for c in &containers {
+        let st = engine.container_state(c)?;
+        if st.paused {
+            paused += 1;
+        } else if st.running {
+            running += 1;
+        } else {
+            stopped += 1;
+        }
+    }
+    let images = engine.images().list()?.len();
+    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "2"
+    } else {
+        "1"
+    };
+    let uname = Uname::get();
+    let cfg = engine.config();
+    let mut insecure = cfg.registry.insecure_registries.clone();
+    insecure.insert(0, "127.0.0.0/8".into());
+    let v = json!({
+        "Containers": containers.len(),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": stopped,
+        "Images": images,
+        "Driver": engine.images().snapshotter_name(),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": cgroup_version,
+        "KernelVersion": uname.release,
+        "OperatingSystem": first_line("/etc/os-release", "PRETTY_NAME="),
+        "OSType": "linux",
+        "Architecture": uname.machine,
+        "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "MemTotal": mem_total(),
+        "Name": uname.nodename,
+        "ServerVersion": env!("CARGO_PKG_VERSION"),
+        "DockerRootDir": cfg.root,
+        "DefaultRuntime": "libruntime",
+        "SecurityOptions": ["name=seccomp,profile=default"],
+        "RegistryConfig": {"InsecureRegistryCIDRs": insecure},
+        "Debug": false,
+    });
+    if let Some(f) = &a.format {
+        let t = super::template::Template::parse(&f.replace("\\t", "\t"))
+            .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
+        println!("{}", t.render(&v)?);
+        return Ok(());
+    }
+    let mut o = String::new();
+    o += &format!(
+        "Client:\n Version:    {}\n Context:    default\n Debug Mode: false\n\nServer:\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    o += &format!(
+        " Containers: {}\n  Running: {running}\n  Paused: {paused}\n  Stopped: {stopped}\n Images: {images}\n",
+        containers.len()
+    );
+    o += &format!(" Server Version: {}\n", env!("CARGO_PKG_VERSION"));
+    o += &format!(" Storage Driver: {}\n", engine.images().snapshotter_name());
+    o += " Logging Driver: json-file\n Cgroup Driver: cgroupfs\n";
+    o += &format!(" Cgroup Version: {cgroup_version}\n");
+    o += " Plugins:\n  Volume: local\n  Network: bridge host null\n  Log: json-file\n";
+    o += " Default Runtime: libruntime\n Security Options:\n  seccomp\n   Profile: default\n";
+    o += &format!(
+        " Kernel Version: {}\n",
+        v["KernelVersion"].as_str().unwrap_or("")
+    );
+    o += &format!(
+        " Operating System: {}\n",
+        v["OperatingSystem"].as_str().unwrap_or("")
+    );
+    o += " OSType: linux\n";
+    o += &format!(
+        " Architecture: {}\n",
+        v["Architecture"].as_str().unwrap_or("")
+    );
+    o += &format!(" CPUs: {}\n", v["NCPU"]);
+    o += &format!(" Total Memory: {}\n", binary_size(mem_total()));
+    o += &format!(" Name: {}\n", v["Name"].as_str().unwrap_or(""));
+    o += &format!(" Docker Root Dir: {}\n", cfg.root.display());
+    o += " Debug Mode: false\n Insecure Registries:\n";
+    for r in &insecure {
+        o += &format!("  {r}\n");
+    }
+    print!("{o}");
+    Ok(())
+}
+
+/// Docker's `units.HumanSize`: four significant digits, decimal units.
+fn human_size(size: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
+    let (mut v, mut i) = (size as f64, 0);
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let digits = if v >= 1000.0 {
+        0
+    } else if v >= 100.0 {
+        1
+    } else if v >= 10.0 {
+        2
+    } else {
+        3
+    };
+    let t = format!("{v:.digits$}");
+    let t = if t.contains('.') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
+    };
+    format!("{t}{}", UNITS[i])
+}
+
+fn pct(part: u64, total: u64) -> String {
+    if total == 0 || part == 0 {
+        human_size(part)
+    } else {
+        format!("{} ({}%)", human_size(part), part * 100 / total)
+    }
+}
+
+/// `system df`: images, containers' writable layers, local volumes (build cache: none).
+pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
+    let images = engine.images().list()?;
+    let containers = engine.containers()?;
+    // Layers shared between images count once.
+    let mut layers = std::collections::BTreeMap::new();
+    let mut used_layers = std::collections::BTreeMap::new();
+    let mut active_images = 0;
+    for img in &images {
+        let used = !engine.image_users(&img.id).is_empty();
+        active_images += used as usize;
+        for l in &img.layers {
+            layers.insert(l.chain_id.to_string(), l.size);
+            if used {
+                used_layers.insert(l.chain_id.to_string(), l.size);
+            }
+        }
+    }
+    let img_size: u64 = layers.values().sum();
+    let img_reclaim = img_size - used_layers.values().sum::<u64>();
+    let (mut ctr_size, mut ctr_reclaim, mut ctr_active) = (0, 0, 0);
+    for c in &containers {
+        let size = engine
+            .images()
+            .snapshotter()
+            .usage(&c.snapshot)
+            .map(|u| u.size)
+            .unwrap_or(0);
+        ctr_size += size;
+        if engine.container_state(c)?.running {
+            ctr_active += 1;
+        } else {
+            ctr_reclaim += size;
+        }
+    }
+    let vols = engine.volumes().list()?;
+    let (mut vol_size, mut vol_reclaim, mut vol_active) = (0, 0, 0);
+    for v in &vols {
+        let size = engine.volumes().size(&v.name).unwrap_or(0);
+        vol_size += size;
+        if engine.volume_users(&v.name)?.is_empty() {
+            vol_reclaim += size;
+        } else {
+            vol_active += 1;
+        }
+    }
+    let rows_data = [
+        (
+            "Images",
+            images.len(),
+            active_images,
+            img_size,
+            pct(img_reclaim, img_size),
+        ),
+        (
+            "Containers",
+            containers.len(),
+            ctr_active,
+            ctr_size,
+            pct(ctr_reclaim, ctr_size),
+        ),
+        (
+            "Local Volumes",
+            vols.len(),
+            vol_active,
+            vol_size,
+            pct(vol_reclaim, vol_size),
+        ),
+        ("Build Cache", 0, 0, 0, human_size(0)),
+    ];
+    if let Some(f) = a.format.as_deref().filter(|f| *f != "table") {
+        let objects: Vec<Value> = rows_data
+            .iter()
+            .map(|(t, n, act, size, rec)| {
+                json!({"Type": t, "TotalCount": n.to_string(), "Active": act.to_string(),
+                       "Size": human_size(*size), "Reclaimable": rec})
+            })
+            .collect();
+        let headers = json!({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE", "Reclaimable": "RECLAIMABLE"});
+        print!("{}", super::template::format_rows(f, &headers, &objects)?);
+        return Ok(());
+    }
+    let mut rows = vec![["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+        .map(String::from)
+        .to_vec()];
+    for (t, n, act, size, rec) in rows_data {
+        rows.push(vec![
+            t.to_string(),
+            n.to_string(),
+            act.to_string(),
+            human_size(size),
+            rec,
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+/// `system prune`: stopped containers, unused networks, dangling (with `-a`: unused)
+/// images, and with `--volumes` unused anonymous volumes; asks first unless `-f`.
+pub fn prune(engine: &Engine, a: &SystemPruneArgs) -> Result<()> {
+    if !a.force {
+        let mut what = String::from("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n");
+        if a.volumes {
+            what += "  - all anonymous volumes not used by at least one container\n";
+        }
+        what += if a.all {
+            "  - all images without at least one container associated to them\n"
+        } else {
+            "  - all dangling images\n"
+        };
+        what += "  - all dangling build cache\n\nAre you sure you want to continue? [y/N] ";
+        print!("{what}");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Ok(());
+        }
+    }
+    let mut reclaimed = 0u64;
+    let mut removed = Vec::new();
+    for c in engine.containers()? {
+        if engine.container_state(&c)?.running {
+            continue;
+        }
+        reclaimed += engine
+            .images()
+            .snapshotter()
+            .usage(&c.snapshot)
+            .map(|u| u.size)
+            .unwrap_or(0);
+        engine.remove_container_with(&c.id, false, false)?;
+        removed.push(c.id);
+    }
+    if !removed.is_empty() {
+        println!("Deleted Containers:\n{}\n", removed.join("\n"));
+    }
+    let nets = engine.prune_networks()?;
+    if !nets.is_empty() {
+        println!("Deleted Networks:\n{}\n", nets.join("\n"));
+    }
+    if a.volumes {
+        let (vols, freed) = engine.prune_volumes(false)?;
+        reclaimed += freed;
+        if !vols.is_empty() {
+            println!("Deleted Volumes:\n{}\n", vols.join("\n"));
+        }
+    }
+    let mut events = Vec::new();
+    if a.all {
+        for img in engine.images().list()? {
+            if engine.image_users(&img.id).is_empty() {
+                reclaimed += img.size();
+                events.extend(engine.remove_image(&img.id.to_string(), true)?);
+            }
+        }
+    } else {
+        let (ev, freed) = engine.images().prune_dangling(&|d| engine.image_users(d))?;
+        reclaimed += freed;
+        events = ev;
+    }
+    if !events.is_empty() {
+        println!("Deleted Images:");
+        for e in events {
+            println!("{}", e.to_string().to_lowercase());
+        }
+        println!();
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(())
+}
