@@ -138,6 +138,28 @@ impl ContainerCgroup {
         Ok(me)
     }
 
+    /// Applies `res` to the existing cgroup `path` (`docker update`). On cgroup v1 a
+    /// memory limit above the current memory+swap limit needs the latter raised first,
+    /// so a refused change is retried swap first.
+    pub fn update(path: &str, res: &LinuxResources) -> Result<()> {
+        let me = Self::load(path);
+        let r = resources(res);
+        if !r.devices.devices.is_empty() {
+            return Err(Error::InvalidArgument(
+                "device rules cannot be updated".into(),
+            ));
+        }
+        if me.cg.apply(&r).is_ok() {
+            return Ok(());
+        }
+        let mut swap_first = Resources::default();
+        swap_first.memory.memory_swap_limit = r.memory.memory_swap_limit;
+        let _ = me.cg.apply(&swap_first);
+        me.cg
+            .apply(&r)
+            .map_err(|e| err("update resources", path, e))
+    }
+
     /// Moves the calling process into the existing cgroup `path` (for `exec`).
     pub fn join(path: &str) -> Result<()> {
         // SAFETY: getpid has no preconditions.

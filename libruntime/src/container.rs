@@ -361,6 +361,17 @@ impl Container {
         Ok(crate::cgroup::ContainerCgroup::load(&self.cgroup_path()?).stats())
     }
 
+    /// Applies new resource limits to a running container's cgroup (`docker update`).
+    pub fn update(&self, res: &oci_spec::runtime::LinuxResources) -> Result<()> {
+        if self.state()?.status != crate::Status::Running {
+            return Err(Error::InvalidArgument(format!(
+                "container {} is not running",
+                self.id
+            )));
+        }
+        crate::cgroup::ContainerCgroup::update(&self.cgroup_path()?, res)
+    }
+
     /// Whether the container is paused (frozen).
     pub fn is_paused(&self) -> bool {
         self.cgroup_path()

@@ -142,6 +142,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             true
         }
         Command::Restart(a) => cli::containers::restart(&engine, a)?,
+        Command::Update(a) => cli::containers::update(&engine, a)?,
         Command::Events(a) => cli::events::run(&engine, a).map(|_| true)?,
         Command::Volume(v) => match v {
             VolumeCommand::Create(a) => cli::volumes::create(&engine, a).map(|_| true)?,

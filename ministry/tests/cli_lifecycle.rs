@@ -814,3 +814,79 @@ fn info_system_df_and_prune() {
     );
     assert_eq!(m.ok(&["volume", "ls", "-q"]), "v1\n", "named volumes stay");
 }
+
+#[test]
+fn update_changes_limits_of_a_running_container() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "upd",
+        "-m",
+        "64m",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(
+        m.ok(&[
+            "update",
+            "-m",
+            "96m",
+            "--cpus",
+            "0.5",
+            "--pids-limit",
+            "50",
+            "-c",
+            "512",
+            "upd"
+        ]),
+        "upd\n"
+    );
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}}", "upd"]),
+        format!("{} 500000000 50 512\n", 96 << 20)
+    );
+    // The cgroup itself changed (cgroup v1 here; v2 file names otherwise).
+    let cg = m.ok(&["exec", "upd", "cat", "/proc/self/cgroup"]);
+    let mem_line = cg
+        .lines()
+        .find(|l| l.contains(":memory:"))
+        .or_else(|| cg.lines().find(|l| l.starts_with("0::")));
+    let rel = mem_line.unwrap().rsplit(':').next().unwrap().to_string();
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").join(rel.trim_start_matches('/'));
+    if v1.join("memory.limit_in_bytes").exists() {
+        assert_eq!(
+            std::fs::read_to_string(v1.join("memory.limit_in_bytes"))
+                .unwrap()
+                .trim(),
+            (96u64 << 20).to_string()
+        );
+        let pids = std::path::Path::new("/sys/fs/cgroup/pids")
+            .join(rel.trim_start_matches('/'))
+            .join("pids.max");
+        assert_eq!(std::fs::read_to_string(pids).unwrap().trim(), "50");
+    } else {
+        let v2 = std::path::Path::new("/sys/fs/cgroup").join(rel.trim_start_matches('/'));
+        assert_eq!(
+            std::fs::read_to_string(v2.join("memory.max"))
+                .unwrap()
+                .trim(),
+            (96u64 << 20).to_string()
+        );
+    }
+    // Kept for the next start.
+    m.ok(&["restart", "-t", "0", "upd"]);
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.HostConfig.PidsLimit}}", "upd"]),
+        "50\n"
+    );
+    let o = m.run(&["update", "upd"]);
+    assert!(!o.status.success());
+    let o = m.run(&["update", "-m", "10m", "nope"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("No such container: nope"));
+}

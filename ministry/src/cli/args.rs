@@ -154,6 +154,8 @@ pub enum Command {
     Events(EventsArgs),
     /// Display system-wide information
     Info(InfoArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
     /// Restart one or more containers
     Restart(StopArgs),
     /// Download an image from a registry
@@ -995,4 +997,33 @@ pub struct EventsArgs {
     /// Stream events until this timestamp
     #[arg(long)]
     pub until: Option<String>,
+}
+
+/// `update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Memory limit
+    #[arg(short, long)]
+    pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long)]
+    pub cpus: Option<f64>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
+    /// Restart policy to apply when a container exits
+    #[arg(long)]
+    pub restart: Option<String>,
+    /// Containers
+    #[arg(required = true)]
+    pub containers: Vec<String>,
 }

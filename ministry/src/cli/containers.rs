@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::args::{
     ContainerArg, ExecArgs, ExportArgs, KillArgs, LogsArgs, PsArgs, RenameArgs, RmArgs, RunArgs,
-    StartArgs, StopArgs, WaitArgs,
+    StartArgs, StopArgs, UpdateArgs, WaitArgs,
 };
 use super::output::{bytes_size, human_duration, human_size, table, table_min};
 
@@ -246,6 +246,39 @@ pub fn restart(engine: &Engine, a: &StopArgs) -> Result<bool> {
     }))
 }
 
+/// `update`: new resource limits for each container (printed as updated).
+pub fn update(engine: &Engine, a: &UpdateArgs) -> Result<bool> {
+    if a.restart.is_some() {
+        bail!("--restart: restart policies are not implemented yet");
+    }
+    let mem = |s: &Option<String>| -> Result<Option<i64>> {
+        Ok(match s.as_deref() {
+            None => None,
+            Some("-1") => Some(-1),
+            Some(v) => Some(parse_size(v)? as i64),
+        })
+    };
+    let h = ministry::HostConfig {
+        memory: mem(&a.memory)?,
+        memory_swap: mem(&a.memory_swap)?,
+        cpus: a.cpus,
+        cpu_shares: a.cpu_shares,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        pids_limit: a.pids_limit,
+        ..Default::default()
+    };
+    if h.memory.is_none()
+        && h.memory_swap.is_none()
+        && h.cpus.is_none()
+        && h.cpu_shares.is_none()
+        && h.cpuset_cpus.is_none()
+        && h.pids_limit.is_none()
+    {
+        bail!("you must provide one or more flags when using this command");
+    }
+    Ok(each(&a.containers, |n| engine.update_container(n, &h)))
+}
+
 /// `kill`.
 pub fn kill(engine: &Engine, a: &KillArgs) -> Result<bool> {
     let sig = parse_signal(&a.signal)?;
@@ -400,6 +433,7 @@ fn time_or_zero(ns: Option<u64>) -> String {
 pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_json::Value> {
     let st = engine.container_state(c)?;
     let rs = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
+    let res = engine.container_resources(c);
     Ok(json!({
         "Id": c.id,
         "Created": c.created,
@@ -429,6 +463,15 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": c.network_mode,
             "Links": null_if_empty(&c.links),
+            "Memory": res["memory"]["limit"].as_i64().unwrap_or(0),
+            "MemorySwap": res["memory"]["swap"].as_i64().unwrap_or(0),
+            "NanoCpus": match (res["cpu"]["quota"].as_i64(), res["cpu"]["period"].as_i64()) {
+                (Some(q), Some(p)) if p > 0 => q * 1_000_000_000 / p,
+                _ => 0,
+            },
+            "CpuShares": res["cpu"]["shares"].as_u64().unwrap_or(0),
+            "CpusetCpus": res["cpu"]["cpus"].as_str().unwrap_or(""),
+            "PidsLimit": res["pids"]["limit"].clone(),
             "PortBindings": port_bindings(&c.publish),
             "Binds": null_if_empty(&c.binds),
             "VolumesFrom": null_if_empty(&c.volumes_from),

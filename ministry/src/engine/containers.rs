@@ -462,3 +462,56 @@ impl Engine {
         Ok(img)
     }
 }
+
+impl Engine {
+    /// A container's `linux.resources` (from its saved spec).
+    pub fn container_resources(&self, c: &ContainerRecord) -> serde_json::Value {
+        std::fs::read(self.container_dir(&c.id).join("spec.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|v| v["linux"]["resources"].clone())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Changes a container's resource limits (`docker update`: `-m`, `--memory-swap`,
+    /// `--cpus`, `-c`, `--cpuset-cpus`, `--pids-limit`): saved for its next starts and
+    /// applied to its cgroup now if it runs.
+    pub fn update_container(&self, name: &str, h: &super::HostConfig) -> Result<(), Error> {
+        let c = self.container(name)?;
+        let spec_path = self.container_dir(&c.id).join("spec.json");
+        let data = std::fs::read(&spec_path).map_err(|e| Error::io("read", &spec_path, e))?;
+        let mut spec: serde_json::Value =
+            serde_json::from_slice(&data).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        let mut res = spec["linux"]["resources"].clone();
+        if res.is_null() {
+            res = serde_json::json!({});
+        }
+        // A new memory limit without a swap limit keeps Docker's rule (swap = 2x memory)
+        // only when the container had no explicit swap; otherwise the swap stays.
+        let mut h = h.clone();
+        if h.memory.is_some() && h.memory_swap.is_none() {
+            if let Some(s) = res["memory"]["swap"].as_i64() {
+                let old = res["memory"]["limit"].as_i64().unwrap_or(0);
+                if s != old * 2 {
+                    h.memory_swap = Some(s.max(h.memory.unwrap_or(0)));
+                }
+            }
+        }
+        super::hostconfig::set_resources(&mut res, &h)?;
+        // The device allowlist does not change with `update`.
+        let mut changed = res.clone();
+        if let Some(o) = changed.as_object_mut() {
+            o.remove("devices");
+        }
+        let typed: oci_spec::runtime::LinuxResources =
+            serde_json::from_value(changed).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        if self.is_running_id(&c.id) {
+            self.runtime.get(&c.id)?.update(&typed)?;
+        }
+        spec["linux"]["resources"] = res;
+        let data = serde_json::to_vec(&spec).map_err(|e| Error::InvalidConfig(e.to_string()))?;
+        libimage::fsutil::write_atomic(&spec_path, &data)?;
+        self.emit_container("update", &c, &[]);
+        Ok(())
+    }
+}

@@ -149,34 +149,7 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
             }
         }
     }
-    let res = &mut v["linux"]["resources"];
-    if let Some(m) = h.memory {
-        res["memory"]["limit"] = json!(m);
-        // Docker: swap defaults to twice the memory limit.
-        res["memory"]["swap"] = json!(h.memory_swap.unwrap_or(m * 2));
-    } else if h.memory_swap.is_some() {
-        return Err(bad(
-            "You should always set the Memory limit when using Memoryswap limit, see usage",
-        ));
-    }
-    if let Some(p) = h.pids_limit {
-        res["pids"] = json!({"limit": p});
-    }
-    if let Some(c) = h.cpus {
-        if c <= 0.0 {
-            return Err(bad(format!(
-                "invalid argument \"{c}\" for \"--cpus\" flag: value must be positive"
-            )));
-        }
-        res["cpu"]["period"] = json!(100_000);
-        res["cpu"]["quota"] = json!((c * 100_000.0) as i64);
-    }
-    if let Some(s) = h.cpu_shares {
-        res["cpu"]["shares"] = json!(s);
-    }
-    if let Some(c) = &h.cpuset_cpus {
-        res["cpu"]["cpus"] = json!(c);
-    }
+    set_resources(&mut v["linux"]["resources"], h)?;
     let mut rlimits = Vec::new();
     for u in &h.ulimits {
         let (name, vals) = u
@@ -266,4 +239,38 @@ pub fn docker_profile_to_oci(doc: &Value, caps: &[String]) -> Value {
         out["defaultErrnoRet"] = doc["defaultErrnoRet"].clone();
     }
     out
+}
+
+/// Docker's resource flags (`-m`, `--memory-swap`, `--pids-limit`, `--cpus`, `-c`,
+/// `--cpuset-cpus`) into an OCI `linux.resources` object (fields not given are left as
+/// they are): for create, and for `update`.
+pub(crate) fn set_resources(res: &mut Value, h: &HostConfig) -> Result<(), Error> {
+    if let Some(m) = h.memory {
+        res["memory"]["limit"] = json!(m);
+        // Docker: swap defaults to twice the memory limit.
+        res["memory"]["swap"] = json!(h.memory_swap.unwrap_or(m * 2));
+    } else if h.memory_swap.is_some() {
+        return Err(bad(
+            "You should always set the Memory limit when using Memoryswap limit, see usage",
+        ));
+    }
+    if let Some(p) = h.pids_limit {
+        res["pids"] = json!({"limit": p});
+    }
+    if let Some(c) = h.cpus {
+        if c <= 0.0 {
+            return Err(bad(format!(
+                "invalid argument \"{c}\" for \"--cpus\" flag: value must be positive"
+            )));
+        }
+        res["cpu"]["period"] = json!(100_000);
+        res["cpu"]["quota"] = json!((c * 100_000.0) as i64);
+    }
+    if let Some(s) = h.cpu_shares {
+        res["cpu"]["shares"] = json!(s);
+    }
+    if let Some(c) = &h.cpuset_cpus {
+        res["cpu"]["cpus"] = json!(c);
+    }
+    Ok(())
 }
