@@ -890,3 +890,41 @@ fn update_changes_limits_of_a_running_container() {
     let o = m.run(&["update", "-m", "10m", "nope"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such container: nope"));
 }
+
+#[test]
+fn logs_since_and_until() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "lg",
+        "busybox",
+        "sh",
+        "-c",
+        "echo early; sleep 1.5; echo late",
+    ]);
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let between = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert_eq!(m.ok(&["wait", "lg"]), "0\n");
+    assert_eq!(m.ok(&["logs", "lg"]), "early\nlate\n");
+    assert_eq!(
+        m.ok(&["logs", "--since", &between.to_string(), "lg"]),
+        "late\n"
+    );
+    assert_eq!(
+        m.ok(&["logs", "--until", &between.to_string(), "lg"]),
+        "early\n"
+    );
+    assert_eq!(m.ok(&["logs", "--since", "1h", "lg"]), "early\nlate\n");
+    assert!(!m
+        .run(&["logs", "--since", "yesterday", "lg"])
+        .status
+        .success());
+}

@@ -767,6 +767,12 @@ pub struct LogsArgs {
     /// Number of lines to show from the end of the logs ("all" for all)
     #[arg(short = 'n', long, default_value = "all")]
     pub tail: String,
+    /// Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m")
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs before a timestamp or relative time
+    #[arg(long)]
+    pub until: Option<String>,
     /// The container
     pub container: String,
 }

@@ -315,12 +315,15 @@ pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
     Ok(ok)
 }
 
-fn print_logs(
+/// Prints a container's log (rotated files first), the lines logged within `(since,
+/// until)` (nanoseconds) only, the last `tail` of them; then follows with `follow`.
+fn print_logs_in(
     engine: &Engine,
     c: &ContainerRecord,
     follow: bool,
     timestamps: bool,
     tail: Option<usize>,
+    (since, until): (Option<u64>, Option<u64>),
 ) -> Result<()> {
     let path = engine.log_path(&c.id);
     let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, timestamps);
@@ -346,6 +349,15 @@ fn print_logs(
         .map(|i| i + 1)
         .unwrap_or(0);
     lines.extend(parse(&String::from_utf8_lossy(&current[..complete])));
+    if since.is_some() || until.is_some() {
+        lines.retain(|l| {
+            let t = libimage::time::parse_rfc3339(&l.time)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
+        });
+    }
     let skip = tail.map(|t| lines.len().saturating_sub(t)).unwrap_or(0);
     lines[skip..].iter().for_each(emit);
     if !follow {
@@ -421,7 +433,18 @@ pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
                 .map_err(|_| anyhow::anyhow!("invalid value for --tail: {n}"))?,
         ),
     };
-    print_logs(engine, &c, a.follow, a.timestamps, tail)
+    let now = std::time::SystemTime::now();
+    let window = (
+        a.since
+            .as_deref()
+            .map(|s| super::events::parse_timestamp(s, now))
+            .transpose()?,
+        a.until
+            .as_deref()
+            .map(|s| super::events::parse_timestamp(s, now))
+            .transpose()?,
+    );
+    print_logs_in(engine, &c, a.follow, a.timestamps, tail, window)
 }
 
 fn time_or_zero(ns: Option<u64>) -> String {
