@@ -192,6 +192,54 @@ fn populate_dev(sys: &dyn Syscall, dev: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The spec's `linux.devices` (`--device`): nodes made under the container's fresh `/dev`
+/// tmpfs (a path elsewhere, or with `..`, is refused: nothing of the image is followed),
+/// with their mode and owner.
+fn make_spec_devices(sys: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> {
+    use std::path::Component;
+    let devices = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().clone())
+        .unwrap_or_default();
+    for d in devices {
+        let p = d.path();
+        let ok = p.starts_with("/dev/")
+            && p.components()
+                .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+        if !ok {
+            return Err(Error::InvalidArgument(format!(
+                "device path {} must be under /dev",
+                p.display()
+            )));
+        }
+        let target = rootfs.join(p.strip_prefix("/").unwrap_or(p));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        let kind = match d.typ() {
+            oci_spec::runtime::LinuxDeviceType::B => libc::S_IFBLK,
+            oci_spec::runtime::LinuxDeviceType::P => libc::S_IFIFO,
+            _ => libc::S_IFCHR,
+        };
+        let mode = d.file_mode().unwrap_or(0o666) & 0o7777;
+        sys.mknod(
+            &target,
+            kind | mode,
+            libc::makedev(d.major() as u32, d.minor() as u32),
+        )
+        .map_err(|e| Error::io("mknod", &target, e))?;
+        // The exact mode, whatever the umask.
+        std::fs::set_permissions(&target, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(|e| Error::io("chmod", &target, e))?;
+        if d.uid().is_some() || d.gid().is_some() {
+            std::os::unix::fs::lchown(&target, d.uid(), d.gid())
+                .map_err(|e| Error::io("chown", &target, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Sets up the root of a container in the current (new) mount namespace and pivots into it.
 ///
 /// `root_mounts` (destination `/`) are mounted on `rootfs` first; with none, `rootfs` is
@@ -260,6 +308,7 @@ pub fn setup_rootfs(
             populate_dev(sys, &rootfs.join("dev"))?;
         }
     }
+    make_spec_devices(sys, spec, rootfs)?;
     sys.chdir(rootfs).map_err(ioe("chdir", rootfs))?;
     sys.pivot_root(Path::new("."), Path::new("."))
         .map_err(ioe("pivot_root", rootfs))?;

@@ -369,3 +369,80 @@ fn hostname_hosts_and_resolv_conf_like_docker() {
         Some(125)
     );
 }
+
+#[test]
+fn device_flag_makes_the_node_and_allows_it() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // /dev/fuse is not in Docker's default set: without --device the cgroup refuses it.
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "ls /dev/fuse",
+    ]);
+    assert!(!o.status.success(), "no /dev/fuse by default");
+    if !std::path::Path::new("/dev/fuse").exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "/dev/fuse is missing on this CI machine"
+        );
+        return;
+    }
+    let out = m.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--device",
+        "/dev/fuse:/dev/myfuse:rw",
+        "busybox",
+        "sh",
+        "-c",
+        "stat -c '%F %t %T %a' /dev/myfuse; echo -n > /dev/myfuse; echo rc=$?",
+    ]);
+    let mut lines = out.lines();
+    // The host node's mode (0600 here), as Docker copies it; compared with Docker 20.10.
+    assert_eq!(
+        lines.next().unwrap(),
+        "character special file a e5 600",
+        "{out}"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "rc=0",
+        "the cgroup lets it be opened: {out}"
+    );
+    m.ok(&[
+        "create",
+        "--name",
+        "dv",
+        "--network",
+        "none",
+        "--device",
+        "/dev/fuse",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{json .HostConfig.Devices}}", "dv"]),
+        "[{\"PathOnHost\":\"/dev/fuse\",\"PathInContainer\":\"/dev/fuse\",\"CgroupPermissions\":\"rwm\"}]\n"
+    );
+    let o = m.run(&["run", "--rm", "--device", "/dev/nope", "busybox", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("error gathering device information while adding custom device \"/dev/nope\""));
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/fuse:/etc/fuse",
+        "busybox",
+        "true",
+    ]);
+    assert!(!o.status.success(), "device paths stay under /dev");
+}

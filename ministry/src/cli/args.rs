@@ -640,6 +640,9 @@ pub struct RunArgs {
     /// Set meta data on a container
     #[arg(short = 'l', long)]
     pub label: Vec<String>,
+    /// Add a host device to the container (HOST[:CONTAINER[:PERMISSIONS]])
+    #[arg(long)]
+    pub device: Vec<String>,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<std::path::PathBuf>,

@@ -69,6 +69,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         publish_all: a.publish_all,
         expose: a.expose.clone(),
         host: ministry::HostConfig {
+            devices: a.device.clone(),
             cap_add: a.cap_add.clone(),
             cap_drop: a.cap_drop.clone(),
             privileged: a.privileged,
@@ -486,6 +487,9 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": c.network_mode,
             "Links": null_if_empty(&c.links),
+            "Devices": c.devices.iter().filter_map(|d| ministry::parse_device(d).ok()).map(|d| json!({
+                "PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions,
+            })).collect::<Vec<_>>(),
             "Memory": res["memory"]["limit"].as_i64().unwrap_or(0),
             "MemorySwap": res["memory"]["swap"].as_i64().unwrap_or(0),
             "NanoCpus": match (res["cpu"]["quota"].as_i64(), res["cpu"]["period"].as_i64()) {

@@ -65,6 +65,9 @@ pub struct ContainerRecord {
     /// Its links, as Docker records them (`/target:/name/alias`).
     #[serde(default)]
     pub links: Vec<String>,
+    /// `--device` values.
+    #[serde(default)]
+    pub devices: Vec<String>,
 }
 
 /// The state `ps` and `inspect` show.

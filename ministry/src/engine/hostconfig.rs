@@ -39,6 +39,40 @@ pub struct HostConfig {
     pub ulimits: Vec<String>,
     /// `--shm-size`, bytes.
     pub shm_size: Option<u64>,
+    /// `--device HOST[:CONTAINER[:PERMISSIONS]]`.
+    pub devices: Vec<String>,
+}
+
+/// One `--device`: the host node, where it appears, its cgroup permissions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceMapping {
+    /// The device on the host.
+    pub host: String,
+    /// Its path in the container.
+    pub container: String,
+    /// `r`, `w`, `m` in any combination (default `rwm`).
+    pub permissions: String,
+}
+
+/// Parses Docker's `--device` forms.
+pub fn parse_device(s: &str) -> Result<DeviceMapping, Error> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let perms_ok = |p: &str| !p.is_empty() && p.chars().all(|c| "rwm".contains(c));
+    let (host, ctr, perms) = match parts.as_slice() {
+        [h] => (*h, *h, "rwm"),
+        [h, p] if perms_ok(p) => (*h, *h, *p),
+        [h, c] => (*h, *c, "rwm"),
+        [h, c, p] if perms_ok(p) => (*h, *c, *p),
+        _ => return Err(bad(format!("invalid device specification: {s}"))),
+    };
+    if !host.starts_with('/') || !ctr.starts_with('/') {
+        return Err(bad(format!("invalid device specification: {s}")));
+    }
+    Ok(DeviceMapping {
+        host: host.to_string(),
+        container: ctr.to_string(),
+        permissions: perms.to_string(),
+    })
 }
 
 fn bad(s: impl Into<String>) -> Error {
@@ -150,6 +184,38 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
         }
     }
     set_resources(&mut v["linux"]["resources"], h)?;
+    for d in &h.devices {
+        let m = parse_device(d)?;
+        let md = std::fs::metadata(&m.host).map_err(|e| {
+            bad(format!(
+                "error gathering device information while adding custom device \"{}\": {}",
+                m.host,
+                e.to_string().to_lowercase()
+            ))
+        })?;
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let typ = if md.file_type().is_char_device() {
+            "c"
+        } else if md.file_type().is_block_device() {
+            "b"
+        } else {
+            return Err(bad(format!(
+                "error gathering device information while adding custom device \"{}\": not a device node",
+                m.host
+            )));
+        };
+        let (major, minor) = (libc::major(md.rdev()), libc::minor(md.rdev()));
+        let node = json!({"path": m.container, "type": typ, "major": major, "minor": minor,
+                          "fileMode": md.mode() & 0o777, "uid": 0, "gid": 0});
+        match v["linux"]["devices"].as_array_mut() {
+            Some(a) => a.push(node),
+            None => v["linux"]["devices"] = json!([node]),
+        }
+        let rule = json!({"allow": true, "type": typ, "major": major, "minor": minor, "access": m.permissions});
+        if let Some(a) = v["linux"]["resources"]["devices"].as_array_mut() {
+            a.push(rule);
+        }
+    }
     let mut rlimits = Vec::new();
     for u in &h.ulimits {
         let (name, vals) = u

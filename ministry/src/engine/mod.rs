@@ -15,7 +15,7 @@ mod volumes;
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use daemon::DaemonConfig;
 pub use events::{Event, EventFilter};
-pub use hostconfig::HostConfig;
+pub use hostconfig::{parse_device, DeviceMapping, HostConfig};
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
 

@@ -319,6 +319,7 @@ impl Engine {
                 },
                 extra_networks: Default::default(),
                 links: Vec::new(),
+                devices: o.host.devices.clone(),
             };
             let mut record = self.claim_name(record, o.name.as_deref())?;
             if !o.links.is_empty() {
