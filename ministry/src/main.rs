@@ -31,6 +31,7 @@ fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
         ip_masq: cli.ip_masq,
         iptables: cli.iptables,
         graph: None,
+        init_path: None,
     };
     let file = DaemonConfig::load(&cli.config_file)?;
     let both = flags.conflicts(&file);

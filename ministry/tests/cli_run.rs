@@ -446,3 +446,58 @@ fn device_flag_makes_the_node_and_allows_it() {
     ]);
     assert!(!o.status.success(), "device paths stay under /dev");
 }
+
+#[test]
+fn init_runs_tini_as_pid_1_and_reaps() {
+    require_tool("tini-static");
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // PID 1 is the init; the command is its child; an orphan gets reaped (no zombie).
+    let out = m.ok(&[
+        "run", "--rm", "--init", "--network", "none", "busybox", "sh", "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '; echo; (sleep 0.1 &); sleep 0.5; ps -o stat,comm | grep -c '^Z' || true",
+    ]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next().unwrap().trim(), "/sbin/docker-init -- sh -c cat /proc/1/cmdline | tr '\\0' ' '; echo; (sleep 0.1 &); sleep 0.5; ps -o stat,comm | grep -c '^Z' || true");
+    assert_eq!(
+        lines.next().unwrap(),
+        "0",
+        "the orphaned sleep was reaped: {out}"
+    );
+    // A signal reaches the command through the init (sh as PID 1 would ignore SIGTERM).
+    m.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "ini",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let t = std::time::Instant::now();
+    m.ok(&["stop", "-t", "10", "ini"]);
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "SIGTERM forwarded, no SIGKILL wait"
+    );
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.HostConfig.Init}} {{.Path}}", "ini"]),
+        "true sleep\n"
+    );
+    // The init cannot be written from inside.
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--init",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /sbin/docker-init",
+    ]);
+    assert!(!o.status.success());
+}

@@ -643,6 +643,9 @@ pub struct RunArgs {
     /// Add a host device to the container (HOST[:CONTAINER[:PERMISSIONS]])
     #[arg(long)]
     pub device: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<std::path::PathBuf>,

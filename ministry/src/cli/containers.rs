@@ -65,6 +65,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         network_aliases: a.network_alias.clone(),
         links: a.link.clone(),
         labels: a.label.clone(),
+        init: a.init,
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -487,6 +488,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": c.network_mode,
             "Links": null_if_empty(&c.links),
+            "Init": if c.init { json!(true) } else { json!(null) },
             "Devices": c.devices.iter().filter_map(|d| ministry::parse_device(d).ok()).map(|d| json!({
                 "PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions,
             })).collect::<Vec<_>>(),

@@ -68,6 +68,9 @@ pub struct ContainerRecord {
     /// `--device` values.
     #[serde(default)]
     pub devices: Vec<String>,
+    /// `--init`.
+    #[serde(default)]
+    pub init: bool,
 }
 
 /// The state `ps` and `inspect` show.

@@ -54,6 +54,8 @@ pub struct DaemonConfig {
     pub registry_mirrors: Option<Vec<String>>,
     /// The containers' cgroup parent (`--cgroup-parent`).
     pub cgroup_parent: Option<String>,
+    /// The init binary of `--init`.
+    pub init_path: Option<PathBuf>,
 }
 
 impl DaemonConfig {
@@ -107,7 +109,8 @@ impl DaemonConfig {
             iptables,
             insecure_registries,
             registry_mirrors,
-            cgroup_parent
+            cgroup_parent,
+            init_path
         )
     }
 
@@ -124,6 +127,9 @@ impl DaemonConfig {
         }
         if let Some(p) = &self.cgroup_parent {
             c.cgroup_parent = p.clone();
+        }
+        if let Some(p) = &self.init_path {
+            c.init_path = Some(p.clone());
         }
         if let Some(v) = &self.dns {
             for s in v {
@@ -192,7 +198,7 @@ impl DaemonConfig {
     }
 }
 
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 21] = [
     "data-root",
     "graph",
     "exec-root",
@@ -213,6 +219,7 @@ const KEYS: [&str; 20] = [
     "insecure-registries",
     "registry-mirrors",
     "cgroup-parent",
+    "init-path",
 ];
 
 /// Serializes a [`DaemonConfig`] with its file keys (for [`DaemonConfig::conflicts`]).
@@ -222,7 +229,7 @@ impl serde::Serialize for SerView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let c = self.0;
-        let vals: [serde_json::Value; 20] = [
+        let vals: [serde_json::Value; 21] = [
             serde_json::json!(c.data_root),
             serde_json::json!(c.graph),
             serde_json::json!(c.exec_root),
@@ -243,6 +250,7 @@ impl serde::Serialize for SerView<'_> {
             serde_json::json!(c.insecure_registries),
             serde_json::json!(c.registry_mirrors),
             serde_json::json!(c.cgroup_parent),
+            serde_json::json!(c.init_path),
         ];
         let mut m = s.serialize_map(Some(KEYS.len()))?;
         for (k, v) in KEYS.iter().zip(vals) {

@@ -104,6 +104,9 @@ pub struct EngineConfig {
     pub dns_search: Vec<String>,
     /// Containers' resolver options when `run` gives none.
     pub dns_options: Vec<String>,
+    /// The init binary of `--init` (`init-path`). By default, `docker-init` or
+    /// `tini-static` where the tini package puts them.
+    pub init_path: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -119,6 +122,7 @@ impl Default for EngineConfig {
             dns: Vec::new(),
             dns_search: Vec::new(),
             dns_options: Vec::new(),
+            init_path: None,
         }
     }
 }

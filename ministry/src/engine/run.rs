@@ -62,6 +62,9 @@ pub struct RunOptions {
     pub links: Vec<String>,
     /// `--label k=v` (added to the image's labels).
     pub labels: Vec<String>,
+    /// `--init`: a small init (tini, Docker's `docker-init`) as PID 1 that forwards
+    /// signals and reaps zombies, the command its child.
+    pub init: bool,
     /// `-p` values.
     pub publish: Vec<String>,
     /// `-P`: publish every exposed port on a free host port.
@@ -234,6 +237,9 @@ impl Engine {
                 workdir.clone().into()
             });
             spec.set_process(Some(process));
+            if o.init {
+                self.add_init(&mut spec)?;
+            }
             super::hostconfig::apply(&mut spec, &o.host)?;
             let network_mode = self.network_namespace(&mut spec, &o.network)?;
             let publish = publish_ports(&mut cfg, o, &network_mode)?;
@@ -320,6 +326,7 @@ impl Engine {
                 extra_networks: Default::default(),
                 links: Vec::new(),
                 devices: o.host.devices.clone(),
+                init: o.init,
             };
             let mut record = self.claim_name(record, o.name.as_deref())?;
             if !o.links.is_empty() {
@@ -896,5 +903,47 @@ fn or_default<'a>(own: &'a [String], daemon: &'a [String]) -> &'a [String] {
         daemon
     } else {
         own
+    }
+}
+
+/// Where Docker's `docker-init` (tini, statically linked) is looked for.
+const INIT_CANDIDATES: [&str; 3] = [
+    "/usr/bin/docker-init",
+    "/usr/bin/tini-static",
+    "/usr/local/bin/docker-init",
+];
+
+impl Engine {
+    /// `--init`: the init binary bind-mounted read-only at `/sbin/docker-init` and
+    /// put before the command, as Docker does.
+    fn add_init(&self, spec: &mut oci_spec::runtime::Spec) -> Result<(), Error> {
+        let path = match &self.config.init_path {
+            Some(p) => p.clone(),
+            None => INIT_CANDIDATES
+                .iter()
+                .map(std::path::PathBuf::from)
+                .find(|p| p.exists())
+                .ok_or_else(|| {
+                    Error::InvalidConfig(
+                        "docker-init binary not found (apt-get install tini, or set init-path in daemon.json)"
+                            .into(),
+                    )
+                })?,
+        };
+        let path = std::fs::canonicalize(&path).map_err(|e| Error::io("find init", &path, e))?;
+        let mut process = spec.process().clone().unwrap_or_default();
+        let mut args = vec!["/sbin/docker-init".to_string(), "--".to_string()];
+        args.extend(process.args().clone().unwrap_or_default());
+        process.set_args(Some(args));
+        spec.set_process(Some(process));
+        let mut m = oci_spec::runtime::Mount::default();
+        m.set_destination("/sbin/docker-init".into());
+        m.set_typ(Some("bind".into()));
+        m.set_source(Some(path));
+        m.set_options(Some(vec!["rbind".into(), "ro".into(), "rprivate".into()]));
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        mounts.push(m);
+        spec.set_mounts(Some(mounts));
+        Ok(())
     }
 }
