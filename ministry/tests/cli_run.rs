@@ -501,3 +501,88 @@ fn init_runs_tini_as_pid_1_and_reaps() {
     ]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn cp_both_ways_inside_the_container_root() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), "hi\n").unwrap();
+    std::fs::write(src.join("sub/b"), "deep\n").unwrap();
+    std::os::unix::fs::symlink("a.txt", src.join("ln")).unwrap();
+    m.ok(&[
+        "run", "-d", "--network", "none", "--name", "cpc", "-v", "vol:/vol", "busybox", "sh", "-c",
+        "mkdir -p /data/x && echo inside > /data/x/f && ln -s /etc/passwd /data/esc && ln -s / /data/rootlink && touch /ready && sleep 60",
+    ]);
+    for _ in 0..50 {
+        if m.run(&["exec", "cpc", "test", "-f", "/ready"])
+            .status
+            .success()
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // In: a directory into an existing one (under its name), a file under a new name,
+    // into a volume.
+    m.ok(&["cp", src.to_str().unwrap(), "cpc:/data/"]);
+    assert_eq!(
+        m.ok(&["exec", "cpc", "cat", "/data/src/sub/b", "/data/src/ln"]),
+        "deep\nhi\n"
+    );
+    assert_eq!(
+        m.ok(&["exec", "cpc", "readlink", "/data/src/ln"]),
+        "a.txt\n"
+    );
+    m.ok(&[
+        "cp",
+        src.join("a.txt").to_str().unwrap(),
+        "cpc:/vol/renamed.txt",
+    ]);
+    assert_eq!(m.ok(&["exec", "cpc", "cat", "/vol/renamed.txt"]), "hi\n");
+    // Out: a directory to a new path, a symlink as a symlink, and with -L its target (the
+    // container's /etc/passwd, never the host's).
+    let out = dir.path().join("out");
+    m.ok(&["cp", "cpc:/data/x", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out.join("f")).unwrap(), "inside\n");
+    let esc = dir.path().join("esc");
+    m.ok(&["cp", "cpc:/data/esc", esc.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_link(&esc).unwrap(),
+        std::path::Path::new("/etc/passwd")
+    );
+    let esc2 = dir.path().join("esc2");
+    m.ok(&["cp", "-L", "cpc:/data/esc", esc2.to_str().unwrap()]);
+    let container_passwd = m.ok(&["exec", "cpc", "cat", "/etc/passwd"]);
+    assert_eq!(std::fs::read_to_string(&esc2).unwrap(), container_passwd);
+    // A symlink to / in the container leads to the container's root, not the host's.
+    let marker = format!("ministry-cp-test-{}", std::process::id());
+    std::fs::write(dir.path().join(&marker), "x").unwrap();
+    m.ok(&[
+        "cp",
+        dir.path().join(&marker).to_str().unwrap(),
+        "cpc:/data/rootlink/tmp/",
+    ]);
+    assert!(
+        !std::path::Path::new("/tmp").join(&marker).exists(),
+        "wrote outside the container"
+    );
+    assert_eq!(
+        m.ok(&["exec", "cpc", "cat", &format!("/tmp/{marker}")]),
+        "x"
+    );
+    // Docker's errors.
+    let o = m.run(&["cp", "cpc:/nope", dir.path().join("n").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("Could not find the file /nope in container cpc"));
+    let o = m.run(&[
+        "cp",
+        "cpc:/data/x",
+        dir.path().join("esc2").to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("cannot copy a directory to a file"));
+    m.ok(&["rm", "-f", "-v", "cpc"]);
+}

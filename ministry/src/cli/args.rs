@@ -156,6 +156,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Update configuration of one or more containers
     Update(UpdateArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
     /// Restart one or more containers
     Restart(StopArgs),
     /// Download an image from a registry
@@ -1038,4 +1040,19 @@ pub struct UpdateArgs {
     /// Containers
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+/// `cp`.
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// Archive mode (copy all uid/gid information)
+    #[arg(short, long)]
+    pub archive: bool,
+    /// Always follow symbol link in SRC_PATH
+    #[arg(short = 'L', long = "follow-link")]
+    pub follow_link: bool,
+    /// CONTAINER:SRC_PATH or SRC_PATH
+    pub src: String,
+    /// DEST_PATH or CONTAINER:DEST_PATH
+    pub dest: String,
 }

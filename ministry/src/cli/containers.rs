@@ -10,8 +10,8 @@ use ministry::{parse_signal, ContainerRecord, Engine, RunOptions};
 use serde_json::json;
 
 use super::args::{
-    ContainerArg, ExecArgs, ExportArgs, KillArgs, LogsArgs, PsArgs, RenameArgs, RmArgs, RunArgs,
-    StartArgs, StopArgs, UpdateArgs, WaitArgs,
+    ContainerArg, CpArgs, ExecArgs, ExportArgs, KillArgs, LogsArgs, PsArgs, RenameArgs, RmArgs,
+    RunArgs, StartArgs, StopArgs, UpdateArgs, WaitArgs,
 };
 use super::output::{bytes_size, human_duration, human_size, table, table_min};
 
@@ -246,6 +246,32 @@ pub fn restart(engine: &Engine, a: &StopArgs) -> Result<bool> {
         }
         engine.start_container(&c.id).map(drop)
     }))
+}
+
+/// Splits Docker's `CONTAINER:PATH` (a colon before any slash); `None` for a local path.
+fn container_path(s: &str) -> Option<(&str, &str)> {
+    let (c, p) = s.split_once(':')?;
+    (!c.is_empty() && !c.contains('/')).then_some((c, p))
+}
+
+/// `cp`: between a running container and the host, either way.
+pub fn cp(engine: &Engine, a: &CpArgs) -> Result<()> {
+    if a.archive {
+        bail!("cp -a (keeping the source's owners) is not supported yet");
+    }
+    if a.src == "-" || a.dest == "-" {
+        bail!("cp with a tar stream (-) is not supported yet");
+    }
+    match (container_path(&a.src), container_path(&a.dest)) {
+        (Some((c, p)), None) => {
+            Ok(engine.copy_from_container(c, p, std::path::Path::new(&a.dest), a.follow_link)?)
+        }
+        (None, Some((c, p))) => {
+            Ok(engine.copy_to_container(c, std::path::Path::new(&a.src), p, a.follow_link)?)
+        }
+        (Some(_), Some(_)) => bail!("copying between containers is not supported"),
+        (None, None) => bail!("must specify at least one container source"),
+    }
 }
 
 /// `update`: new resource limits for each container (printed as updated).

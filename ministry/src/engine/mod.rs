@@ -1,6 +1,7 @@
 //! The engine: one data root and the services on it.
 
 mod containers;
+mod copy;
 mod daemon;
 mod events;
 mod hostconfig;

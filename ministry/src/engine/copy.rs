@@ -1,0 +1,310 @@
+//! `cp` between a running container and the host. Paths in the container are resolved
+//! inside its root (`/proc/<pid>/root`, so its volumes and mounts are seen) with
+//! `openat2(RESOLVE_IN_ROOT)`: a symlink in the container can never lead out of it.
+//! Directories travel as a tar stream made by libimage's tree exporter and unpacked by its
+//! hardened extractor, files and symlinks directly.
+
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use libimage::layer::fsops::{self, Root};
+use libimage::layer::{apply_layer, ApplyOptions, WhiteoutMode};
+
+use super::{Engine, Error};
+
+fn io(op: &'static str, p: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+    let p = p.into();
+    move |e| Error::io(op, p, e)
+}
+
+fn fstat(fd: &OwnedFd, p: &Path) -> Result<libc::stat, Error> {
+    // SAFETY: fstat on our fd into a zeroed struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(Error::io("stat", p, std::io::Error::last_os_error()));
+    }
+    Ok(st)
+}
+
+fn kind(st: &libc::stat) -> u32 {
+    st.st_mode & libc::S_IFMT
+}
+
+/// The path as a relative, cleaned path (no `..` escapes: `/a/../../b` is `b`).
+fn rel(p: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in Path::new(p).components() {
+        match c {
+            std::path::Component::Normal(n) => out.push(n),
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Streams the tree of directory `dir` (an open fd) into the directory `dest` through a
+/// pipe: exporter on a thread, extractor here.
+fn copy_tree(dir: &OwnedFd, dest: &Path) -> Result<(), Error> {
+    let src = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+    let layers = libimage::tree::Layers::open(&[src], false)?;
+    let (reader, mut writer) = std::io::pipe().map_err(io("pipe", ""))?;
+    std::thread::scope(|s| {
+        let t = s.spawn(move || {
+            let r = libimage::tree::write_tree_tar(&layers, &mut writer);
+            drop(writer);
+            r
+        });
+        let applied = apply_layer(
+            reader,
+            dest,
+            &ApplyOptions {
+                whiteouts: WhiteoutMode::Apply,
+                ..Default::default()
+            },
+        );
+        let written = t
+            .join()
+            .unwrap_or_else(|_| Err(libimage::Error::InvalidArgument("exporter panicked".into())));
+        written?;
+        applied.map(drop).map_err(Error::from)
+    })
+}
+
+fn copy_bytes(from: &mut dyn Read, to: &mut dyn Write, what: &Path) -> Result<(), Error> {
+    std::io::copy(from, to).map(drop).map_err(io("copy", what))
+}
+
+impl Engine {
+    fn container_root(&self, name: &str) -> Result<(Root, String), Error> {
+        let (c, rc) = self.running_container(name).map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!(
+                "ministry cp needs the container running (container {} is not)",
+                name
+            )),
+            e => e,
+        })?;
+        let pid = rc.state()?.pid;
+        let root = Root::open(Path::new(&format!("/proc/{pid}/root")))
+            .map_err(io("open the root of", c.id.clone()))?;
+        Ok((root, c.id))
+    }
+
+    /// Copies `src` out of a running container to `dest` on the host with Docker's rules:
+    /// into `dest` when it is a directory (under `src`'s name), else as `dest`. With
+    /// `follow`, a symlink `src` is copied as what it points to (`-L`).
+    pub fn copy_from_container(
+        &self,
+        name: &str,
+        src: &str,
+        dest: &Path,
+        follow: bool,
+    ) -> Result<(), Error> {
+        let (root, _) = self.container_root(name)?;
+        let r = rel(src);
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        let fd = root
+            .open_in_root(&r, libc::O_PATH | nofollow)
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOENT) => Error::InvalidConfig(format!(
+                    "Could not find the file {src} in container {name}"
+                )),
+                _ => Error::io("open", src, e),
+            })?;
+        let st = fstat(&fd, &r)?;
+        let base = r.file_name().unwrap_or(OsStr::new("."));
+        let target = match std::fs::metadata(dest) {
+            Ok(m) if m.is_dir() && !src.ends_with("/.") => dest.join(base),
+            Ok(m) if m.is_dir() => dest.to_path_buf(),
+            Ok(_) if kind(&st) == libc::S_IFDIR => {
+                return Err(Error::InvalidConfig(format!(
+                    "cannot copy a directory to a file: {}",
+                    dest.display()
+                )))
+            }
+            _ => dest.to_path_buf(),
+        };
+        match kind(&st) {
+            libc::S_IFDIR => {
+                std::fs::create_dir_all(&target).map_err(io("create", &target))?;
+                let d = root
+                    .open_in_root(&r, libc::O_RDONLY | libc::O_DIRECTORY | nofollow)
+                    .map_err(io("open", src))?;
+                copy_tree(&d, &target)
+            }
+            libc::S_IFLNK => {
+                let parent = r.parent().unwrap_or(Path::new(""));
+                let pfd = root
+                    .open_in_root(parent, libc::O_PATH | libc::O_DIRECTORY)
+                    .map_err(io("open", parent))?;
+                let link = std::fs::read_link(format!(
+                    "/proc/self/fd/{}/{}",
+                    pfd.as_raw_fd(),
+                    base.to_string_lossy()
+                ))
+                .map_err(io("readlink", src))?;
+                let _ = std::fs::remove_file(&target);
+                std::os::unix::fs::symlink(link, &target).map_err(io("symlink", &target))
+            }
+            libc::S_IFREG => {
+                let f = root
+                    .open_in_root(&r, libc::O_RDONLY | nofollow)
+                    .map_err(io("open", src))?;
+                let mut from = std::fs::File::from(f);
+                let mut to = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&target)
+                    .map_err(io("create", &target))?;
+                copy_bytes(&mut from, &mut to, &target)?;
+                std::fs::set_permissions(
+                    &target,
+                    std::os::unix::fs::PermissionsExt::from_mode(st.st_mode & 0o7777),
+                )
+                .map_err(io("chmod", &target))
+            }
+            _ => Err(Error::InvalidConfig(format!(
+                "{src} is not a file, directory or symlink"
+            ))),
+        }
+    }
+
+    /// Copies `src` from the host into a running container at `dest` with Docker's rules:
+    /// into `dest` when it is a directory there (under `src`'s name), else as `dest` (whose
+    /// parent must exist). New files belong to root, as Docker makes them.
+    pub fn copy_to_container(
+        &self,
+        name: &str,
+        src: &Path,
+        dest: &str,
+        follow: bool,
+    ) -> Result<(), Error> {
+        let (root, _) = self.container_root(name)?;
+        let meta = if follow {
+            std::fs::metadata(src)
+        } else {
+            std::fs::symlink_metadata(src)
+        }
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::InvalidConfig(format!(
+                "could not find the file {} on the host",
+                src.display()
+            )),
+            _ => Error::io("stat", src, e),
+        })?;
+        let r = rel(dest);
+        let existing = root
+            .open_in_root(&r, libc::O_PATH)
+            .ok()
+            .map(|fd| fstat(&fd, &r).map(|st| (fd, st)))
+            .transpose()?;
+        let src_name = src
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| ".".into());
+        let (parent, name_in) = match existing {
+            Some((fd, st)) if kind(&st) == libc::S_IFDIR && !src.ends_with(".") => (fd, src_name),
+            Some((fd, st)) if kind(&st) == libc::S_IFDIR => (fd, ".".into()),
+            Some(_) if meta.is_dir() => {
+                return Err(Error::InvalidConfig(format!(
+                    "cannot copy a directory to a file: {dest}"
+                )))
+            }
+            _ => {
+                let p = r.parent().unwrap_or(Path::new(""));
+                let fd = root
+                    .open_in_root(p, libc::O_PATH | libc::O_DIRECTORY)
+                    .map_err(|e| match e.raw_os_error() {
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) => Error::InvalidConfig(format!(
+                            "Could not find the file {} in container {name}",
+                            Path::new("/").join(p).display()
+                        )),
+                        _ => Error::io("open", p, e),
+                    })?;
+                let n = r
+                    .file_name()
+                    .map(|n| n.to_os_string())
+                    .ok_or_else(|| Error::InvalidConfig(format!("invalid destination {dest}")))?;
+                (fd, n)
+            }
+        };
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            if name_in != "." {
+                match fsops::mkdirat(parent.as_raw_fd(), &name_in, 0o755) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io("mkdir", dest, e))
+                    }
+                    _ => {}
+                }
+            }
+            let d = fsops::open_at(
+                parent.as_raw_fd(),
+                &name_in,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            )
+            .map_err(io("open", dest))?;
+            let dir = std::fs::File::open(src).map_err(io("open", src))?;
+            copy_tree(
+                &OwnedFd::from(dir),
+                Path::new(&format!("/proc/self/fd/{}", d.as_raw_fd())),
+            )
+        } else if ft.is_symlink() {
+            let link = std::fs::read_link(src).map_err(io("readlink", src))?;
+            let _ = unlinkat(&parent, &name_in);
+            fsops::symlinkat(link.as_os_str().as_bytes(), parent.as_raw_fd(), &name_in)
+                .map_err(io("symlink", dest))
+        } else if ft.is_file() {
+            let mut from = std::fs::File::open(src).map_err(io("open", src))?;
+            let c = std::ffi::CString::new(name_in.as_bytes())
+                .map_err(|_| Error::InvalidConfig("NUL in name".into()))?;
+            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+            // SAFETY: openat on our directory fd with a valid C string; never follows a
+            // symlink planted at the name.
+            let fd = unsafe {
+                libc::openat(
+                    parent.as_raw_fd(),
+                    c.as_ptr(),
+                    libc::O_WRONLY
+                        | libc::O_CREAT
+                        | libc::O_TRUNC
+                        | libc::O_NOFOLLOW
+                        | libc::O_CLOEXEC,
+                    mode,
+                )
+            };
+            if fd < 0 {
+                return Err(Error::io("create", dest, std::io::Error::last_os_error()));
+            }
+            // SAFETY: fd was just returned by openat.
+            let mut to = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+            copy_bytes(&mut from, &mut to, src)?;
+            // SAFETY: fchown/fchmod on our fd: root-owned with the source's mode.
+            unsafe {
+                libc::fchown(to.as_raw_fd(), 0, 0);
+                libc::fchmod(to.as_raw_fd(), mode);
+            }
+            Ok(())
+        } else {
+            Err(Error::InvalidConfig(format!(
+                "{} is not a file, directory or symlink",
+                src.display()
+            )))
+        }
+    }
+}
+
+fn unlinkat(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
+    let c = std::ffi::CString::new(name.as_bytes())?;
+    // SAFETY: unlinkat on our fd with a valid C string.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
