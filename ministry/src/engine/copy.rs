@@ -53,7 +53,18 @@ fn rel(p: &str) -> PathBuf {
 fn copy_tree(dir: &OwnedFd, dest: &Path) -> Result<(), Error> {
     let src = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     let layers = libimage::tree::Layers::open(&[src], false)?;
-    let (reader, mut writer) = std::io::pipe().map_err(io("pipe", ""))?;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills our array with two new fds, which we own from here.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::io("pipe", "", std::io::Error::last_os_error()));
+    }
+    // SAFETY: both fds were just returned by pipe2.
+    let (reader, mut writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
     std::thread::scope(|s| {
         let t = s.spawn(move || {
             let r = libimage::tree::write_tree_tar(&layers, &mut writer);
