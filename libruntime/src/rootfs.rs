@@ -183,7 +183,6 @@ fn populate_dev(sys: &dyn Syscall, dev: &Path) -> Result<()> {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
         ("ptmx", "pts/ptmx"),
-        ("core", "/proc/kcore"),
     ] {
         let p = dev.join(link);
         sys.symlink(Path::new(target), &p)

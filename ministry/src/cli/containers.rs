@@ -705,8 +705,15 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             println!("{id}");
             continue;
         }
+        // Docker's COMMAND: arguments holding a space in single quotes.
         let cmd = std::iter::once(c.path.clone())
-            .chain(c.args.iter().cloned())
+            .chain(c.args.iter().map(|a| {
+                if a.contains(' ') {
+                    format!("'{a}'")
+                } else {
+                    a.clone()
+                }
+            }))
             .collect::<Vec<_>>()
             .join(" ");
         let cmd = if a.no_trunc {

@@ -1,0 +1,450 @@
+//! The differential suite: the same scenarios run on Docker (a private dockerd) and on
+//! ministry, from the same busybox image; exit codes and standard output are compared
+//! line by line after normalising what legitimately differs (IDs, times, durations), and
+//! for the error cases the error text (after the program's own prefix).
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+/// Replaces hexadecimal runs of 12 or 64 characters (IDs) by `<ID>`.
+fn ids(s: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let hex = run.chars().all(|c| c.is_ascii_hexdigit());
+        if hex && (run.len() == 12 || run.len() == 64) {
+            out.push_str("<ID>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// The IDs, times and durations of one run, replaced by placeholders.
+fn normalize(s: &str) -> String {
+    let s = ids(s);
+    let mut out = String::new();
+    for (i, line) in s.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut words = Vec::new();
+        for w in line.split(' ') {
+            let core = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            let time = core.len() >= 19 && core.as_bytes()[4] == b'-' && core.contains('T');
+            if time {
+                words.push(w.replace(core, "<TIME>"));
+            } else {
+                words.push(w.to_string());
+            }
+        }
+        let l = words.join(" ");
+        // "Exited (0) 2 seconds ago", "Up Less than a second", "About a minute ago"
+        let l = l
+            .replace("Less than a second", "<DUR>")
+            .replace("About a minute", "<DUR>");
+        let mut t = String::new();
+        let mut it = l.split(' ').peekable();
+        while let Some(w) = it.next() {
+            if w.chars().all(|c| c.is_ascii_digit()) && !w.is_empty() {
+                if let Some(n) = it.peek() {
+                    if n.starts_with("second") || n.starts_with("minute") {
+                        it.next();
+                        t.push_str("<DUR> ");
+                        continue;
+                    }
+                }
+            }
+            t.push_str(w);
+            t.push(' ');
+        }
+        out.push_str(t.trim_end());
+    }
+    out
+}
+
+/// The error text without the program's own prefixes.
+fn error_text(stderr: &[u8]) -> String {
+    let s = String::from_utf8_lossy(stderr);
+    let first = s
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.starts_with("See '") && !l.starts_with("Run '"))
+        .unwrap_or("");
+    let first = first
+        .trim_start_matches("docker: ")
+        .trim_start_matches("ministry: ")
+        .trim_end_matches('.');
+    normalize(first)
+}
+
+struct Diff {
+    dk: Docker,
+    m: Ministry,
+    mismatches: Vec<String>,
+}
+
+impl Diff {
+    fn both(&self, args: &[&str]) -> (Output, Output) {
+        let d = self
+            .dk
+            .cmd()
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let m = self.m.run(args);
+        (d, m)
+    }
+
+    /// Same exit code and same (normalised) stdout.
+    fn same(&mut self, args: &[&str]) -> String {
+        let (d, m) = self.both(args);
+        let (ds, ms) = (
+            normalize(&String::from_utf8_lossy(&d.stdout)),
+            normalize(&String::from_utf8_lossy(&m.stdout)),
+        );
+        if d.status.code() != m.status.code() || ds != ms {
+            self.mismatches.push(format!(
+                "{args:?}\n  docker:   {:?} {ds:?} {}\n  ministry: {:?} {ms:?} {}",
+                d.status.code(),
+                String::from_utf8_lossy(&d.stderr).trim(),
+                m.status.code(),
+                String::from_utf8_lossy(&m.stderr).trim()
+            ));
+        }
+        ms
+    }
+
+    /// [`Diff::same`] ignoring the order of lines (Docker lists `diff` in its upper
+    /// layer's directory order, which is the file system's hash order).
+    fn same_unordered(&mut self, args: &[&str]) {
+        let (d, m) = self.both(args);
+        let sorted = |o: &Output| {
+            let mut v: Vec<String> = normalize(&String::from_utf8_lossy(&o.stdout))
+                .lines()
+                .map(str::to_string)
+                .collect();
+            v.sort();
+            v
+        };
+        if d.status.code() != m.status.code() || sorted(&d) != sorted(&m) {
+            self.mismatches.push(format!(
+                "{args:?}\n  docker:   {:?} {:?}\n  ministry: {:?} {:?}",
+                d.status.code(),
+                sorted(&d),
+                m.status.code(),
+                sorted(&m)
+            ));
+        }
+    }
+
+    /// Same exit code, and the same error message.
+    fn same_error(&mut self, args: &[&str]) {
+        let (d, m) = self.both(args);
+        let (de, me) = (error_text(&d.stderr), error_text(&m.stderr));
+        if d.status.code() != m.status.code() || de != me {
+            self.mismatches.push(format!(
+                "{args:?}\n  docker:   {:?} {de:?}\n  ministry: {:?} {me:?}",
+                d.status.code(),
+                m.status.code()
+            ));
+        }
+    }
+
+    /// Same exit code only (messages that name runtime internals differ).
+    fn same_code(&mut self, args: &[&str]) {
+        let (d, m) = self.both(args);
+        if d.status.code() != m.status.code() {
+            self.mismatches.push(format!(
+                "{args:?}\n  docker:   {:?}\n  ministry: {:?} {}",
+                d.status.code(),
+                m.status.code(),
+                String::from_utf8_lossy(&m.stderr).trim()
+            ));
+        }
+    }
+}
+
+#[test]
+fn scenarios_match_docker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = busybox_tar(tmp.path());
+    let dk = Docker::start();
+    let st = dk
+        .cmd()
+        .args(["import", tar.to_str().unwrap(), "busybox"])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let m = Ministry::new();
+    m.ok_stdin(&["import", "-", "busybox"], &tar);
+    let mut t = Diff {
+        dk,
+        m,
+        mismatches: Vec::new(),
+    };
+    let n = ["--network", "none"];
+    let run = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["run", "--network", "none"];
+        v.extend_from_slice(extra);
+        v
+    };
+
+    // Running programs: output and exit codes.
+    t.same(&run(&["--rm", "busybox", "echo", "hello"]));
+    t.same(&run(&["--rm", "busybox", "sh", "-c", "exit 3"]));
+    t.same_code(&run(&["--rm", "busybox", "nosuchcmd"]));
+    t.same_code(&run(&["--rm", "busybox", "/etc/passwd"]));
+    t.same(&run(&[
+        "--rm",
+        "-e",
+        "A=1",
+        "-w",
+        "/tmp",
+        "-u",
+        "65534",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A; pwd; id -u; id -g",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "-h",
+        "myhost",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; cat /etc/hostname",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /etc/hostname | wc -c",
+    ]));
+    t.same(&run(&["--rm", "busybox", "sh", "-c", "ls /dev | sort"]));
+    t.same(&run(&[
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "NET_ADMIN",
+        "busybox",
+        "grep",
+        "CapEff",
+        "/proc/self/status",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "-u",
+        "1000",
+        "busybox",
+        "grep",
+        "-E",
+        "^Cap(Prm|Eff)",
+        "/proc/self/status",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status",
+    ]));
+    t.same_code(&run(&["--rm", "--read-only", "busybox", "touch", "/x"]));
+    t.same(&run(&[
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/run",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /run/y && echo ok",
+    ]));
+    t.same(&run(&["--rm", "busybox", "sh", "-c", "env | sort"]));
+    t.same(&run(&[
+        "--rm",
+        "--entrypoint",
+        "echo",
+        "busybox",
+        "via",
+        "entrypoint",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "ls -ld /tmp /dev/shm /dev/mqueue | cut -c1-10",
+    ]));
+
+    // A container's record.
+    t.same(&run(&[
+        "--name",
+        "d1",
+        "-e",
+        "A=1",
+        "-l",
+        "k=v",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]));
+    t.same(&[
+        "inspect", "-f",
+        "{{.State.Status}} {{.State.ExitCode}} {{json .Config.Env}} {{json .Config.Cmd}} {{.Path}} {{json .Args}} {{.Name}} {{.Config.Labels.k}} {{.HostConfig.NetworkMode}} {{.RestartCount}}",
+        "d1",
+    ]);
+    t.same(&["logs", "d1"]);
+    t.same(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}} {{.Image}} {{.Command}} {{.Status}}",
+    ]);
+    t.same(&["ps", "-aq", "-f", "label=k=v", "--no-trunc"]);
+    t.same(&["wait", "d1"]);
+    t.same_error(&run(&["--name", "d1", "busybox", "true"]));
+    t.same(&["rename", "d1", "d2"]);
+    t.same(&["rm", "d2"]);
+
+    // Errors for what does not exist.
+    t.same_error(&["rm", "nope"]);
+    t.same_error(&["inspect", "nope"]);
+    t.same_error(&["stop", "nope"]);
+    t.same_error(&["logs", "nope"]);
+    t.same_error(&["exec", "nope", "true"]);
+    t.same_error(&run(&["--rm", "nosuchimage:latest", "true"]));
+
+    // create/start, diff, commit-free file changes.
+    let mut create = vec!["create"];
+    create.extend_from_slice(&n);
+    create.extend_from_slice(&["--name", "c2", "--entrypoint", "echo", "busybox", "hi"]);
+    t.same(&create);
+    t.same(&["start", "-a", "c2"]);
+    t.same(&run(&[
+        "--name",
+        "c3",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /x; rm /bin/vi; mkdir /newdir",
+    ]));
+    t.same_unordered(&["diff", "c3"]);
+    t.same(&["port", "c3"]);
+    t.same(&["rm", "c2", "c3"]);
+
+    // A running container: exec, pause, kill, wait.
+    t.same(&run(&["-d", "--name", "e1", "busybox", "sleep", "30"]));
+    t.same(&["exec", "e1", "sh", "-c", "exit 5"]);
+    t.same(&[
+        "exec",
+        "-e",
+        "X=y",
+        "-w",
+        "/etc",
+        "e1",
+        "sh",
+        "-c",
+        "echo $X; pwd",
+    ]);
+    t.same(&["exec", "-u", "65534", "e1", "id", "-u"]);
+    t.same_error(&["rm", "e1"]);
+    t.same(&["pause", "e1"]);
+    t.same(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "e1"]);
+    t.same_error(&["pause", "e1"]);
+    t.same(&["unpause", "e1"]);
+    t.same(&["kill", "e1"]);
+    t.same(&["wait", "e1"]);
+    t.same(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}",
+        "e1",
+    ]);
+    t.same_error(&["exec", "e1", "true"]);
+    t.same(&["rm", "e1"]);
+
+    // Volumes, images.
+    t.same(&["volume", "create", "v1"]);
+    t.same(&["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]);
+    t.same(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{.Name}} {{.Driver}} {{.Scope}}",
+        "v1",
+    ]);
+    t.same(&run(&[
+        "--rm",
+        "-v",
+        "v1:/data",
+        "busybox",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]));
+    t.same(&run(&[
+        "--rm",
+        "-v",
+        "v1:/data:ro",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/f; touch /data/g 2>/dev/null || echo ro",
+    ]));
+    t.same(&["volume", "rm", "v1"]);
+    t.same_error(&["volume", "rm", "v1"]);
+    t.same(&["tag", "busybox", "mybox:1"]);
+    t.same(&["images", "--format", "{{.Repository}}:{{.Tag}}", "mybox"]);
+    t.same(&[
+        "inspect",
+        "-f",
+        "{{.Os}} {{.Architecture}} {{json .RepoTags}}",
+        "mybox:1",
+    ]);
+    t.same(&["rmi", "mybox:1"]);
+    t.same_error(&["rmi", "mybox:1"]);
+
+    assert!(
+        t.mismatches.is_empty(),
+        "{} scenario(s) differ from Docker:\n{}",
+        t.mismatches.len(),
+        t.mismatches.join("\n")
+    );
+    // Nothing left running on either side.
+    let _ = Command::new("true").status();
+}
