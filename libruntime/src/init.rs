@@ -3,7 +3,7 @@
 //! user's program. It never returns.
 
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 
@@ -59,6 +59,78 @@ fn unshare_namespaces(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// `process.terminal`: a pseudo-terminal from the container's own `/dev/ptmx` (so its
+/// name, `/dev/pts/0`, means something inside), the slave made the controlling terminal
+/// and stdin, stdout and stderr, the master sent to the monitor over `sock` (SCM_RIGHTS)
+/// and closed here, as runc's console socket does.
+fn make_console(spec: &Spec, sock: &OwnedFd) -> Result<()> {
+    let err = |op: &'static str| Error::io(op, "/dev/ptmx", std::io::Error::last_os_error());
+    // SAFETY: plain calls on fds we own and buffers we own, in the single-threaded init.
+    unsafe {
+        let m = libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if m < 0 {
+            return Err(err("open"));
+        }
+        let master = OwnedFd::from_raw_fd(m);
+        if libc::unlockpt(m) != 0 {
+            return Err(err("unlockpt"));
+        }
+        if let Some(b) = spec.process().as_ref().and_then(|p| p.console_size()) {
+            let ws = libc::winsize {
+                ws_row: b.height() as u16,
+                ws_col: b.width() as u16,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            libc::ioctl(m, libc::TIOCSWINSZ, &ws);
+        }
+        let mut name = [0 as libc::c_char; 128];
+        if libc::ptsname_r(m, name.as_mut_ptr(), name.len()) != 0 {
+            return Err(err("ptsname"));
+        }
+        let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        if s < 0 {
+            return Err(err("open pty slave"));
+        }
+        libc::setsid();
+        if libc::ioctl(s, libc::TIOCSCTTY, 0) != 0 {
+            return Err(err("set controlling terminal"));
+        }
+        for fd in 0..3 {
+            libc::dup2(s, fd);
+        }
+        if s > 2 {
+            libc::close(s);
+        }
+        // Send the master.
+        let mut data = [b'm'];
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let space = libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        let mut cbuf = vec![0u8; space];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<libc::c_int>() as u32) as usize;
+        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>(), master.as_raw_fd());
+        if libc::sendmsg(sock.as_raw_fd(), &msg, 0) != 1 {
+            return Err(err("send the terminal"));
+        }
+        drop(master);
+    }
+    Ok(())
+}
+
 /// Runs the init. `report` is the pipe to the monitor ("ready", or an error line), `start`
 /// the pipe on which the monitor sends the start byte.
 pub(crate) fn run(
@@ -67,6 +139,7 @@ pub(crate) fn run(
     seccomp: Option<&[u8]>,
     report: OwnedFd,
     start: OwnedFd,
+    console: Option<OwnedFd>,
 ) -> ! {
     let mut report = std::fs::File::from(report);
     let setup = (|| -> Result<()> {
@@ -77,7 +150,11 @@ pub(crate) fn run(
             .root()
             .as_ref()
             .ok_or_else(|| Error::InvalidArgument("spec has no root".into()))?;
-        setup_rootfs(&RealSyscall, spec, root.path(), root_mounts)
+        setup_rootfs(&RealSyscall, spec, root.path(), root_mounts)?;
+        if let Some(sock) = &console {
+            make_console(spec, sock)?;
+        }
+        Ok(())
     })();
     if let Err(e) = setup {
         let _ = writeln!(report, "error {}", chain(&e));

@@ -116,6 +116,12 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         Some(_) => Some((pipe()?, pipe()?)),
         None => None,
     };
+    // `process.terminal`: the program gets a pseudo-terminal (its output, logged as
+    // stdout, comes from the master; the monitor's stdin is relayed into it).
+    let console = match (&cfg.log, cfg.spec.process().as_ref()) {
+        (Some(_), Some(p)) if p.terminal() == Some(true) => Some(socketpair()?),
+        _ => None,
+    };
     let created_ns = now_ns();
     // SAFETY: this process is single-threaded, so the child may do anything after fork.
     let pid = unsafe { libc::fork() };
@@ -140,6 +146,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             seccomp.as_deref(),
             report_w,
             start_r,
+            console.map(|(_, init_end)| init_end),
         );
     }
     drop(report_w);
@@ -163,7 +170,36 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         }
         None => None,
     };
+    let mut relay = None;
+    // The terminal's master, sent by the init once it made the terminal (nothing if the
+    // init failed before: its error line follows).
+    let master = match console {
+        Some((mon_end, init_end)) => {
+            drop(init_end);
+            recv_fd(&mon_end)
+        }
+        None => None,
+    };
     let (streams, log) = match (log_pipes, &cfg.log) {
+        (Some(_), Some(lc)) if master.is_some() => {
+            let master = master.expect("checked");
+            let w = crate::logs::LogWriter::open(lc.clone())
+                .map_err(|e| Error::io("open log", &lc.path, e))?;
+            // SAFETY: duplicating our own fds.
+            let (to_pty, stdin) = unsafe {
+                (
+                    libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3),
+                    libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3),
+                )
+            };
+            if to_pty >= 0 && stdin >= 0 {
+                relay = Some((
+                    std::fs::File::from(owned(stdin)),
+                    std::fs::File::from(owned(to_pty)),
+                ));
+            }
+            ([Some(std::fs::File::from(master)), None], Some(w))
+        }
         (Some(((out_r, out_w), (err_r, err_w))), Some(lc)) => {
             drop(out_w);
             drop(err_w);
@@ -192,7 +228,54 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         streams,
         log,
         cgroup.as_ref(),
+        relay,
     )
+}
+
+fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills our array with two new fds.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(Error::io("socketpair", "", std::io::Error::last_os_error()));
+    }
+    Ok((owned(fds[0]), owned(fds[1])))
+}
+
+/// Receives one fd (SCM_RIGHTS) on `sock`; `None` if the peer closed without sending.
+fn recv_fd(sock: &OwnedFd) -> Option<OwnedFd> {
+    let mut data = [0u8; 1];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    // SAFETY: CMSG_SPACE is a pure computation.
+    let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) } as usize;
+    let mut cbuf = vec![0u8; space];
+    // SAFETY: recvmsg into buffers we own; the control header is read only if present.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        if libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) != 1 {
+            return None;
+        }
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        if c.is_null() || (*c).cmsg_type != libc::SCM_RIGHTS {
+            return None;
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::c_int>());
+        Some(owned(fd))
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -209,6 +292,7 @@ fn supervise(
     mut streams: [Option<std::fs::File>; 2],
     mut log: Option<crate::logs::LogWriter>,
     cgroup: Option<&crate::cgroup::ContainerCgroup>,
+    mut relay: Option<(std::fs::File, std::fs::File)>,
 ) -> Result<()> {
     // The container's cgroup is deleted before "stopped" is published, so whoever sees the
     // final state may remove the cgroup parent.
@@ -295,6 +379,10 @@ fn supervise(
                 kinds.push(2 + i);
             }
         }
+        if let (Some((input, _)), None) = (&relay, exited_at) {
+            fds.push(ev(input.as_raw_fd()));
+            kinds.push(4);
+        }
         // After the exit, output still in the pipes is drained for at most 2 s (every
         // process of the PID namespace is gone, so the pipes normally close at once).
         let timeout = match exited_at {
@@ -353,6 +441,16 @@ fn supervise(
                         streams[i] = None;
                     } else if let Some(w) = log.as_mut() {
                         w.feed(i, &buf[..n], now_ns());
+                    }
+                }
+                4 => {
+                    // The caller's input into the terminal; its end stops the relay.
+                    let (input, to_pty) = relay.as_mut().expect("polled");
+                    match input.read(&mut buf) {
+                        Ok(n) if n > 0 => {
+                            let _ = to_pty.write_all(&buf[..n]);
+                        }
+                        _ => relay = None,
                     }
                 }
                 _ => {}

@@ -586,3 +586,78 @@ fn cp_both_ways_inside_the_container_root() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot copy a directory to a file"));
     m.ok(&["rm", "-f", "-v", "cpc"]);
 }
+
+#[test]
+fn tty_from_the_containers_own_devpts_with_size_input_and_exit_code() {
+    require_tool("script");
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // `script` gives the CLI a terminal (33 rows, 101 columns).
+    let cli = |args: &str| {
+        let c = m.cmd();
+        let argv: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let prog = c.get_program().to_string_lossy().into_owned();
+        let mut s = std::process::Command::new("script");
+        s.args([
+            "-qec",
+            &format!("stty rows 33 cols 101; {prog} {} {args}", argv.join(" ")),
+            "/dev/null",
+        ]);
+        for (k, v) in c.get_envs() {
+            if let Some(v) = v {
+                s.env(k, v);
+            }
+        }
+        m.enter(&mut s);
+        s
+    };
+    let out = cli("run --rm -t --network none busybox sh -c 'tty; stty size; test -t 0 && echo tty0; echo $TERM; exit 4'")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert_eq!(text, "/dev/pts/0\n33 101\ntty0\nxterm\n", "{text}");
+    assert_eq!(out.status.code(), Some(4), "the container's exit code");
+    // -it: what is typed reaches the shell through the terminal.
+    let mut child = cli("run --rm -it --network none busybox sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    use std::io::Write;
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"echo typed-$((40+2))\nexit 7\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("\ntyped-42\n"), "{text}");
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    // Detached with -t: the terminal's output is logged.
+    m.ok(&[
+        "run",
+        "-d",
+        "-t",
+        "--name",
+        "tt",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "tty; stty size",
+    ]);
+    assert_eq!(m.ok(&["wait", "tt"]), "0\n");
+    assert_eq!(
+        m.ok(&["logs", "tt"]).replace('\r', ""),
+        "/dev/pts/0\nstty: standard input: No child processes\n",
+        "no size without a terminal: Docker 20.10 logs exactly this"
+    );
+    assert_eq!(m.ok(&["inspect", "-f", "{{.Config.Tty}}", "tt"]), "true\n");
+}

@@ -37,9 +37,6 @@ fn parse_size(s: &str) -> Result<u64> {
 }
 
 fn run_options(a: &RunArgs) -> Result<RunOptions> {
-    if a.tty {
-        bail!("pseudo-TTY (-t) is not supported yet");
-    }
     // Docker's order: the files' variables first, then `-e` (which wins).
     let mut env = Vec::new();
     for f in &a.env_file {
@@ -66,6 +63,8 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         links: a.link.clone(),
         labels: a.label.clone(),
         init: a.init,
+        tty: a.tty,
+        console_size: if a.tty { terminal_size() } else { None },
         publish: a.publish.clone(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
@@ -140,6 +139,11 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     let cid = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine.create_container(&opts, stdio, !a.detach)?;
     cid.write(&c.id)?;
+    // -it on a terminal: ours goes raw (the container's pty does the echo and line
+    // editing) until the container ends.
+    let _raw = (a.tty && a.interactive && !a.detach)
+        .then(RawMode::enter)
+        .flatten();
     let started = engine.start_container(&c.id);
     if a.detach {
         if let Err(e) = started {
@@ -1276,5 +1280,45 @@ impl Drop for CidFile {
         if let (Some(p), false) = (&self.0, self.1) {
             let _ = std::fs::remove_file(p);
         }
+    }
+}
+
+/// The size `(rows, columns)` of the terminal on stdout or stdin, if any.
+fn terminal_size() -> Option<(u16, u16)> {
+    for fd in [1, 0, 2] {
+        // SAFETY: TIOCGWINSZ fills our zeroed struct.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0 {
+            return Some((ws.ws_row, ws.ws_col));
+        }
+    }
+    None
+}
+
+/// Our stdin terminal in raw mode, restored on drop.
+struct RawMode(libc::termios);
+
+impl RawMode {
+    fn enter() -> Option<Self> {
+        // SAFETY: tcgetattr/tcsetattr on fd 0 with structs we own.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(0, &mut t) != 0 {
+                return None;
+            }
+            let saved = t;
+            libc::cfmakeraw(&mut t);
+            if libc::tcsetattr(0, libc::TCSANOW, &t) != 0 {
+                return None;
+            }
+            Some(RawMode(saved))
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restoring the saved attributes on fd 0.
+        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
     }
 }

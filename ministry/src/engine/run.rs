@@ -65,6 +65,10 @@ pub struct RunOptions {
     /// `--init`: a small init (tini, Docker's `docker-init`) as PID 1 that forwards
     /// signals and reaps zombies, the command its child.
     pub init: bool,
+    /// `-t`: a pseudo-terminal for the program (its size `(rows, columns)` when known).
+    pub tty: bool,
+    /// The terminal's size for `-t`.
+    pub console_size: Option<(u16, u16)>,
     /// `-p` values.
     pub publish: Vec<String>,
     /// `-P`: publish every exposed port on a free host port.
@@ -239,6 +243,26 @@ impl Engine {
             spec.set_process(Some(process));
             if o.init {
                 self.add_init(&mut spec)?;
+            }
+            if o.tty {
+                let mut p = spec.process().clone().unwrap_or_default();
+                p.set_terminal(Some(true));
+                if let Some((rows, cols)) = o.console_size {
+                    let b = oci_spec::runtime::BoxBuilder::default()
+                        .height(rows as u64)
+                        .width(cols as u64)
+                        .build()
+                        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+                    p.set_console_size(Some(b));
+                }
+                // Docker gives a terminal's program TERM=xterm (unless set).
+                let mut env = p.env().clone().unwrap_or_default();
+                if !env.iter().any(|e| e.starts_with("TERM=")) {
+                    env.push("TERM=xterm".into());
+                }
+                p.set_env(Some(env));
+                spec.set_process(Some(p));
+                cfg.tty = true;
             }
             super::hostconfig::apply(&mut spec, &o.host)?;
             let network_mode = self.network_namespace(&mut spec, &o.network)?;
