@@ -7,13 +7,13 @@
 //! from the container until execve), finishes like the init and executes the program; the
 //! helper waits and exits with the program's code.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::monitor::MonitorConfig;
 
 /// What the exec helper is handed (`exec-<n>.json` in the state directory).
@@ -93,6 +93,14 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
         }
     }
     drop(ns);
+    // `process.terminal`: a pseudo-terminal from the container's own /dev/ptmx (this
+    // process is in its mount namespace now); the program gets the slave, this helper
+    // relays between its own stdio and the master.
+    let terminal = if ecfg.process.terminal() == Some(true) {
+        Some(open_console(&ecfg.process).map_err(fail)?)
+    } else {
+        None
+    };
     // SAFETY: single-threaded; the child continues in the container's PID namespace.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -105,6 +113,17 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         }
+        if let Some((_, slave)) = &terminal {
+            // SAFETY: in the forked child: a new session with the slave as its
+            // controlling terminal and stdio (the pty fds close on exec).
+            unsafe {
+                libc::setsid();
+                libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0);
+                for fd in 0..3 {
+                    libc::dup2(slave.as_raw_fd(), fd);
+                }
+            }
+        }
         match crate::process::finish_and_exec(&ecfg.process, seccomp.as_deref()) {
             Ok(never) => match never {},
             Err(f) => {
@@ -113,6 +132,10 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
                 std::process::exit(126);
             }
         }
+    }
+    if let Some((master, slave)) = terminal {
+        drop(slave);
+        relay(master);
     }
     let mut status = 0;
     loop {
@@ -129,4 +152,89 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
     } else {
         128 + libc::WTERMSIG(status)
     })
+}
+
+/// A pseudo-terminal (master, slave) from `/dev/ptmx`, sized as the process asks.
+fn open_console(p: &oci_spec::runtime::Process) -> Result<(OwnedFd, OwnedFd)> {
+    let err = |op: &'static str| Error::io(op, "/dev/ptmx", std::io::Error::last_os_error());
+    // SAFETY: plain calls on fds and buffers we own.
+    unsafe {
+        let m = libc::open(
+            c"/dev/ptmx".as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if m < 0 {
+            return Err(err("open"));
+        }
+        let master = OwnedFd::from_raw_fd(m);
+        if libc::unlockpt(m) != 0 {
+            return Err(err("unlockpt"));
+        }
+        if let Some(b) = p.console_size() {
+            let ws = libc::winsize {
+                ws_row: b.height() as u16,
+                ws_col: b.width() as u16,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            };
+            libc::ioctl(m, libc::TIOCSWINSZ, &ws);
+        }
+        let mut name = [0 as libc::c_char; 128];
+        if libc::ptsname_r(m, name.as_mut_ptr(), name.len()) != 0 {
+            return Err(err("ptsname"));
+        }
+        let s = libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        );
+        if s < 0 {
+            return Err(err("open pty slave"));
+        }
+        Ok((master, OwnedFd::from_raw_fd(s)))
+    }
+}
+
+/// Copies our stdin into the terminal and the terminal to our stdout until the program's
+/// side is closed (reading the master fails with EIO once every slave fd is gone).
+fn relay(master: OwnedFd) {
+    use std::io::{Read, Write};
+    let mut m = std::fs::File::from(master);
+    let mut stdin_open = true;
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let mut fds = vec![libc::pollfd {
+            fd: m.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if stdin_open {
+            fds.push(libc::pollfd {
+                fd: 0,
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        // SAFETY: valid pollfd array.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            continue;
+        }
+        if fds[0].revents != 0 {
+            match m.read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&buf[..n]);
+                    let _ = out.flush();
+                }
+                _ => return,
+            }
+        }
+        if stdin_open && fds.len() > 1 && fds[1].revents != 0 {
+            match std::io::stdin().lock().read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    let _ = m.write_all(&buf[..n]);
+                }
+                _ => stdin_open = false,
+            }
+        }
+    }
 }

@@ -660,4 +660,42 @@ fn tty_from_the_containers_own_devpts_with_size_input_and_exit_code() {
         "no size without a terminal: Docker 20.10 logs exactly this"
     );
     assert_eq!(m.ok(&["inspect", "-f", "{{.Config.Tty}}", "tt"]), "true\n");
+    // exec -t / -it in a running container (compared with Docker 20.10: same lines).
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ex",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let out = cli("exec -t ex sh -c 'tty; stty size; exit 3'")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        "/dev/pts/0\n33 101\n"
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let mut child = cli("exec -it ex sh")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    child
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"echo typed-$((40+3))\nexit 5\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("\ntyped-43\n"), "{text}");
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    m.ok(&["rm", "-f", "ex"]);
 }

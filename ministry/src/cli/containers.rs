@@ -813,16 +813,18 @@ pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
 /// `exec`: the program's exit code (126 when it cannot start; 1 for engine errors, as
 /// Docker's exec).
 pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
-    if a.tty {
-        bail!("pseudo-TTY (-t) is not supported yet");
-    }
     let o = ministry::ExecOptions {
         cmd: a.cmd.clone(),
         env: a.env.clone(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         detach: a.detach,
+        tty: a.tty,
+        console_size: if a.tty { terminal_size() } else { None },
     };
+    let _raw = (a.tty && a.interactive && !a.detach)
+        .then(RawMode::enter)
+        .flatten();
     let stdio = if a.detach {
         ContainerStdio::default()
     } else {

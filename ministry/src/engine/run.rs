@@ -677,6 +677,10 @@ pub struct ExecOptions {
     pub user: Option<String>,
     /// `-d`: do not wait.
     pub detach: bool,
+    /// `-t`: a pseudo-terminal.
+    pub tty: bool,
+    /// The terminal's size `(rows, columns)` for `-t`.
+    pub console_size: Option<(u16, u16)>,
 }
 
 impl Engine {
@@ -700,10 +704,24 @@ impl Engine {
             env.retain(|x| x.split('=').next() != Some(key));
             env.push(e.clone());
         }
+        if o.tty && !env.iter().any(|e| e.starts_with("TERM=")) {
+            env.push("TERM=xterm".into());
+        }
         p.set_env(Some(env));
         if let Some(w) = o.workdir.as_ref().filter(|w| !w.is_empty()) {
             p.set_cwd(w.into());
         }
+        p.set_terminal(Some(o.tty));
+        p.set_console_size(match o.console_size {
+            Some((rows, cols)) if o.tty => Some(
+                oci_spec::runtime::BoxBuilder::default()
+                    .height(rows as u64)
+                    .width(cols as u64)
+                    .build()
+                    .map_err(|e| Error::InvalidConfig(e.to_string()))?,
+            ),
+            _ => None,
+        });
         spec.set_process(Some(p));
         if let Some(u) = &o.user {
             let r = self.resolve_user(&c.snapshot, u)?;
