@@ -699,3 +699,71 @@ fn tty_from_the_containers_own_devpts_with_size_input_and_exit_code() {
     assert_eq!(out.status.code(), Some(5), "{text}");
     m.ok(&["rm", "-f", "ex"]);
 }
+
+#[test]
+fn sig_proxy_forwards_signals_to_the_container() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let script = "trap 'echo got-term; exit 9' TERM; echo ready; while true; do sleep 0.1; done";
+    let mut cli = m
+        .cmd()
+        .args([
+            "run",
+            "--name",
+            "sp",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(cli.stdout.take().unwrap());
+    let mut line = String::new();
+    use std::io::BufRead;
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // SAFETY: signalling our own child (the CLI).
+    unsafe { libc::kill(cli.id() as i32, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let st = cli.wait().unwrap();
+    assert_eq!(rest, "got-term\n");
+    assert_eq!(st.code(), Some(9), "the CLI ends with the container's code");
+    // --sig-proxy=false: the signal is the CLI's own; the container keeps running.
+    let mut cli = m
+        .cmd()
+        .args([
+            "run",
+            "--sig-proxy=false",
+            "--name",
+            "sp2",
+            "--network",
+            "none",
+            "busybox",
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(cli.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(cli.id() as i32, libc::SIGTERM) };
+    let st = cli.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&st),
+        Some(libc::SIGTERM)
+    );
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.Running}}", "sp2"]),
+        "true\n"
+    );
+    m.ok(&["rm", "-f", "sp", "sp2"]);
+}

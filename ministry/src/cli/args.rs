@@ -648,6 +648,9 @@ pub struct RunArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
+    /// Proxy received signals to the process (attached runs without a terminal)
+    #[arg(long = "sig-proxy", default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub sig_proxy: bool,
     /// Read in a file of environment variables
     #[arg(long = "env-file")]
     pub env_file: Vec<std::path::PathBuf>,

@@ -154,11 +154,66 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
         println!("{}", c.id);
         return Ok(Outcome::Code(0));
     }
+    if a.sig_proxy && !a.tty && started.is_ok() {
+        if let Ok(pid) = engine
+            .runtime()
+            .get(&c.id)
+            .and_then(|r| r.state())
+            .map(|s| s.pid)
+        {
+            proxy_signals(pid);
+        }
+    }
     let code = engine.wait_container(&c.id)?;
     if let Err(e) = started {
         eprintln!("ministry: Error response from daemon: {e}");
     }
     Ok(Outcome::Code(code))
+}
+
+/// `--sig-proxy` (Docker's default for attached runs): the signals a user sends this
+/// process (Ctrl-C's SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2) go to the container's
+/// program instead, through a pidfd (never a recycled PID). A thread waits for them; they
+/// are blocked in every other thread.
+fn proxy_signals(pid: i32) {
+    // SAFETY: pidfd_open on the container's init.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if pidfd < 0 {
+        return;
+    }
+    // SAFETY: building a signal set we own and blocking it in this (the main) thread; the
+    // waiting thread inherits the mask.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::spawn(move || loop {
+        let mut sig = 0;
+        // SAFETY: sigwait on our set; pidfd_send_signal on our pidfd.
+        unsafe {
+            if libc::sigwait(&set, &mut sig) == 0 {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    pidfd,
+                    sig,
+                    std::ptr::null::<u8>(),
+                    0,
+                );
+            }
+        }
+    });
 }
 
 /// `create`: prints the new container's ID.
