@@ -584,6 +584,35 @@ fn cp_both_ways_inside_the_container_root() {
         dir.path().join("esc2").to_str().unwrap(),
     ]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot copy a directory to a file"));
+    // A stopped container: out of its snapshot, into its own layer.
+    m.ok(&["stop", "-t", "0", "cpc"]);
+    let out2 = dir.path().join("out2");
+    m.ok(&["cp", "cpc:/data/x", out2.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(out2.join("f")).unwrap(), "inside\n");
+    let one = dir.path().join("one");
+    m.ok(&["cp", "cpc:/bin/busybox", one.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::metadata(&one).unwrap().len(),
+        std::fs::metadata("/bin/busybox").unwrap().len()
+    );
+    m.ok(&[
+        "cp",
+        src.join("a.txt").to_str().unwrap(),
+        "cpc:/etc/added.txt",
+    ]);
+    m.ok(&["cp", src.to_str().unwrap(), "cpc:/srv"]);
+    let o = m.run(&["cp", src.join("a.txt").to_str().unwrap(), "cpc:/nodir/x"]);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("Could not find the file /nodir in container cpc"));
+    // What went in is in the container's own layer (`diff`), and reads back.
+    let diff = m.ok(&["diff", "cpc"]);
+    assert!(
+        diff.contains("A /etc/added.txt\n") && diff.contains("A /srv\n"),
+        "{diff}"
+    );
+    let back = dir.path().join("back");
+    m.ok(&["cp", "cpc:/srv/sub/b", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "deep\n");
     m.ok(&["rm", "-f", "-v", "cpc"]);
 }
 

@@ -50,9 +50,19 @@ fn rel(p: &str) -> PathBuf {
 
 /// Streams the tree of directory `dir` (an open fd) into the directory `dest` through a
 /// pipe: exporter on a thread, extractor here.
-fn copy_tree(dir: &OwnedFd, dest: &Path) -> Result<(), Error> {
+fn copy_tree(dir: &OwnedFd, dest: &Path, whiteouts: WhiteoutMode) -> Result<(), Error> {
     let src = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     let layers = libimage::tree::Layers::open(&[src], false)?;
+    stream_tree(&layers, Path::new(""), dest, whiteouts)
+}
+
+/// Streams the merged subtree `rel` of `layers` into the directory `dest`.
+fn stream_tree(
+    layers: &libimage::tree::Layers,
+    rel: &Path,
+    dest: &Path,
+    whiteouts: WhiteoutMode,
+) -> Result<(), Error> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills our array with two new fds, which we own from here.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -67,7 +77,7 @@ fn copy_tree(dir: &OwnedFd, dest: &Path) -> Result<(), Error> {
     };
     std::thread::scope(|s| {
         let t = s.spawn(move || {
-            let r = libimage::tree::write_tree_tar(&layers, &mut writer);
+            let r = libimage::tree::write_subtree_tar(layers, rel, &mut writer).map(drop);
             drop(writer);
             r
         });
@@ -75,7 +85,7 @@ fn copy_tree(dir: &OwnedFd, dest: &Path) -> Result<(), Error> {
             reader,
             dest,
             &ApplyOptions {
-                whiteouts: WhiteoutMode::Apply,
+                whiteouts,
                 ..Default::default()
             },
         );
@@ -92,18 +102,28 @@ fn copy_bytes(from: &mut dyn Read, to: &mut dyn Write, what: &Path) -> Result<()
 }
 
 impl Engine {
-    fn container_root(&self, name: &str) -> Result<(Root, String), Error> {
-        let (c, rc) = self.running_container(name).map_err(|e| match e {
-            Error::Conflict(_) => Error::Conflict(format!(
-                "ministry cp needs the container running (container {} is not)",
-                name
-            )),
-            e => e,
-        })?;
-        let pid = rc.state()?.pid;
-        let root = Root::open(Path::new(&format!("/proc/{pid}/root")))
-            .map_err(io("open the root of", c.id.clone()))?;
-        Ok((root, c.id))
+    /// The container's file system: its live root when it runs, else its snapshot.
+    fn view(&self, name: &str) -> Result<View, Error> {
+        let c = self.container(name)?;
+        if let Ok(rc) = self.runtime.get(&c.id) {
+            if let Ok(st) = rc.state() {
+                if st.status == libruntime::Status::Running {
+                    let root = Root::open(Path::new(&format!("/proc/{}/root", st.pid)))
+                        .map_err(io("open the root of", c.id.clone()))?;
+                    return Ok(View::Running(root));
+                }
+            }
+        }
+        let sn = self.images.snapshotter();
+        let dirs = sn.layer_dirs(&c.snapshot)?;
+        let layered = sn.layered();
+        let upper = Root::open(&dirs[0]).map_err(io("open", dirs[0].clone()))?;
+        let layers = libimage::tree::Layers::open(&dirs, layered)?;
+        Ok(View::Stopped {
+            layers,
+            upper,
+            layered,
+        })
     }
 
     /// Copies `src` out of a running container to `dest` on the host with Docker's rules:
@@ -116,8 +136,13 @@ impl Engine {
         dest: &Path,
         follow: bool,
     ) -> Result<(), Error> {
-        let (root, _) = self.container_root(name)?;
         let r = rel(src);
+        let root = match self.view(name)? {
+            View::Running(root) => root,
+            View::Stopped { layers, .. } => {
+                return copy_out_of_snapshot(&layers, &r, src, name, dest)
+            }
+        };
         let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
         let fd = root
             .open_in_root(&r, libc::O_PATH | nofollow)
@@ -146,7 +171,7 @@ impl Engine {
                 let d = root
                     .open_in_root(&r, libc::O_RDONLY | libc::O_DIRECTORY | nofollow)
                     .map_err(io("open", src))?;
-                copy_tree(&d, &target)
+                copy_tree(&d, &target, WhiteoutMode::Apply)
             }
             libc::S_IFLNK => {
                 let parent = r.parent().unwrap_or(Path::new(""));
@@ -196,7 +221,7 @@ impl Engine {
         dest: &str,
         follow: bool,
     ) -> Result<(), Error> {
-        let (root, _) = self.container_root(name)?;
+        let view = self.view(name)?;
         let meta = if follow {
             std::fs::metadata(src)
         } else {
@@ -210,11 +235,51 @@ impl Engine {
             _ => Error::io("stat", src, e),
         })?;
         let r = rel(dest);
-        let existing = root
-            .open_in_root(&r, libc::O_PATH)
-            .ok()
-            .map(|fd| fstat(&fd, &r).map(|st| (fd, st)))
-            .transpose()?;
+        // Into a stopped container: its own (upper) layer, where parents are made as
+        // needed; the merged view says what exists.
+        let (root, whiteouts, merged) = match view {
+            View::Running(root) => (root, WhiteoutMode::Apply, None),
+            View::Stopped {
+                layers,
+                upper,
+                layered,
+            } => (
+                upper,
+                if layered {
+                    WhiteoutMode::Overlay
+                } else {
+                    WhiteoutMode::Apply
+                },
+                Some(layers),
+            ),
+        };
+        let parent_rel = r.parent().unwrap_or(Path::new("")).to_path_buf();
+        if let Some(layers) = &merged {
+            let parent_is_dir = layers
+                .stat(&parent_rel, 0)?
+                .is_some_and(|st| kind(&st) == libc::S_IFDIR);
+            if !parent_is_dir && !parent_rel.as_os_str().is_empty() {
+                return Err(Error::InvalidConfig(format!(
+                    "Could not find the file {} in container {name}",
+                    Path::new("/").join(&parent_rel).display()
+                )));
+            }
+        }
+        let existing = match &merged {
+            None => root
+                .open_in_root(&r, libc::O_PATH)
+                .ok()
+                .map(|fd| fstat(&fd, &r).map(|st| (fd, st)))
+                .transpose()?,
+            Some(layers) => match layers.stat(&r, 0)? {
+                Some(st) if kind(&st) == libc::S_IFDIR => {
+                    let fd = root.open_dir_creating(&r).map_err(io("create", dest))?;
+                    Some((fd, st))
+                }
+                // An existing file: treated below as "no directory there".
+                _ => None,
+            },
+        };
         let src_name = src
             .file_name()
             .map(|n| n.to_os_string())
@@ -226,6 +291,16 @@ impl Engine {
                 return Err(Error::InvalidConfig(format!(
                     "cannot copy a directory to a file: {dest}"
                 )))
+            }
+            _ if merged.is_some() => {
+                let fd = root
+                    .open_dir_creating(&parent_rel)
+                    .map_err(io("create", dest))?;
+                let n = r
+                    .file_name()
+                    .map(|n| n.to_os_string())
+                    .ok_or_else(|| Error::InvalidConfig(format!("invalid destination {dest}")))?;
+                (fd, n)
             }
             _ => {
                 let p = r.parent().unwrap_or(Path::new(""));
@@ -265,6 +340,7 @@ impl Engine {
             copy_tree(
                 &OwnedFd::from(dir),
                 Path::new(&format!("/proc/self/fd/{}", d.as_raw_fd())),
+                whiteouts,
             )
         } else if ft.is_symlink() {
             let link = std::fs::read_link(src).map_err(io("readlink", src))?;
@@ -318,4 +394,59 @@ fn unlinkat(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// A container's file system for `cp`.
+enum View {
+    /// Its live root (`/proc/<pid>/root`).
+    Running(Root),
+    /// Its snapshot: the merged layers to read, its own layer to write.
+    Stopped {
+        layers: libimage::tree::Layers,
+        upper: Root,
+        layered: bool,
+    },
+}
+
+/// `cp` out of a stopped container: from the merged view of its snapshot (its volumes are
+/// not mounted then, so what lives in them is not seen).
+fn copy_out_of_snapshot(
+    layers: &libimage::tree::Layers,
+    r: &Path,
+    src: &str,
+    name: &str,
+    dest: &Path,
+) -> Result<(), Error> {
+    let st = layers.stat(r, 0)?.ok_or_else(|| {
+        Error::InvalidConfig(format!("Could not find the file {src} in container {name}"))
+    })?;
+    let base = r.file_name().unwrap_or(OsStr::new("."));
+    let target = match std::fs::metadata(dest) {
+        Ok(m) if m.is_dir() => dest.join(base),
+        Ok(_) if kind(&st) == libc::S_IFDIR => {
+            return Err(Error::InvalidConfig(format!(
+                "cannot copy a directory to a file: {}",
+                dest.display()
+            )))
+        }
+        _ => dest.to_path_buf(),
+    };
+    match kind(&st) {
+        libc::S_IFDIR => {
+            std::fs::create_dir_all(&target).map_err(io("create", &target))?;
+            stream_tree(layers, r, &target, WhiteoutMode::Apply)
+        }
+        libc::S_IFREG => {
+            let data = layers.read_file(r, u64::MAX)?.unwrap_or_default();
+            std::fs::write(&target, data).map_err(io("write", &target))?;
+            std::fs::set_permissions(
+                &target,
+                std::os::unix::fs::PermissionsExt::from_mode(st.st_mode & 0o7777),
+            )
+            .map_err(io("chmod", &target))
+        }
+        _ => Err(Error::InvalidConfig(format!(
+            "{src}: only files and directories can be copied out of a stopped container"
+        ))),
+    }
 }
