@@ -372,6 +372,13 @@ impl Container {
         crate::cgroup::ContainerCgroup::update(&self.cgroup_path()?, res)
     }
 
+    /// The unix socket of the running container's monitor that attach clients connect to:
+    /// output frames `[stream 1|2][length u32 BE][bytes]` from the time of connection;
+    /// bytes sent are typed into the container's terminal, if it has one.
+    pub fn attach_socket(&self) -> PathBuf {
+        self.dir.join("attach.sock")
+    }
+
     /// Whether the container is paused (frozen).
     pub fn is_paused(&self) -> bool {
         self.cgroup_path()

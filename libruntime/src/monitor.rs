@@ -171,6 +171,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         None => None,
     };
     let mut relay = None;
+    let mut attach_in = None;
     // The terminal's master, sent by the init once it made the terminal (nothing if the
     // init failed before: its error line follows).
     let master = match console {
@@ -197,6 +198,11 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
                     std::fs::File::from(owned(stdin)),
                     std::fs::File::from(owned(to_pty)),
                 ));
+            }
+            // SAFETY: duplicating our own fd: what attached clients type goes there.
+            let for_attach = unsafe { libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+            if for_attach >= 0 {
+                attach_in = Some(std::fs::File::from(owned(for_attach)));
             }
             ([Some(std::fs::File::from(master)), None], Some(w))
         }
@@ -229,6 +235,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         log,
         cgroup.as_ref(),
         relay,
+        attach_in,
     )
 }
 
@@ -293,7 +300,18 @@ fn supervise(
     mut log: Option<crate::logs::LogWriter>,
     cgroup: Option<&crate::cgroup::ContainerCgroup>,
     mut relay: Option<(std::fs::File, std::fs::File)>,
+    mut attach_in: Option<std::fs::File>,
 ) -> Result<()> {
+    // Attach clients connect here (the state directory is 0700): each gets the output
+    // from then on, framed as [stream][length u32 BE][bytes]; with a terminal, what they
+    // send is typed into it.
+    let sock_path = dir.join("attach.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = std::os::unix::net::UnixListener::bind(&sock_path).ok();
+    if let Some(l) = &listener {
+        let _ = l.set_nonblocking(true);
+    }
+    let mut clients: Vec<std::os::unix::net::UnixStream> = Vec::new();
     // The container's cgroup is deleted before "stopped" is published, so whoever sees the
     // final state may remove the cgroup parent.
     let release = |st: &mut State| -> Result<()> {
@@ -383,6 +401,16 @@ fn supervise(
             fds.push(ev(input.as_raw_fd()));
             kinds.push(4);
         }
+        if let (Some(l), None) = (&listener, exited_at) {
+            fds.push(ev(l.as_raw_fd()));
+            kinds.push(5);
+        }
+        if exited_at.is_none() {
+            for (i, c) in clients.iter().enumerate() {
+                fds.push(ev(c.as_raw_fd()));
+                kinds.push(6 + i);
+            }
+        }
         // After the exit, output still in the pipes is drained for at most 2 s (every
         // process of the PID namespace is gone, so the pipes normally close at once).
         let timeout = match exited_at {
@@ -400,6 +428,7 @@ fn supervise(
         if n < 0 {
             continue;
         }
+        let mut gone: Vec<usize> = Vec::new();
         for (slot, kind) in kinds.iter().enumerate() {
             let re = fds[slot].revents;
             if re == 0 {
@@ -439,8 +468,35 @@ fn supervise(
                         .unwrap_or(0);
                     if n == 0 {
                         streams[i] = None;
-                    } else if let Some(w) = log.as_mut() {
-                        w.feed(i, &buf[..n], now_ns());
+                    } else {
+                        if let Some(w) = log.as_mut() {
+                            w.feed(i, &buf[..n], now_ns());
+                        }
+                        let mut frame = Vec::with_capacity(n + 5);
+                        frame.push(i as u8 + 1);
+                        frame.extend_from_slice(&(n as u32).to_be_bytes());
+                        frame.extend_from_slice(&buf[..n]);
+                        // A client too slow to take it loses the output, not the container.
+                        clients.retain_mut(|c| c.write_all(&frame).is_ok());
+                    }
+                }
+                5 => {
+                    if let Some(Ok((c, _))) = listener.as_ref().map(|l| l.accept()) {
+                        let _ = c.set_nonblocking(true);
+                        clients.push(c);
+                    }
+                }
+                k if *k >= 6 => {
+                    let i = k - 6;
+                    let n = clients
+                        .get_mut(i)
+                        .map(|c| c.read(&mut buf).unwrap_or(0))
+                        .unwrap_or(0);
+                    if n == 0 {
+                        // Gone (removed below, after this round's indices are used).
+                        gone.push(i);
+                    } else if let Some(t) = attach_in.as_mut() {
+                        let _ = t.write_all(&buf[..n]);
                     }
                 }
                 4 => {
@@ -456,10 +512,19 @@ fn supervise(
                 _ => {}
             }
         }
+        gone.sort_unstable();
+        for i in gone.drain(..).rev() {
+            if i < clients.len() {
+                clients.remove(i);
+            }
+        }
         if exited_at.is_some() && streams.iter().all(Option::is_none) {
             break;
         }
     }
+    drop(clients);
+    drop(listener);
+    let _ = std::fs::remove_file(&sock_path);
     if let Some(w) = log.as_mut() {
         w.flush(now_ns());
     }

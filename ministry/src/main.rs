@@ -143,6 +143,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             true
         }
         Command::Restart(a) => cli::containers::restart(&engine, a)?,
+        Command::Attach(a) => match cli::containers::attach(&engine, a)? {
+            cli::containers::Outcome::Code(c) => std::process::exit(c),
+        },
         Command::Cp(a) => cli::containers::cp(&engine, a).map(|_| true)?,
         Command::Update(a) => cli::containers::update(&engine, a)?,
         Command::Events(a) => cli::events::run(&engine, a).map(|_| true)?,

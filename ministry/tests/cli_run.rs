@@ -796,3 +796,78 @@ fn sig_proxy_forwards_signals_to_the_container() {
     );
     m.ok(&["rm", "-f", "sp", "sp2"]);
 }
+
+#[test]
+fn attach_streams_output_takes_input_and_detaches() {
+    require_tool("script");
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // Output of a running container from the time of attaching; the exit code at the end.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ticks",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 0.5; for i in 1 2 3; do echo tick$i; echo err$i >&2; sleep 0.1; done; exit 6",
+    ]);
+    let o = m.run(&["attach", "ticks"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "tick1\ntick2\ntick3\n");
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "err1\nerr2\nerr3\n");
+    assert_eq!(o.status.code(), Some(6));
+    let o = m.run(&["attach", "ticks"]);
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("You cannot attach to a stopped container, start it first"));
+    // A terminal: typing reaches the shell; Ctrl-P Ctrl-Q leaves it running.
+    m.ok(&[
+        "run",
+        "-dit",
+        "--name",
+        "sh1",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+    ]);
+    let c = m.cmd();
+    let argv: Vec<String> = c
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut s = std::process::Command::new("script");
+    s.args([
+        "-qec",
+        &format!(
+            "{} {} attach sh1",
+            c.get_program().to_string_lossy(),
+            argv.join(" ")
+        ),
+        "/dev/null",
+    ]);
+    m.enter(&mut s);
+    let mut child = s
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    use std::io::Write;
+    let stdin = child.stdin.as_mut().unwrap();
+    stdin.write_all(b"echo attached-$((2+2))\n").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    stdin.write_all(b"\x10\x11").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("\nattached-4\n"), "{text}");
+    assert!(text.contains("read escape sequence"), "{text}");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.Running}}", "sh1"]),
+        "true\n"
+    );
+    m.ok(&["rm", "-f", "sh1", "ticks"]);
+}

@@ -158,6 +158,8 @@ pub enum Command {
     Update(UpdateArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
     /// Restart one or more containers
     Restart(StopArgs),
     /// Download an image from a registry
@@ -1058,4 +1060,17 @@ pub struct CpArgs {
     pub src: String,
     /// DEST_PATH or CONTAINER:DEST_PATH
     pub dest: String,
+}
+
+/// `attach`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", default_value = "ctrl-p,ctrl-q")]
+    pub detach_keys: String,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// The container
+    pub container: String,
 }
