@@ -1,12 +1,13 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge|rss [--runs N]`
 
 mod bridge;
 mod cli_run;
 mod netns;
 mod registry;
+mod rss;
 mod runtime;
 mod stats;
 mod unpack;
@@ -28,8 +29,9 @@ fn main() -> anyhow::Result<()> {
         Some("run") => cli_run::run(runs),
         Some("registry") => registry::run(runs),
         Some("bridge") => bridge::run(runs),
+        Some("rss") => rss::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack|runtime|run|registry|bridge [--runs N]");
+            eprintln!("usage: ministry-bench unpack|runtime|run|registry|bridge|rss [--runs N]");
             std::process::exit(2)
         }
     }

@@ -35,6 +35,19 @@ pub fn maybe_run() {
     let mut args = std::env::args_os();
     let _argv0 = args.next();
     let mode = args.next();
+    if matches!(
+        mode.as_deref().and_then(|m| m.to_str()),
+        Some(MONITOR_ARG) | Some(EXEC_ARG)
+    ) {
+        // A caller may have blocked signals (a CLI proxying them); the monitor, the
+        // container and exec'd programs start with none blocked, as runc's do.
+        // SAFETY: setting this (single-threaded) process's mask to an empty set.
+        unsafe {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        }
+    }
     if mode.as_deref() == Some(std::ffi::OsStr::new(EXEC_ARG)) {
         let (Some(dir), Some(file)) = (args.next(), args.next()) else {
             std::process::exit(2)

@@ -795,6 +795,20 @@ fn sig_proxy_forwards_signals_to_the_container() {
         "true\n"
     );
     m.ok(&["rm", "-f", "sp", "sp2"]);
+    // The CLI blocks the signals it proxies; the container never inherits that.
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "busybox",
+            "grep",
+            "SigBlk",
+            "/proc/self/status"
+        ]),
+        "SigBlk:\t0000000000000000\n"
+    );
 }
 
 #[test]

@@ -136,6 +136,9 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
             Stdio::inherit()
         }),
     };
+    // Signals to proxy are blocked before the container exists, so one sent right after
+    // it starts waits for the proxy instead of ending this process.
+    let proxied = (a.sig_proxy && !a.tty && !a.detach).then(block_proxied_signals);
     let cid = CidFile::claim(a.cidfile.as_deref())?;
     let c = engine.create_container(&opts, stdio, !a.detach)?;
     cid.write(&c.id)?;
@@ -154,14 +157,14 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
         println!("{}", c.id);
         return Ok(Outcome::Code(0));
     }
-    if a.sig_proxy && !a.tty && started.is_ok() {
+    if let (Some(set), true) = (proxied, started.is_ok()) {
         if let Ok(pid) = engine
             .runtime()
             .get(&c.id)
             .and_then(|r| r.state())
             .map(|s| s.pid)
         {
-            proxy_signals(pid);
+            proxy_signals(pid, set);
         }
     }
     let code = engine.wait_container(&c.id)?;
@@ -175,30 +178,12 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
 /// process (Ctrl-C's SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1/2) go to the container's
 /// program instead, through a pidfd (never a recycled PID). A thread waits for them; they
 /// are blocked in every other thread.
-fn proxy_signals(pid: i32) {
+fn proxy_signals(pid: i32, set: libc::sigset_t) {
     // SAFETY: pidfd_open on the container's init.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
     if pidfd < 0 {
         return;
     }
-    // SAFETY: building a signal set we own and blocking it in this (the main) thread; the
-    // waiting thread inherits the mask.
-    let set = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [
-            libc::SIGINT,
-            libc::SIGTERM,
-            libc::SIGHUP,
-            libc::SIGQUIT,
-            libc::SIGUSR1,
-            libc::SIGUSR2,
-        ] {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
-    };
     std::thread::spawn(move || loop {
         let mut sig = 0;
         // SAFETY: sigwait on our set; pidfd_send_signal on our pidfd.
@@ -214,6 +199,28 @@ fn proxy_signals(pid: i32) {
             }
         }
     });
+}
+
+/// Blocks the proxied signals in this (the main) thread before any other thread starts,
+/// so every thread inherits the mask and a signal stays pending for the proxy.
+fn block_proxied_signals() -> libc::sigset_t {
+    // SAFETY: building a signal set we own and blocking it in this thread.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+        ] {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
 }
 
 /// `create`: prints the new container's ID.
