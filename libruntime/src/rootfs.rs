@@ -316,6 +316,18 @@ pub fn setup_rootfs(
     sys.chdir(Path::new("/"))
         .map_err(ioe("chdir", Path::new("/")))?;
     let linux = spec.linux().as_ref();
+    // Namespaced sysctls (`--sysctl`), while /proc/sys is still writable.
+    for (k, v) in linux
+        .and_then(|l| l.sysctl().as_ref())
+        .into_iter()
+        .flatten()
+    {
+        if k.contains('/') || k.contains("..") {
+            return Err(Error::InvalidArgument(format!("invalid sysctl {k}")));
+        }
+        let p = Path::new("/proc/sys").join(k.replace('.', "/"));
+        std::fs::write(&p, v).map_err(|e| Error::io("write sysctl", &p, e))?;
+    }
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
         .map(Vec::as_slice)

@@ -885,3 +885,57 @@ fn attach_streams_output_takes_input_and_detaches() {
     );
     m.ok(&["rm", "-f", "sh1", "ticks"]);
 }
+
+#[test]
+fn namespaced_sysctls_only() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let host = std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap();
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--sysctl",
+            "kernel.shmmax=123456",
+            "--sysctl",
+            "net.ipv4.ip_forward=1",
+            "busybox",
+            "cat",
+            "/proc/sys/kernel/shmmax",
+            "/proc/sys/net/ipv4/ip_forward",
+        ]),
+        "123456\n1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/shmmax").unwrap(),
+        host,
+        "the host's value is untouched"
+    );
+    // Docker's refusal (its 28.x CLI's words) for a sysctl of no container namespace.
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--sysctl",
+        "vm.swappiness=1",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("invalid argument \"vm.swappiness=1\" for \"--sysctl\" flag: sysctl 'vm.swappiness=1' is not allowed"));
+    // net.* with the host's network would change the host.
+    let o = m.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--sysctl",
+        "net.ipv4.ip_forward=0",
+        "busybox",
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+}

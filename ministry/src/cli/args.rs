@@ -650,6 +650,9 @@ pub struct RunArgs {
     /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long)]
     pub init: bool,
+    /// Sysctl options (namespaced ones: kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*, net.*)
+    #[arg(long)]
+    pub sysctl: Vec<String>,
     /// Proxy received signals to the process (attached runs without a terminal)
     #[arg(long = "sig-proxy", default_value = "true", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub sig_proxy: bool,

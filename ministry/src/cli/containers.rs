@@ -70,6 +70,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         expose: a.expose.clone(),
         host: ministry::HostConfig {
             devices: a.device.clone(),
+            sysctls: a.sysctl.clone(),
             cap_add: a.cap_add.clone(),
             cap_drop: a.cap_drop.clone(),
             privileged: a.privileged,

@@ -41,6 +41,35 @@ pub struct HostConfig {
     pub shm_size: Option<u64>,
     /// `--device HOST[:CONTAINER[:PERMISSIONS]]`.
     pub devices: Vec<String>,
+    /// `--sysctl key=value` (namespaced ones only).
+    pub sysctls: Vec<String>,
+}
+
+/// Docker's rule for `--sysctl`: only sysctls of the container's own namespaces (IPC:
+/// `kernel.msg*`, `kernel.sem`, `kernel.shm*`, `fs.mqueue.*`; network: `net.*`).
+pub fn check_sysctl(kv: &str) -> Result<(String, String), Error> {
+    let (k, v) = kv.split_once('=').ok_or_else(|| {
+        bad(format!(
+            "invalid argument \"{kv}\" for \"--sysctl\" flag: sysctl '{kv}' is not allowed"
+        ))
+    })?;
+    const IPC: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let ok = IPC.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.");
+    if !ok || k.contains('/') || k.contains("..") {
+        return Err(bad(format!(
+            "invalid argument \"{kv}\" for \"--sysctl\" flag: sysctl '{kv}' is not allowed"
+        )));
+    }
+    Ok((k.to_string(), v.to_string()))
 }
 
 /// One `--device`: the host node, where it appears, its cgroup permissions.
@@ -184,6 +213,10 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
         }
     }
     set_resources(&mut v["linux"]["resources"], h)?;
+    for s in &h.sysctls {
+        let (k, val) = check_sysctl(s)?;
+        v["linux"]["sysctl"][k] = json!(val);
+    }
     for d in &h.devices {
         let m = parse_device(d)?;
         let md = std::fs::metadata(&m.host).map_err(|e| {

@@ -266,6 +266,13 @@ impl Engine {
             }
             super::hostconfig::apply(&mut spec, &o.host)?;
             let network_mode = self.network_namespace(&mut spec, &o.network)?;
+            if !super::network::is_bridged(&network_mode) && network_mode != "none" {
+                if let Some(s) = o.host.sysctls.iter().find(|s| s.starts_with("net.")) {
+                    return Err(Error::InvalidConfig(format!(
+                        "sysctl {s:?} is not allowed with --network {network_mode}: it would change the host's (or another container's) network"
+                    )));
+                }
+            }
             let publish = publish_ports(&mut cfg, o, &network_mode)?;
             let aliases = self.check_aliases(&network_mode, &o.network_aliases)?;
             self.name_files(&id, &hostname, o, &mut spec)?;
