@@ -90,7 +90,7 @@ $M tag busybox 127.0.0.1:$port/demo/busybox:1.0
 $M push 127.0.0.1:$port/demo/busybox:1.0
 step "--root fresh run --rm 127.0.0.1:$port/demo/busybox:1.0 echo pulled from a registry"
 target/release/ministry --root "$work/fresh" --exec-root "$work/fresh-run" run --rm 127.0.0.1:$port/demo/busybox:1.0 echo pulled from a registry
-step rmi me/busybox:1.0 busybox
+step "rmi me/busybox:1.0 busybox 127.0.0.1:$port/demo/busybox:1.0"
 $M rmi me/busybox:1.0 busybox 127.0.0.1:$port/demo/busybox:1.0
 step system check
 $M system check
