@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{ensure, Result};
 
 use crate::cli_run::{docker, start_dockerd_in};
 use crate::stats::{report, time_pair};
@@ -23,36 +23,14 @@ fn ok(c: &mut Command) {
 }
 
 pub fn run(runs: usize) -> Result<()> {
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .context("exe dir")?
-        .to_path_buf();
-    let ministry = exe_dir.join("ministry");
-    ensure!(
-        ministry.exists(),
-        "build the ministry binary first: cargo build --release -p ministry"
-    );
+    let ministry = crate::fixture::ministry_binary()?;
     let ns = crate::netns::create()?;
     let fd = crate::netns::fd(&ns);
     let tmp = tempfile::Builder::new()
         .prefix("bridgebench")
         .tempdir_in("/tmp")?;
-    let rootfs = tmp.path().join("rootfs");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");
-    ensure!(Command::new("bash")
-        .arg(script)
-        .arg(&rootfs)
-        .status()?
-        .success());
     let tar = tmp.path().join("busybox.tar");
-    ensure!(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()?
-        .success());
+    crate::fixture::busybox(&tmp.path().join("rootfs"), &tar)?;
     let m = || {
         let mut c = Command::new(&ministry);
         c.arg("--root")

@@ -106,27 +106,12 @@ fn time(runs: usize, mut f: impl FnMut()) -> Vec<Duration> {
 }
 
 pub fn run(runs: usize) -> Result<()> {
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .context("exe dir")?
-        .to_path_buf();
-    let ministry = exe_dir.join("ministry");
-    ensure!(
-        ministry.exists(),
-        "build the ministry binary first: cargo build --release -p ministry"
-    );
+    let ministry = crate::fixture::ministry_binary()?;
     let tmp = tempfile::tempdir()?;
     let bundle = tmp.path().join("bundle");
     let rootfs = bundle.join("rootfs");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");
-    sh(Command::new("bash").arg(script).arg(&rootfs))?;
     let tar = tmp.path().join("busybox.tar");
-    sh(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .arg("-cf")
-        .arg(&tar)
-        .arg("."))?;
+    crate::fixture::busybox(&rootfs, &tar)?;
     let m = |c: &mut Command| {
         c.arg("--root")
             .arg(tmp.path().join("m-root"))

@@ -5,6 +5,7 @@
 
 mod bridge;
 mod cli_run;
+mod fixture;
 mod netns;
 mod registry;
 mod rss;

@@ -23,34 +23,12 @@ fn rss_kib(pid: i32) -> Result<u64> {
 }
 
 pub fn run(runs: usize) -> Result<()> {
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .context("exe dir")?
-        .to_path_buf();
-    let ministry = exe_dir.join("ministry");
-    ensure!(
-        ministry.exists(),
-        "build the ministry binary first: cargo build --release -p ministry"
-    );
+    let ministry = crate::fixture::ministry_binary()?;
     let tmp = tempfile::Builder::new()
         .prefix("rssbench")
         .tempdir_in("/tmp")?;
-    let rootfs = tmp.path().join("rootfs");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");
-    ensure!(Command::new("bash")
-        .arg(script)
-        .arg(&rootfs)
-        .status()?
-        .success());
     let tar = tmp.path().join("busybox.tar");
-    ensure!(Command::new("tar")
-        .arg("-C")
-        .arg(&rootfs)
-        .args(["-cf"])
-        .arg(&tar)
-        .arg(".")
-        .status()?
-        .success());
+    crate::fixture::busybox(&tmp.path().join("rootfs"), &tar)?;
     let m = || {
         let mut c = Command::new(&ministry);
         c.arg("--root")

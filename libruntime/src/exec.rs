@@ -7,13 +7,13 @@
 //! from the container until execve), finishes like the init and executes the program; the
 //! helper waits and exits with the program's code.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::monitor::MonitorConfig;
 
 /// What the exec helper is handed (`exec-<n>.json` in the state directory).
@@ -97,7 +97,7 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
     // process is in its mount namespace now); the program gets the slave, this helper
     // relays between its own stdio and the master.
     let terminal = if ecfg.process.terminal() == Some(true) {
-        Some(open_console(&ecfg.process).map_err(fail)?)
+        Some(crate::console::open(&ecfg.process).map_err(fail)?)
     } else {
         None
     };
@@ -114,15 +114,8 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         }
         if let Some((_, slave)) = &terminal {
-            // SAFETY: in the forked child: a new session with the slave as its
-            // controlling terminal and stdio (the pty fds close on exec).
-            unsafe {
-                libc::setsid();
-                libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0);
-                for fd in 0..3 {
-                    libc::dup2(slave.as_raw_fd(), fd);
-                }
-            }
+            // The pty fds close on exec.
+            let _ = crate::console::take(slave);
         }
         match crate::process::finish_and_exec(&ecfg.process, seccomp.as_deref()) {
             Ok(never) => match never {},
@@ -152,46 +145,6 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
     } else {
         128 + libc::WTERMSIG(status)
     })
-}
-
-/// A pseudo-terminal (master, slave) from `/dev/ptmx`, sized as the process asks.
-fn open_console(p: &oci_spec::runtime::Process) -> Result<(OwnedFd, OwnedFd)> {
-    let err = |op: &'static str| Error::io(op, "/dev/ptmx", std::io::Error::last_os_error());
-    // SAFETY: plain calls on fds and buffers we own.
-    unsafe {
-        let m = libc::open(
-            c"/dev/ptmx".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if m < 0 {
-            return Err(err("open"));
-        }
-        let master = OwnedFd::from_raw_fd(m);
-        if libc::unlockpt(m) != 0 {
-            return Err(err("unlockpt"));
-        }
-        if let Some(b) = p.console_size() {
-            let ws = libc::winsize {
-                ws_row: b.height() as u16,
-                ws_col: b.width() as u16,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            libc::ioctl(m, libc::TIOCSWINSZ, &ws);
-        }
-        let mut name = [0 as libc::c_char; 128];
-        if libc::ptsname_r(m, name.as_mut_ptr(), name.len()) != 0 {
-            return Err(err("ptsname"));
-        }
-        let s = libc::open(
-            name.as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if s < 0 {
-            return Err(err("open pty slave"));
-        }
-        Ok((master, OwnedFd::from_raw_fd(s)))
-    }
 }
 
 /// Copies our stdin into the terminal and the terminal to our stdout until the program's

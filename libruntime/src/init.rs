@@ -65,46 +65,12 @@ fn unshare_namespaces(spec: &Spec) -> Result<()> {
 /// and closed here, as runc's console socket does.
 fn make_console(spec: &Spec, sock: &OwnedFd) -> Result<()> {
     let err = |op: &'static str| Error::io(op, "/dev/ptmx", std::io::Error::last_os_error());
-    // SAFETY: plain calls on fds we own and buffers we own, in the single-threaded init.
+    let process = spec.process().clone().unwrap_or_default();
+    let (master, slave) = crate::console::open(&process)?;
+    crate::console::take(&slave)?;
+    drop(slave);
+    // SAFETY: sendmsg of one fd we own (SCM_RIGHTS) with buffers we own.
     unsafe {
-        let m = libc::open(
-            c"/dev/ptmx".as_ptr(),
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        );
-        if m < 0 {
-            return Err(err("open"));
-        }
-        let master = OwnedFd::from_raw_fd(m);
-        if libc::unlockpt(m) != 0 {
-            return Err(err("unlockpt"));
-        }
-        if let Some(b) = spec.process().as_ref().and_then(|p| p.console_size()) {
-            let ws = libc::winsize {
-                ws_row: b.height() as u16,
-                ws_col: b.width() as u16,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            libc::ioctl(m, libc::TIOCSWINSZ, &ws);
-        }
-        let mut name = [0 as libc::c_char; 128];
-        if libc::ptsname_r(m, name.as_mut_ptr(), name.len()) != 0 {
-            return Err(err("ptsname"));
-        }
-        let s = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
-        if s < 0 {
-            return Err(err("open pty slave"));
-        }
-        libc::setsid();
-        if libc::ioctl(s, libc::TIOCSCTTY, 0) != 0 {
-            return Err(err("set controlling terminal"));
-        }
-        for fd in 0..3 {
-            libc::dup2(s, fd);
-        }
-        if s > 2 {
-            libc::close(s);
-        }
         // Send the master.
         let mut data = [b'm'];
         let mut iov = libc::iovec {

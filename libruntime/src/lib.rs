@@ -23,6 +23,7 @@
 
 pub mod caps;
 pub mod cgroup;
+mod console;
 mod container;
 mod error;
 mod exec;
