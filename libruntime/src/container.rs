@@ -47,6 +47,10 @@ pub struct CreateOptions {
     /// (`{"id", "exitCode", "oomKilled", "timeNano", "attributes"}`), for an engine's event
     /// log. By default, none.
     pub exit_log: Option<ExitLog>,
+    /// Whether the monitor runs the program again when it exits (Docker's `--restart`),
+    /// with Docker's backoff; later runs keep the first run's network namespace and
+    /// cgroup, and get fresh other namespaces. By default, never.
+    pub restart: crate::RestartPolicy,
 }
 
 /// Where and with what the monitor reports an exit (see [`CreateOptions::exit_log`]).
@@ -136,6 +140,7 @@ impl Runtime {
                 seccomp_bpf,
                 log: opts.log,
                 exit_log: opts.exit_log,
+                restart: opts.restart,
             };
             let data =
                 serde_json::to_vec(&cfg).map_err(|e| Error::State(dir.join("config.json"), e))?;
@@ -228,13 +233,14 @@ impl Container {
         }
     }
 
-    /// Waits for the container to stop; returns its exit code.
+    /// Waits for the container's program to exit; returns its exit code. A restart policy
+    /// may run it again afterwards (the state then says [`Status::Restarting`]).
     pub fn wait(&self) -> Result<i32> {
-        let st = self.state()?;
-        if st.status != Status::Stopped {
+        let before = self.state()?;
+        if !matches!(before.status, Status::Stopped | Status::Restarting) {
             // SAFETY: pidfd_open of the monitor; polling it waits for its exit.
-            let fd =
-                unsafe { libc::syscall(libc::SYS_pidfd_open, st.monitor_pid, 0) } as libc::c_int;
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, before.monitor_pid, 0) }
+                as libc::c_int;
             if fd >= 0 {
                 let fd = crate::init::owned(fd);
                 let mut p = libc::pollfd {
@@ -242,8 +248,26 @@ impl Container {
                     events: libc::POLLIN,
                     revents: 0,
                 };
-                // SAFETY: valid pollfd.
-                while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+                // The monitor's exit, or (restart policies) a run that ended: a new
+                // status or restart count.
+                loop {
+                    // SAFETY: valid pollfd.
+                    let n = unsafe { libc::poll(&mut p, 1, 50) };
+                    if n > 0 {
+                        break;
+                    }
+                    let now = self.state()?;
+                    if now.status == Status::Stopped {
+                        // The monitor exits right after publishing it.
+                        // SAFETY: valid pollfd.
+                        while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+                        break;
+                    }
+                    if now.status == Status::Restarting || now.restart_count != before.restart_count
+                    {
+                        break;
+                    }
+                }
             }
         }
         let st = self.state()?;
@@ -252,6 +276,44 @@ impl Container {
             state: st.status.to_string(),
             op: "wait",
         })
+    }
+
+    /// Stops the restart policy for good: the program is not run again when it exits
+    /// (Docker's stop on purpose; call it before a `stop` or `kill`). A container waiting
+    /// to restart stops at once.
+    pub fn cancel_restart(&self) -> Result<()> {
+        let p = self.dir.join(crate::monitor::NO_RESTART);
+        std::fs::write(&p, b"").map_err(|e| Error::io("write", &p, e))
+    }
+
+    /// Replaces the restart policy (`docker update --restart`); the monitor applies it at
+    /// the program's next exit.
+    pub fn set_restart_policy(&self, policy: crate::RestartPolicy) -> Result<()> {
+        let p = self.dir.join(crate::monitor::RESTART_POLICY);
+        let tmp = p.with_extension("tmp");
+        let data = serde_json::to_vec(&policy).map_err(|e| Error::State(p.clone(), e))?;
+        std::fs::write(&tmp, data).map_err(|e| Error::io("write", &tmp, e))?;
+        std::fs::rename(&tmp, &p).map_err(|e| Error::io("rename", &p, e))
+    }
+
+    /// Waits for the monitor to exit (the container stopped for good).
+    fn wait_monitor(&self) {
+        let Ok(st) = self.state() else { return };
+        if st.status == Status::Stopped {
+            return;
+        }
+        // SAFETY: pidfd_open of the monitor; polling it waits for its exit.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, st.monitor_pid, 0) } as libc::c_int;
+        if fd >= 0 {
+            let fd = crate::init::owned(fd);
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: valid pollfd.
+            while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+        }
     }
 
     /// Sends `signal` to the container's init.
@@ -400,14 +462,15 @@ impl Container {
         let st = self.state()?;
         match st.status {
             Status::Stopped => {}
-            Status::Created if force || st.status == Status::Created => {
+            Status::Created => {
                 // Never started: killing the init lets the monitor record the exit.
                 let _ = self.kill(libc::SIGKILL);
-                let _ = self.wait();
+                self.wait_monitor();
             }
             _ if force => {
+                self.cancel_restart()?;
                 let _ = self.kill(libc::SIGKILL);
-                let _ = self.wait();
+                self.wait_monitor();
             }
             s => {
                 return Err(Error::Conflict {

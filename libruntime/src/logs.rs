@@ -80,6 +80,12 @@ impl LogWriter {
         })
     }
 
+    /// Stops copying the output to the monitor's stdout/stderr (a restarted program's
+    /// output goes to the log only: the `run` that showed the first one is gone).
+    pub(crate) fn stop_forwarding(&mut self) {
+        self.cfg.forward = false;
+    }
+
     /// Takes bytes read from stream 0 (stdout) or 1 (stderr).
     pub(crate) fn feed(&mut self, stream: usize, data: &[u8], now_ns: u64) {
         if self.cfg.forward {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::init::owned;
+use crate::restart::RestartPolicy;
 use crate::state::{self, now_ns, State, Status};
 
 /// What the creator hands the monitor (`config.json` in the state directory).
@@ -30,6 +31,9 @@ pub(crate) struct MonitorConfig {
     /// Where to report the exit.
     #[serde(default)]
     pub exit_log: Option<crate::container::ExitLog>,
+    /// When to run the program again after it exits.
+    #[serde(default)]
+    pub restart: RestartPolicy,
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -69,6 +73,19 @@ pub(crate) fn run(dir: &Path, sync: OwnedFd) -> ! {
     std::process::exit(code)
 }
 
+/// The file whose presence stops the restart policy (a stop on purpose).
+pub(crate) const NO_RESTART: &str = "no-restart";
+/// The file holding a restart policy set after creation (`docker update --restart`).
+pub(crate) const RESTART_POLICY: &str = "restart.json";
+
+/// The restart policy in force: the one set last, else the one created with.
+fn restart_policy(dir: &Path, cfg: &MonitorConfig) -> RestartPolicy {
+    std::fs::read(dir.join(RESTART_POLICY))
+        .ok()
+        .and_then(|d| serde_json::from_slice(&d).ok())
+        .unwrap_or(cfg.restart)
+}
+
 fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
     let cfg_path = dir.join("config.json");
     let data = std::fs::read(&cfg_path).map_err(|e| Error::io("read", &cfg_path, e))?;
@@ -76,23 +93,18 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         serde_json::from_slice(&data).map_err(|e| Error::State(cfg_path.clone(), e))?;
     // SAFETY: setsid has no preconditions; the monitor leads its own session.
     unsafe { libc::setsid() };
-    let new_pid_ns = cfg
+    let namespaces = cfg
         .spec
         .linux()
         .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|n| {
-            n.iter()
-                .any(|ns| ns.typ() == LinuxNamespaceType::Pid && ns.path().is_none())
-        });
-    // SAFETY: unshare(CLONE_NEWPID) only affects children; this process is single-threaded.
-    if new_pid_ns && unsafe { libc::unshare(libc::CLONE_NEWPID) } < 0 {
-        return Err(Error::io(
-            "unshare pid namespace",
-            "",
-            std::io::Error::last_os_error(),
-        ));
-    }
+        .and_then(|l| l.namespaces().clone())
+        .unwrap_or_default();
+    let new_ns = |t: LinuxNamespaceType| {
+        namespaces
+            .iter()
+            .any(|ns| ns.typ() == t && ns.path().is_none())
+    };
+    let new_pid_ns = new_ns(LinuxNamespaceType::Pid);
     let fifo = dir.join("start");
     let c =
         std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("no NUL in our path");
@@ -106,137 +118,406 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         .write(true)
         .open(&fifo)
         .map_err(|e| Error::io("open", &fifo, e))?;
-    let (report_r, report_w) = pipe()?;
-    let (start_r, start_w) = pipe()?;
     let seccomp = match &cfg.seccomp_bpf {
         Some(p) => Some(std::fs::read(p).map_err(|e| Error::io("read", p, e))?),
         None => None,
     };
-    let log_pipes = match cfg.log {
-        Some(_) => Some((pipe()?, pipe()?)),
+    let mut log = match &cfg.log {
+        Some(lc) => Some(
+            crate::logs::LogWriter::open(lc.clone())
+                .map_err(|e| Error::io("open log", &lc.path, e))?,
+        ),
         None => None,
     };
-    // `process.terminal`: the program gets a pseudo-terminal (its output, logged as
-    // stdout, comes from the master; the monitor's stdin is relayed into it).
-    let console = match (&cfg.log, cfg.spec.process().as_ref()) {
-        (Some(_), Some(p)) if p.terminal() == Some(true) => Some(socketpair()?),
-        _ => None,
-    };
-    let created_ns = now_ns();
-    // SAFETY: this process is single-threaded, so the child may do anything after fork.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return Err(Error::io("fork", "", std::io::Error::last_os_error()));
+    // Attach clients connect here (the state directory is 0700): each gets the output
+    // from then on, framed as [stream][length u32 BE][bytes]; with a terminal, what they
+    // send is typed into it.
+    let sock_path = dir.join("attach.sock");
+    let _ = std::fs::remove_file(&sock_path);
+    let listener = std::os::unix::net::UnixListener::bind(&sock_path).ok();
+    if let Some(l) = &listener {
+        let _ = l.set_nonblocking(true);
     }
-    if pid == 0 {
-        drop(report_r);
-        drop(start_w);
-        drop(fifo_file);
-        if let Some(((_, out_w), (_, err_w))) = &log_pipes {
-            // SAFETY: dup2 onto stdout/stderr; the copies do not close on exec.
-            unsafe {
-                libc::dup2(out_w.as_raw_fd(), 1);
-                libc::dup2(err_w.as_raw_fd(), 2);
+    let state_path = dir.join("state.json");
+    let mut st = State {
+        id: cfg.id.clone(),
+        status: Status::Created,
+        pid: 0,
+        // SAFETY: getpid has no preconditions.
+        monitor_pid: unsafe { libc::getpid() },
+        exit_code: None,
+        created_ns: now_ns(),
+        started_ns: None,
+        finished_ns: None,
+        error: None,
+        oom_killed: false,
+        restart_count: 0,
+    };
+    let mut cgroup: Option<crate::cgroup::ContainerCgroup> = None;
+    // Later runs join the first run's network namespace (kept open here), so the
+    // interfaces an engine put there survive a restart.
+    let mut spec = cfg.spec.clone();
+    let mut netns: Option<OwnedFd> = None;
+    let mut fifo_file = Some(fifo_file);
+    let mut backoff = crate::restart::Backoff::default();
+    let mut ooms_before = 0;
+    let mut reported = false;
+    loop {
+        let first = fifo_file.is_some();
+        let mut run = match Run::spawn(&cfg, &spec, new_pid_ns, seccomp.as_deref(), &mut cgroup) {
+            Ok(r) => r,
+            Err(e) if first => {
+                if let Some(cg) = &cgroup {
+                    let _ = cg.delete();
+                }
+                return Err(e);
+            }
+            Err(e) => {
+                st.error = Some(e.to_string());
+                break;
+            }
+        };
+        if let Err(msg) = run.ready() {
+            let status = wait(run.pid);
+            st.status = Status::Stopped;
+            st.pid = 0;
+            st.exit_code = Some(exit_code(status));
+            st.finished_ns = Some(now_ns());
+            st.error = Some(msg.clone());
+            if let Some(cg) = &cgroup {
+                st.oom_killed = cg.oom_kills() > ooms_before;
+                if let Err(e) = cg.delete() {
+                    st.error.get_or_insert_with(|| e.to_string());
+                }
+            }
+            state::write(&state_path, &st)?;
+            if !first {
+                if let Some(x) = &cfg.exit_log {
+                    report_exit(x, &cfg.id, &st);
+                }
+                return Ok(());
+            }
+            return Err(Error::Init(if msg.is_empty() {
+                "init exited during setup".into()
+            } else {
+                msg
+            }));
+        }
+        st.pid = run.pid;
+        if netns.is_none() && new_ns(LinuxNamespaceType::Network) {
+            netns = keep_network_namespace(run.pid, &mut spec);
+        }
+        if first {
+            state::write(&state_path, &st)?;
+            writeln!(sync, "ok {}", run.pid).map_err(|e| Error::io("report to creator", "", e))?;
+            // The creator no longer listens; our stdio stays for the container's use only.
+            trim_memory();
+        } else {
+            run.start(&mut st);
+            state::write(&state_path, &st)?;
+            if let Some(x) = &cfg.exit_log {
+                report_start(x, &cfg.id, &st);
             }
         }
-        drop(log_pipes);
-        crate::init::run(
-            &cfg.spec,
-            &cfg.root_mounts,
-            seccomp.as_deref(),
-            report_w,
-            start_r,
-            console.map(|(_, init_end)| init_end),
-        );
+        let began = std::time::Instant::now();
+        let status = supervise(
+            &mut run,
+            &mut st,
+            &state_path,
+            &mut fifo_file,
+            &fifo,
+            listener.as_ref(),
+            log.as_mut(),
+        )?;
+        st.status = Status::Stopped;
+        st.pid = 0;
+        st.exit_code = Some(exit_code(status));
+        st.finished_ns = Some(now_ns());
+        if let Some(cg) = &cgroup {
+            let ooms = cg.oom_kills();
+            st.oom_killed = ooms > ooms_before;
+            ooms_before = ooms;
+        }
+        drop(run);
+        // Never after a stop on purpose, a program that never ran, or one that could not
+        // be executed.
+        let again = st.started_ns.is_some()
+            && st.error.is_none()
+            && !dir.join(NO_RESTART).exists()
+            && restart_policy(dir, &cfg)
+                .restarts_after(st.exit_code.unwrap_or(0), st.restart_count);
+        if !again {
+            break;
+        }
+        st.status = Status::Restarting;
+        state::write(&state_path, &st)?;
+        if let Some(x) = &cfg.exit_log {
+            report_exit(x, &cfg.id, &st);
+        }
+        reported = true;
+        if !sleep_unless_cancelled(dir, backoff.next(began.elapsed())) {
+            break;
+        }
+        reported = false;
+        st.restart_count += 1;
+        // The `run` that gave us its terminal for the first run is gone: later runs read
+        // nothing and write to the log only.
+        detach_stdio();
+        if let Some(w) = log.as_mut() {
+            w.stop_forwarding();
+        }
     }
-    drop(report_w);
-    drop(start_r);
-    // The init joins its cgroup (devices allowlist, limits) while it sets up the root;
-    // start cannot arrive before "ready", so the program always runs inside it.
-    let cgroup = match cfg.cgroup.as_deref().map(|p| {
-        let r = cfg
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref());
-        crate::cgroup::ContainerCgroup::create(p, r).and_then(|cg| cg.add(pid).map(|_| cg))
-    }) {
-        Some(Ok(cg)) => Some(cg),
-        Some(Err(e)) => {
+    drop(listener);
+    let _ = std::fs::remove_file(&sock_path);
+    drop(netns);
+    // The container's cgroup is deleted before "stopped" is published, so whoever sees the
+    // final state may remove the cgroup parent.
+    st.status = Status::Stopped;
+    st.pid = 0;
+    if let Some(cg) = &cgroup {
+        if let Err(e) = cg.delete() {
+            st.error.get_or_insert_with(|| e.to_string());
+        }
+    }
+    state::write(&state_path, &st)?;
+    if let (Some(x), false) = (&cfg.exit_log, reported) {
+        report_exit(x, &cfg.id, &st);
+    }
+    Ok(())
+}
+
+/// Opens the network namespace of the first run's init and points `spec` at it for the
+/// next runs (`/proc/self/fd/N`: the init is forked from us and inherits the fd).
+fn keep_network_namespace(pid: libc::pid_t, spec: &mut Spec) -> Option<OwnedFd> {
+    let f = std::fs::File::open(format!("/proc/{pid}/ns/net")).ok()?;
+    let fd = OwnedFd::from(f);
+    let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let mut linux = spec.linux().clone()?;
+    let mut nss = linux.namespaces().clone()?;
+    for ns in nss.iter_mut() {
+        if ns.typ() == LinuxNamespaceType::Network && ns.path().is_none() {
+            ns.set_path(Some(path.clone()));
+        }
+    }
+    linux.set_namespaces(Some(nss));
+    spec.set_linux(Some(linux));
+    Some(fd)
+}
+
+/// Waits `delay` unless a stop on purpose comes first (then `false`).
+fn sleep_unless_cancelled(dir: &Path, delay: std::time::Duration) -> bool {
+    let until = std::time::Instant::now() + delay;
+    loop {
+        if dir.join(NO_RESTART).exists() {
+            return false;
+        }
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
+}
+
+/// Points the monitor's stdin, stdout and stderr at `/dev/null`.
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        for fd in 0..3 {
+            // SAFETY: dup2 of an fd we own onto our standard streams.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+/// Forks the init: into a new PID namespace of its own with `new_pid_ns` (a raw clone, so
+/// each run gets a fresh one; the monitor is single-threaded, so the child may do
+/// anything), else as a plain fork.
+fn fork_init(new_pid_ns: bool) -> Result<libc::pid_t> {
+    let flags = libc::SIGCHLD as libc::c_ulong
+        | if new_pid_ns {
+            libc::CLONE_NEWPID as libc::c_ulong
+        } else {
+            0
+        };
+    // SAFETY: clone without a new stack, as fork does; this process is single-threaded.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    if pid < 0 {
+        return Err(Error::io("clone", "", std::io::Error::last_os_error()));
+    }
+    Ok(pid as libc::pid_t)
+}
+
+/// One run of the container's program: its init and what connects the monitor to it.
+struct Run {
+    pid: libc::pid_t,
+    /// "ready" or an error line before the start; an "exec" line if executing failed.
+    report: BufReader<std::fs::File>,
+    /// The start byte goes here.
+    start_w: Option<std::fs::File>,
+    /// The program's output: stdout and stderr pipes, or the terminal's master.
+    streams: [Option<std::fs::File>; 2],
+    /// The monitor's stdin and the terminal it is copied into.
+    relay: Option<(std::fs::File, std::fs::File)>,
+    /// The terminal, for what attach clients type.
+    attach_in: Option<std::fs::File>,
+}
+
+impl Run {
+    /// Forks the init with `spec` and puts it into the container's cgroup (made on the
+    /// first run).
+    fn spawn(
+        cfg: &MonitorConfig,
+        spec: &Spec,
+        new_pid_ns: bool,
+        seccomp: Option<&[u8]>,
+        cgroup: &mut Option<crate::cgroup::ContainerCgroup>,
+    ) -> Result<Run> {
+        let (report_r, report_w) = pipe()?;
+        let (start_r, start_w) = pipe()?;
+        let log_pipes = match cfg.log {
+            Some(_) => Some((pipe()?, pipe()?)),
+            None => None,
+        };
+        // `process.terminal`: the program gets a pseudo-terminal (its output, logged as
+        // stdout, comes from the master; the monitor's stdin is relayed into it).
+        let console = match (&cfg.log, spec.process().as_ref()) {
+            (Some(_), Some(p)) if p.terminal() == Some(true) => Some(socketpair()?),
+            _ => None,
+        };
+        let pid = fork_init(new_pid_ns)?;
+        if pid == 0 {
+            drop(report_r);
+            drop(start_w);
+            if let Some(((_, out_w), (_, err_w))) = &log_pipes {
+                // SAFETY: dup2 onto stdout/stderr; the copies do not close on exec.
+                unsafe {
+                    libc::dup2(out_w.as_raw_fd(), 1);
+                    libc::dup2(err_w.as_raw_fd(), 2);
+                }
+            }
+            drop(log_pipes);
+            crate::init::run(
+                spec,
+                &cfg.root_mounts,
+                seccomp,
+                report_w,
+                start_r,
+                console.map(|(_, init_end)| init_end),
+            );
+        }
+        drop(report_w);
+        drop(start_r);
+        // The init joins its cgroup (devices allowlist, limits) while it sets up the root;
+        // start cannot arrive before "ready", so the program always runs inside it.
+        let joined = match cgroup {
+            Some(cg) => cg.add(pid),
+            None => match cfg.cgroup.as_deref() {
+                Some(p) => {
+                    let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+                    crate::cgroup::ContainerCgroup::create(p, r).and_then(|cg| {
+                        let added = cg.add(pid);
+                        *cgroup = Some(cg);
+                        added
+                    })
+                }
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = joined {
             // SAFETY: killing our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             wait(pid);
             return Err(e);
         }
-        None => None,
-    };
-    let mut relay = None;
-    let mut attach_in = None;
-    // The terminal's master, sent by the init once it made the terminal (nothing if the
-    // init failed before: its error line follows).
-    let master = match console {
-        Some((mon_end, init_end)) => {
-            drop(init_end);
-            recv_fd(&mon_end)
-        }
-        None => None,
-    };
-    let (streams, log) = match (log_pipes, &cfg.log) {
-        (Some(_), Some(lc)) if master.is_some() => {
-            let master = master.expect("checked");
-            let w = crate::logs::LogWriter::open(lc.clone())
-                .map_err(|e| Error::io("open log", &lc.path, e))?;
-            // SAFETY: duplicating our own fds.
-            let (to_pty, stdin) = unsafe {
-                (
-                    libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3),
-                    libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3),
-                )
-            };
-            if to_pty >= 0 && stdin >= 0 {
-                relay = Some((
-                    std::fs::File::from(owned(stdin)),
-                    std::fs::File::from(owned(to_pty)),
-                ));
+        let mut run = Run {
+            pid,
+            report: BufReader::new(std::fs::File::from(report_r)),
+            start_w: Some(std::fs::File::from(start_w)),
+            streams: [None, None],
+            relay: None,
+            attach_in: None,
+        };
+        // The terminal's master, sent by the init once it made the terminal (nothing if the
+        // init failed before: its error line follows).
+        let master = match console {
+            Some((mon_end, init_end)) => {
+                drop(init_end);
+                recv_fd(&mon_end)
             }
-            // SAFETY: duplicating our own fd: what attached clients type goes there.
-            let for_attach = unsafe { libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
-            if for_attach >= 0 {
-                attach_in = Some(std::fs::File::from(owned(for_attach)));
+            None => None,
+        };
+        match (log_pipes, master) {
+            (Some(_), Some(master)) => {
+                // SAFETY: duplicating our own fds.
+                let (to_pty, stdin, for_attach) = unsafe {
+                    (
+                        libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3),
+                        libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3),
+                        libc::fcntl(master.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3),
+                    )
+                };
+                if to_pty >= 0 && stdin >= 0 {
+                    run.relay = Some((
+                        std::fs::File::from(owned(stdin)),
+                        std::fs::File::from(owned(to_pty)),
+                    ));
+                }
+                if for_attach >= 0 {
+                    run.attach_in = Some(std::fs::File::from(owned(for_attach)));
+                }
+                run.streams = [Some(std::fs::File::from(master)), None];
             }
-            ([Some(std::fs::File::from(master)), None], Some(w))
-        }
-        (Some(((out_r, out_w), (err_r, err_w))), Some(lc)) => {
-            drop(out_w);
-            drop(err_w);
-            let w = crate::logs::LogWriter::open(lc.clone())
-                .map_err(|e| Error::io("open log", &lc.path, e))?;
-            (
-                [
+            (Some(((out_r, out_w), (err_r, err_w))), None) => {
+                drop(out_w);
+                drop(err_w);
+                run.streams = [
                     Some(std::fs::File::from(out_r)),
                     Some(std::fs::File::from(err_r)),
-                ],
-                Some(w),
-            )
+                ];
+            }
+            _ => {}
         }
-        _ => ([None, None], None),
-    };
-    supervise(
-        dir,
-        &cfg,
-        pid,
-        created_ns,
-        report_r,
-        start_w,
-        fifo_file,
-        fifo,
-        sync,
-        streams,
-        log,
-        cgroup.as_ref(),
-        relay,
-        attach_in,
-    )
+        Ok(run)
+    }
+
+    /// Waits for the init's "ready"; its error message otherwise.
+    fn ready(&mut self) -> std::result::Result<(), String> {
+        let mut line = String::new();
+        let _ = self.report.read_line(&mut line);
+        if line.trim() == "ready" {
+            return Ok(());
+        }
+        Err(line
+            .trim()
+            .strip_prefix("error ")
+            .unwrap_or(line.trim())
+            .to_string())
+    }
+
+    /// Sends the start byte and records the outcome: running, or the error of executing
+    /// the program (the report pipe closes at a successful exec).
+    fn start(&mut self, st: &mut State) {
+        if let Some(mut w) = self.start_w.take() {
+            let _ = w.write_all(b"s");
+        }
+        let mut rest = String::new();
+        let _ = self.report.read_line(&mut rest);
+        st.started_ns = Some(now_ns());
+        if let Some(msg) = rest.trim().strip_prefix("exec ") {
+            st.error = Some(
+                msg.split_once(' ')
+                    .map(|(_, m)| m)
+                    .unwrap_or(msg)
+                    .to_string(),
+            );
+        } else {
+            st.status = Status::Running;
+        }
+    }
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
@@ -285,100 +566,30 @@ fn recv_fd(sock: &OwnedFd) -> Option<OwnedFd> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Relays one run until its init exited and its output is drained; returns the init's
+/// wait status. The first run waits here for `start` on the FIFO.
 fn supervise(
-    dir: &Path,
-    cfg: &MonitorConfig,
-    pid: libc::pid_t,
-    created_ns: u64,
-    report_r: OwnedFd,
-    start_w: OwnedFd,
-    fifo_file: std::fs::File,
-    fifo: PathBuf,
-    sync: &mut std::fs::File,
-    mut streams: [Option<std::fs::File>; 2],
-    mut log: Option<crate::logs::LogWriter>,
-    cgroup: Option<&crate::cgroup::ContainerCgroup>,
-    mut relay: Option<(std::fs::File, std::fs::File)>,
-    mut attach_in: Option<std::fs::File>,
-) -> Result<()> {
-    // Attach clients connect here (the state directory is 0700): each gets the output
-    // from then on, framed as [stream][length u32 BE][bytes]; with a terminal, what they
-    // send is typed into it.
-    let sock_path = dir.join("attach.sock");
-    let _ = std::fs::remove_file(&sock_path);
-    let listener = std::os::unix::net::UnixListener::bind(&sock_path).ok();
-    if let Some(l) = &listener {
-        let _ = l.set_nonblocking(true);
-    }
+    run: &mut Run,
+    st: &mut State,
+    state_path: &Path,
+    fifo_file: &mut Option<std::fs::File>,
+    fifo: &Path,
+    listener: Option<&std::os::unix::net::UnixListener>,
+    mut log: Option<&mut crate::logs::LogWriter>,
+) -> Result<libc::c_int> {
     let mut clients: Vec<std::os::unix::net::UnixStream> = Vec::new();
-    // The container's cgroup is deleted before "stopped" is published, so whoever sees the
-    // final state may remove the cgroup parent.
-    let release = |st: &mut State| -> Result<()> {
-        if let Some(cg) = cgroup {
-            st.oom_killed = cg.oom_kills() > 0;
-            if let Err(e) = cg.delete() {
-                st.error.get_or_insert_with(|| e.to_string());
-            }
-        }
-        Ok(())
-    };
-    let mut report = BufReader::new(std::fs::File::from(report_r));
-    let mut line = String::new();
-    let _ = report.read_line(&mut line);
-    let state_path = dir.join("state.json");
-    // SAFETY: getpid has no preconditions.
-    let me = unsafe { libc::getpid() };
-    let mut st = State {
-        id: cfg.id.clone(),
-        status: Status::Created,
-        pid,
-        monitor_pid: me,
-        exit_code: None,
-        created_ns,
-        started_ns: None,
-        finished_ns: None,
-        error: None,
-        oom_killed: false,
-    };
-    if line.trim() != "ready" {
-        let msg = line
-            .trim()
-            .strip_prefix("error ")
-            .unwrap_or(line.trim())
-            .to_string();
-        let status = wait(pid);
-        st.status = Status::Stopped;
-        st.pid = 0;
-        st.exit_code = Some(exit_code(status));
-        st.finished_ns = Some(now_ns());
-        st.error = Some(msg.clone());
-        release(&mut st)?;
-        state::write(&state_path, &st)?;
-        return Err(Error::Init(if msg.is_empty() {
-            "init exited during setup".into()
-        } else {
-            msg
-        }));
-    }
-    state::write(&state_path, &st)?;
-    writeln!(sync, "ok {pid}").map_err(|e| Error::io("report to creator", "", e))?;
-    // The creator no longer listens; our stdio stays for the container's use only.
     // SAFETY: pidfd_open on our own child.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, run.pid, 0) } as libc::c_int;
     if pidfd < 0 {
         return Err(Error::io("pidfd_open", "", std::io::Error::last_os_error()));
     }
     let pidfd = owned(pidfd);
-    trim_memory();
-    let mut start_w = Some(std::fs::File::from(start_w));
-    let mut fifo_file = Some(fifo_file);
     let mut exited_at: Option<std::time::Instant> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        // [pidfd?, fifo?, stdout?, stderr?], remembering which slot is which.
-        let mut fds = Vec::with_capacity(4);
-        let mut kinds = Vec::with_capacity(4);
+        // [pidfd?, fifo?, stdout?, stderr?, ...], remembering which slot is which.
+        let mut fds = Vec::with_capacity(8);
+        let mut kinds = Vec::with_capacity(8);
         let ev = |fd: libc::c_int| libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -388,21 +599,21 @@ fn supervise(
             fds.push(ev(pidfd.as_raw_fd()));
             kinds.push(0usize);
         }
-        if let Some(f) = &fifo_file {
+        if let Some(f) = fifo_file.as_ref() {
             fds.push(ev(f.as_raw_fd()));
             kinds.push(1);
         }
-        for (i, s) in streams.iter().enumerate() {
+        for (i, s) in run.streams.iter().enumerate() {
             if let Some(f) = s {
                 fds.push(ev(f.as_raw_fd()));
                 kinds.push(2 + i);
             }
         }
-        if let (Some((input, _)), None) = (&relay, exited_at) {
+        if let (Some((input, _)), None) = (&run.relay, exited_at) {
             fds.push(ev(input.as_raw_fd()));
             kinds.push(4);
         }
-        if let (Some(l), None) = (&listener, exited_at) {
+        if let (Some(l), None) = (listener, exited_at) {
             fds.push(ev(l.as_raw_fd()));
             kinds.push(5);
         }
@@ -440,35 +651,21 @@ fn supervise(
                 1 if re & libc::POLLIN != 0 => {
                     let mut b = [0u8; 1];
                     let _ = fifo_file.as_mut().expect("polled").read(&mut b);
-                    fifo_file = None;
-                    let _ = std::fs::remove_file(&fifo);
-                    if let Some(mut w) = start_w.take() {
-                        let _ = w.write_all(b"s");
-                    }
-                    // Running once the error pipe closes at exec; an "exec" line means it failed.
-                    let mut rest = String::new();
-                    let _ = report.read_line(&mut rest);
-                    st.started_ns = Some(now_ns());
-                    if let Some(msg) = rest.trim().strip_prefix("exec ") {
-                        st.error = Some(
-                            msg.split_once(' ')
-                                .map(|(_, m)| m)
-                                .unwrap_or(msg)
-                                .to_string(),
-                        );
-                    } else {
-                        st.status = Status::Running;
-                        state::write(&state_path, &st)?;
+                    *fifo_file = None;
+                    let _ = std::fs::remove_file(fifo);
+                    run.start(st);
+                    if st.status == Status::Running {
+                        state::write(state_path, st)?;
                     }
                 }
                 k @ (2 | 3) => {
                     let i = k - 2;
-                    let n = streams[i]
+                    let n = run.streams[i]
                         .as_mut()
                         .map(|f| f.read(&mut buf).unwrap_or(0))
                         .unwrap_or(0);
                     if n == 0 {
-                        streams[i] = None;
+                        run.streams[i] = None;
                     } else {
                         if let Some(w) = log.as_mut() {
                             w.feed(i, &buf[..n], now_ns());
@@ -482,7 +679,7 @@ fn supervise(
                     }
                 }
                 5 => {
-                    if let Some(Ok((c, _))) = listener.as_ref().map(|l| l.accept()) {
+                    if let Some(Ok((c, _))) = listener.map(|l| l.accept()) {
                         let _ = c.set_nonblocking(true);
                         clients.push(c);
                     }
@@ -496,18 +693,18 @@ fn supervise(
                     if n == 0 {
                         // Gone (removed below, after this round's indices are used).
                         gone.push(i);
-                    } else if let Some(t) = attach_in.as_mut() {
+                    } else if let Some(t) = run.attach_in.as_mut() {
                         let _ = t.write_all(&buf[..n]);
                     }
                 }
                 4 => {
                     // The caller's input into the terminal; its end stops the relay.
-                    let (input, to_pty) = relay.as_mut().expect("polled");
+                    let (input, to_pty) = run.relay.as_mut().expect("polled");
                     match input.read(&mut buf) {
                         Ok(n) if n > 0 => {
                             let _ = to_pty.write_all(&buf[..n]);
                         }
-                        _ => relay = None,
+                        _ => run.relay = None,
                     }
                 }
                 _ => {}
@@ -519,46 +716,53 @@ fn supervise(
                 clients.remove(i);
             }
         }
-        if exited_at.is_some() && streams.iter().all(Option::is_none) {
+        if exited_at.is_some() && run.streams.iter().all(Option::is_none) {
             break;
         }
     }
     drop(clients);
-    drop(listener);
-    let _ = std::fs::remove_file(&sock_path);
-    if let Some(w) = log.as_mut() {
+    if let Some(w) = log {
         w.flush(now_ns());
     }
-    let status = wait(pid);
-    st.status = Status::Stopped;
-    st.pid = 0;
-    st.exit_code = Some(exit_code(status));
-    st.finished_ns = Some(now_ns());
-    release(&mut st)?;
-    state::write(&state_path, &st)?;
-    if let Some(x) = &cfg.exit_log {
-        report_exit(x, &cfg.id, &st);
-    }
-    Ok(())
+    Ok(wait(run.pid))
+}
+
+/// Appends the line that says the restart policy started the program again.
+fn report_start(x: &crate::container::ExitLog, id: &str, st: &State) {
+    append_line(
+        &x.path,
+        serde_json::json!({
+            "id": id,
+            "restarted": st.restart_count,
+            "timeNano": st.started_ns.unwrap_or(0),
+            "attributes": x.attributes,
+        }),
+    );
 }
 
 /// Appends the exit line (best effort: the state file is the record; this feeds events).
-fn report_exit(x: &crate::container::ExitLog, id: &str, st: &crate::state::State) {
+fn report_exit(x: &crate::container::ExitLog, id: &str, st: &State) {
+    append_line(
+        &x.path,
+        serde_json::json!({
+            "id": id,
+            "exitCode": st.exit_code.unwrap_or(0),
+            "oomKilled": st.oom_killed,
+            "timeNano": st.finished_ns.unwrap_or(0),
+            "attributes": x.attributes,
+        }),
+    );
+}
+
+/// Appends one JSON line with one `write`.
+fn append_line(path: &Path, line: serde_json::Value) {
     use std::os::unix::fs::OpenOptionsExt;
-    let line = serde_json::json!({
-        "id": id,
-        "exitCode": st.exit_code.unwrap_or(0),
-        "oomKilled": st.oom_killed,
-        "timeNano": st.finished_ns.unwrap_or(0),
-        "attributes": x.attributes,
-    })
-    .to_string()
-        + "\n";
+    let line = line.to_string() + "\n";
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(&x.path)
+        .open(path)
     {
         let _ = f.write_all(line.as_bytes());
     }

@@ -15,6 +15,8 @@ pub enum Status {
     Created,
     /// The program runs.
     Running,
+    /// The program exited and its restart policy runs it again after a delay.
+    Restarting,
     /// The program exited (or never ran).
     Stopped,
 }
@@ -24,6 +26,7 @@ impl std::fmt::Display for Status {
         f.write_str(match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Restarting => "restarting",
             Status::Stopped => "stopped",
         })
     }
@@ -53,6 +56,9 @@ pub struct State {
     /// Whether the kernel's OOM killer killed a process of the container (only then).
     #[serde(default)]
     pub oom_killed: bool,
+    /// How often the restart policy ran the program again.
+    #[serde(default)]
+    pub restart_count: u32,
 }
 
 /// Nanoseconds since the Unix epoch, now.
