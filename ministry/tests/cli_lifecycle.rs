@@ -928,3 +928,183 @@ fn logs_since_and_until() {
         .status
         .success());
 }
+
+/// Polls `inspect -f FORMAT NAME` until `cond` holds (at most 20 s); returns the text.
+fn inspect_until(m: &Ministry, name: &str, format: &str, cond: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let v = m.ok(&["inspect", "-f", format, name]).trim().to_string();
+        if cond(&v) {
+            return v;
+        }
+        assert!(std::time::Instant::now() < deadline, "{name}: {v}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn restart_policies_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // on-failure:2: three runs, then exited with the last code.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi; exit 3",
+    ]);
+    let st = inspect_until(
+        &m,
+        "flaky",
+        "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{.State.Restarting}}",
+        |s| s.starts_with("exited"),
+    );
+    assert_eq!(st, "exited 2 3 false");
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.RestartPolicy}}",
+            "flaky"
+        ]),
+        "{\"Name\":\"on-failure\",\"MaximumRetryCount\":2}\n"
+    );
+    assert_eq!(m.ok(&["logs", "flaky"]), "hi\nhi\nhi\n");
+    let ev = m.ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--filter",
+        "container=flaky",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.exitCode}}",
+    ]);
+    assert_eq!(
+        ev,
+        "create <no value>\nstart <no value>\ndie 3\nstart <no value>\ndie 3\nstart <no value>\ndie 3\n"
+    );
+
+    // always: on the default bridge the address survives each restart; while it waits to
+    // restart, exec and rm refuse with Docker's words; stop ends the loop.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loop",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "ip -o -4 addr show eth0 | awk '{print $4}'; exit 1",
+    ]);
+    inspect_until(&m, "loop", "{{.State.Status}} {{.RestartCount}}", |s| {
+        s.starts_with("restarting")
+            && s.split(' ').nth(1).and_then(|n| n.parse::<u32>().ok()) >= Some(3)
+    });
+    let logs = m.ok(&["logs", "loop"]);
+    let addrs: Vec<&str> = logs.lines().collect();
+    assert!(
+        addrs.len() >= 3 && addrs[0].starts_with("172.17."),
+        "{logs}"
+    );
+    assert!(addrs.iter().all(|a| *a == addrs[0]), "{logs}");
+    let ps = m.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]);
+    assert!(ps.contains("loop Restarting (1) "), "{ps}");
+    let (code, _, err) = out(&m.run(&["exec", "loop", "true"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("is restarting, wait until the container is running"),
+        "{err}"
+    );
+    let (code, _, err) = out(&m.run(&["rm", "loop"]));
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("You cannot remove a restarting container"),
+        "{err}"
+    );
+    m.ok(&["stop", "loop"]);
+    let count = inspect_until(&m, "loop", "{{.State.Status}} {{.RestartCount}}", |s| {
+        s.starts_with("exited")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            "loop"
+        ])
+        .trim(),
+        count
+    );
+
+    // kill is a stop on purpose too.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "killed",
+        "--restart",
+        "always",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    m.ok(&["kill", "killed"]);
+    assert_eq!(
+        inspect_until(&m, "killed", "{{.State.Status}} {{.RestartCount}}", |s| s
+            .starts_with("exited")),
+        "exited 0"
+    );
+
+    // update --restart applies at the next exit.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "later",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 1; exit 5",
+    ]);
+    assert_eq!(
+        m.ok(&["update", "--restart", "on-failure:1", "later"]),
+        "later\n"
+    );
+    assert_eq!(
+        inspect_until(
+            &m,
+            "later",
+            "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}",
+            |s| s.starts_with("exited")
+        ),
+        "exited 1 5"
+    );
+
+    // Docker's refusals.
+    let (code, _, err) = out(&m.run(&["run", "--rm", "--restart", "always", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(
+        err.contains("conflicting options: cannot specify both --restart and --rm"),
+        "{err}"
+    );
+    let (code, _, err) = out(&m.run(&["run", "--restart", "bogus", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(err.contains("invalid restart policy 'bogus'"), "{err}");
+    let (code, _, err) = out(&m.run(&["run", "--restart", "always:3", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(
+        err.contains("maximum retry count cannot be used with restart policy 'always'"),
+        "{err}"
+    );
+}

@@ -535,6 +535,9 @@ pub struct RunArgs {
     /// Automatically remove the container when it exits
     #[arg(long)]
     pub rm: bool,
+    /// Restart policy to apply when a container exits
+    #[arg(long, default_value = "no")]
+    pub restart: String,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,

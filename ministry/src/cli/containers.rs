@@ -43,6 +43,9 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         env.extend(read_env_file(f)?);
     }
     env.extend(a.env.iter().cloned());
+    if a.rm && a.restart != "no" {
+        bail!("conflicting options: cannot specify both --restart and --rm");
+    }
     let mut o = RunOptions {
         image: a.image.clone(),
         cmd: a.cmd.clone(),
@@ -53,6 +56,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         name: a.name.clone(),
         hostname: a.hostname.clone(),
         auto_remove: a.rm,
+        restart: a.restart.parse()?,
         log_max_size: None,
         log_max_files: 1,
         volumes: a.volume.clone(),
@@ -308,9 +312,7 @@ pub fn stop(engine: &Engine, a: &StopArgs) -> Result<bool> {
 pub fn restart(engine: &Engine, a: &StopArgs) -> Result<bool> {
     Ok(each(&a.containers, |n| {
         let c = engine.container(n)?;
-        if engine.container_state(&c)?.running {
-            engine.stop_container(&c.id, a.time)?;
-        }
+        engine.stop_container(&c.id, a.time)?;
         engine.start_container(&c.id).map(drop)
     }))
 }
@@ -437,9 +439,11 @@ pub fn cp(engine: &Engine, a: &CpArgs) -> Result<()> {
 
 /// `update`: new resource limits for each container (printed as updated).
 pub fn update(engine: &Engine, a: &UpdateArgs) -> Result<bool> {
-    if a.restart.is_some() {
-        bail!("--restart: restart policies are not implemented yet");
-    }
+    let restart = a
+        .restart
+        .as_deref()
+        .map(str::parse::<libruntime::RestartPolicy>)
+        .transpose()?;
     let mem = |s: &Option<String>| -> Result<Option<i64>> {
         Ok(match s.as_deref() {
             None => None,
@@ -456,16 +460,24 @@ pub fn update(engine: &Engine, a: &UpdateArgs) -> Result<bool> {
         pids_limit: a.pids_limit,
         ..Default::default()
     };
-    if h.memory.is_none()
-        && h.memory_swap.is_none()
-        && h.cpus.is_none()
-        && h.cpu_shares.is_none()
-        && h.cpuset_cpus.is_none()
-        && h.pids_limit.is_none()
-    {
+    let limits = h.memory.is_some()
+        || h.memory_swap.is_some()
+        || h.cpus.is_some()
+        || h.cpu_shares.is_some()
+        || h.cpuset_cpus.is_some()
+        || h.pids_limit.is_some();
+    if !limits && restart.is_none() {
         bail!("you must provide one or more flags when using this command");
     }
-    Ok(each(&a.containers, |n| engine.update_container(n, &h)))
+    Ok(each(&a.containers, |n| {
+        if let Some(p) = restart {
+            engine.set_restart_policy(n, p)?;
+        }
+        if limits {
+            engine.update_container(n, &h)?;
+        }
+        Ok(())
+    }))
 }
 
 /// `kill`.
@@ -653,9 +665,9 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
         "Args": c.args,
         "State": {
             "Status": st.status,
-            "Running": st.running,
+            "Running": st.running || st.restarting,
             "Paused": st.paused,
-            "Restarting": false,
+            "Restarting": st.restarting,
             "OOMKilled": st.oom_killed,
             "Dead": false,
             "Pid": if st.running { rs.as_ref().map(|s| s.pid).unwrap_or(0) } else { 0 },
@@ -667,11 +679,15 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
         "Image": c.image_id,
         "LogPath": engine.log_path(&c.id),
         "Name": format!("/{}", c.name),
-        "RestartCount": 0,
+        "RestartCount": st.restart_count,
         "Driver": engine.images().snapshotter_name(),
         "Platform": "linux",
         "HostConfig": {
             "AutoRemove": c.auto_remove,
+            "RestartPolicy": {
+                "Name": c.restart_policy.name(),
+                "MaximumRetryCount": c.restart_policy.max_retries(),
+            },
             "LogConfig": { "Type": "json-file", "Config": {} },
             "NetworkMode": c.network_mode,
             "Links": null_if_empty(&c.links),
@@ -849,7 +865,7 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             break;
         }
         let st = engine.container_state(c)?;
-        if !all && !st.running {
+        if !all && !st.running && !st.restarting {
             continue;
         }
         if !filters.matches(engine, c, &st, &everything)? {
@@ -901,6 +917,11 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
                 since(state.as_ref().and_then(|s| s.started_ns))
             ),
             "created" => "Created".to_string(),
+            "restarting" => format!(
+                "Restarting ({}) {} ago",
+                st.exit_code.unwrap_or(0),
+                since(state.as_ref().and_then(|s| s.finished_ns))
+            ),
             _ => format!(
                 "Exited ({}) {} ago",
                 st.exit_code.unwrap_or(0),

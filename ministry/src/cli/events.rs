@@ -138,7 +138,7 @@ pub fn run(engine: &Engine, a: &EventsArgs) -> Result<()> {
                 continue;
             }
             let line = if let Some(t) = &template {
-                t.render(&object(&e))?
+                t.render_missing_as_no_value(&object(&e))?
             } else if json {
                 object(&e).to_string()
             } else {

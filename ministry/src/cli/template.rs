@@ -376,6 +376,16 @@ impl Template {
         Ok(Template { nodes })
     }
 
+    /// Renders the template over a typed object whose maps (such as an event's
+    /// `Actor.Attributes`) give `<no value>` for a missing key, as Go's default
+    /// `missingkey` option does, instead of the error `render` gives for a missing field.
+    pub fn render_missing_as_no_value(&self, v: &Value) -> Result<String> {
+        MISSING_KEY_IS_NULL.with(|m| m.set(true));
+        let r = self.render(v);
+        MISSING_KEY_IS_NULL.with(|m| m.set(false));
+        r
+    }
+
     /// Renders the template over `v`.
     pub fn render(&self, v: &Value) -> Result<String> {
         let mut out = String::new();
@@ -465,12 +475,21 @@ fn exec(nodes: &[Node], dot: &Value, vars: &mut Vars, out: &mut String) -> Resul
     Ok(())
 }
 
+thread_local! {
+    /// Set while [`Template::render_missing_as_no_value`] runs.
+    static MISSING_KEY_IS_NULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 fn field(mut cur: Value, path: &[String], shown: &str) -> Result<Value> {
     for k in path {
         cur = match cur {
-            Value::Object(mut m) => m.remove(k).ok_or_else(|| {
-                anyhow!("template: executing \"\" at <{shown}>: map has no entry for key \"{k}\"")
-            })?,
+            Value::Object(mut m) => match m.remove(k) {
+                Some(v) => v,
+                None if MISSING_KEY_IS_NULL.with(|n| n.get()) => return Ok(Value::Null),
+                None => {
+                    bail!("template: executing \"\" at <{shown}>: map has no entry for key \"{k}\"")
+                }
+            },
             Value::Null => return Ok(Value::Null),
             _ => bail!("template: executing \"\" at <{shown}>: can't evaluate field {k}"),
         };

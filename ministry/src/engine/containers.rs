@@ -71,6 +71,9 @@ pub struct ContainerRecord {
     /// `--init`.
     #[serde(default)]
     pub init: bool,
+    /// `--restart`.
+    #[serde(default)]
+    pub restart_policy: libruntime::RestartPolicy,
 }
 
 /// The state `ps` and `inspect` show.
@@ -82,6 +85,11 @@ pub struct ContainerState {
     pub running: bool,
     /// Whether it is paused (frozen).
     pub paused: bool,
+    /// Whether its restart policy runs it again after a delay (Docker counts it as
+    /// running then; `running` here says whether a program runs).
+    pub restarting: bool,
+    /// How often its restart policy ran it again since its last start.
+    pub restart_count: u32,
     /// Whether the OOM killer killed a process of it.
     pub oom_killed: bool,
     /// Its exit code once exited.
@@ -146,10 +154,13 @@ impl Engine {
                         libruntime::Status::Created => "created",
                         libruntime::Status::Running if paused => "paused",
                         libruntime::Status::Running => "running",
+                        libruntime::Status::Restarting => "restarting",
                         libruntime::Status::Stopped => "exited",
                     },
                     running,
                     paused,
+                    restarting: s.status == libruntime::Status::Restarting,
+                    restart_count: s.restart_count,
                     oom_killed: s.oom_killed,
                     exit_code: s.exit_code,
                     error: s.error,
@@ -160,6 +171,8 @@ impl Engine {
                 status: "exited",
                 running: false,
                 paused: false,
+                restarting: false,
+                restart_count: 0,
                 oom_killed: false,
                 exit_code: None,
                 error: None,
@@ -266,15 +279,36 @@ impl Engine {
         let c = self.container(name)?;
         let not_running = || Error::Conflict(format!("Container {} is not running", c.id));
         let rc = self.runtime.get(&c.id).map_err(|_| not_running())?;
-        if rc.state()?.status != libruntime::Status::Running {
-            return Err(not_running());
+        match rc.state()?.status {
+            libruntime::Status::Running => {}
+            libruntime::Status::Restarting => {
+                return Err(Error::Conflict(format!(
+                    "Container {} is restarting, wait until the container is running",
+                    c.id
+                )))
+            }
+            _ => return Err(not_running()),
         }
         Ok((c, rc))
     }
 
     /// Sends a signal to a running container (`docker kill`).
+    /// A signal that stops it (SIGKILL, its stop signal) is a stop on purpose: its restart
+    /// policy ends; a restarting container just stops, as Docker's does.
     pub fn kill_container(&self, name: &str, signal: i32) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        if let Ok(rc) = self.runtime.get(&c.id) {
+            if rc.state()?.status == libruntime::Status::Restarting {
+                rc.cancel_restart()?;
+                wait_stopped(&rc)?;
+                self.emit_container("kill", &c, &[("signal", signal.to_string())]);
+                return Ok(c);
+            }
+        }
         let (c, rc) = self.running_container(name)?;
+        if signal == libc::SIGKILL || Some(signal) == self.stop_signal(&c)? {
+            rc.cancel_restart()?;
+        }
         rc.kill(signal)?;
         self.emit_container("kill", &c, &[("signal", signal.to_string())]);
         Ok(c)
@@ -287,16 +321,18 @@ impl Engine {
         let Ok(rc) = self.runtime.get(&c.id) else {
             return Ok(c);
         };
-        if rc.state()?.status != libruntime::Status::Running {
-            return Ok(c);
+        match rc.state()?.status {
+            libruntime::Status::Running => {}
+            libruntime::Status::Restarting => {
+                rc.cancel_restart()?;
+                wait_stopped(&rc)?;
+                self.emit_container("stop", &c, &[]);
+                return Ok(c);
+            }
+            _ => return Ok(c),
         }
-        let sig = c
-            .config
-            .stop_signal
-            .as_deref()
-            .map(parse_signal)
-            .transpose()?
-            .unwrap_or(libc::SIGTERM);
+        let sig = self.stop_signal(&c)?.unwrap_or(libc::SIGTERM);
+        rc.cancel_restart()?;
         let _ = rc.kill(sig);
         self.emit_container("kill", &c, &[("signal", sig.to_string())]);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
@@ -331,9 +367,14 @@ impl Engine {
         let c = self.container(name)?;
         if let Ok(rc) = self.runtime.get(&c.id) {
             let st = rc.state()?;
-            if st.status == libruntime::Status::Running && !force {
+            let what = match st.status {
+                libruntime::Status::Running => "running",
+                libruntime::Status::Restarting => "restarting",
+                _ => "",
+            };
+            if !what.is_empty() && !force {
                 return Err(Error::Conflict(format!(
-                    "You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                    "You cannot remove a {what} container {}. Stop the container before attempting removal or force remove",
                     c.id
                 )));
             }
@@ -358,6 +399,14 @@ impl Engine {
         }
         Ok(c)
     }
+}
+
+/// Waits until a container whose restart was cancelled has stopped.
+fn wait_stopped(rc: &libruntime::Container) -> Result<(), Error> {
+    while rc.state()?.status != libruntime::Status::Stopped {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    Ok(())
 }
 
 /// Parses `SIGTERM`, `TERM`, `term` or `15`.
@@ -477,6 +526,39 @@ impl Engine {
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .map(|v| v["linux"]["resources"].clone())
             .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The signal `stop` sends first (`--stop-signal`, the image's `StopSignal`), if set.
+    fn stop_signal(&self, c: &ContainerRecord) -> Result<Option<i32>, Error> {
+        c.config
+            .stop_signal
+            .as_deref()
+            .map(parse_signal)
+            .transpose()
+    }
+
+    /// Replaces a container's restart policy (`docker update --restart`): recorded for its
+    /// next starts, and applied by its monitor at the program's next exit.
+    pub fn set_restart_policy(
+        &self,
+        name: &str,
+        policy: libruntime::RestartPolicy,
+    ) -> Result<(), Error> {
+        let mut c = self.container(name)?;
+        if c.auto_remove && policy != libruntime::RestartPolicy::No {
+            return Err(Error::InvalidConfig(
+                "Restart policy cannot be updated because AutoRemove is enabled for the container"
+                    .into(),
+            ));
+        }
+        c.restart_policy = policy;
+        self.save_record(&c)?;
+        if let Ok(rc) = self.runtime.get(&c.id) {
+            if rc.state()?.status != libruntime::Status::Stopped {
+                rc.set_restart_policy(policy)?;
+            }
+        }
+        Ok(())
     }
 
     /// Changes a container's resource limits (`docker update`: `-m`, `--memory-swap`,

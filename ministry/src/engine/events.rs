@@ -123,6 +123,16 @@ enum Line {
         #[serde(default)]
         attributes: BTreeMap<String, String>,
     },
+    /// A monitor's report that the restart policy started the program again.
+    Restarted {
+        id: String,
+        #[allow(dead_code)]
+        restarted: u32,
+        #[serde(rename = "timeNano")]
+        time_nano: u64,
+        #[serde(default)]
+        attributes: BTreeMap<String, String>,
+    },
 }
 
 impl Line {
@@ -130,6 +140,18 @@ impl Line {
     fn events(self) -> Vec<Event> {
         match self {
             Line::Event(e) => vec![e],
+            Line::Restarted {
+                id,
+                time_nano,
+                attributes,
+                ..
+            } => vec![Event {
+                typ: "container".into(),
+                action: "start".into(),
+                id,
+                attributes,
+                time_nano,
+            }],
             Line::Exit {
                 id,
                 exit_code,

@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub hostname: Option<String>,
     /// `--rm`.
     pub auto_remove: bool,
+    /// `--restart` (not with `--rm`).
+    pub restart: libruntime::RestartPolicy,
     /// `--log-opt max-size=` in bytes. By default, unlimited.
     pub log_max_size: Option<u64>,
     /// `--log-opt max-file=`. By default, 1.
@@ -199,6 +201,11 @@ impl Engine {
             )),
             _ => e.into(),
         })?;
+        if o.auto_remove && o.restart != libruntime::RestartPolicy::No {
+            return Err(Error::InvalidConfig(
+                "can't create 'AutoRemove' container with restart policy".into(),
+            ));
+        }
         let img_cfg = self.images.config(&image)?;
         let mut cfg = ContainerConfig::from_image_config(img_cfg.raw())?;
         let args = command(&cfg, o);
@@ -337,6 +344,7 @@ impl Engine {
                 config: cfg.clone(),
                 snapshot: snapshot.clone(),
                 auto_remove: o.auto_remove,
+                restart_policy: o.restart,
                 log_max_size: o.log_max_size,
                 log_max_files: o.log_max_files.max(1),
                 mounts: resolved.mounts,
@@ -567,6 +575,7 @@ impl Engine {
                 path: self.events_path(),
                 attributes: super::events::container_attributes(c),
             }),
+            restart: c.restart_policy,
         }
     }
 
@@ -591,7 +600,14 @@ impl Engine {
         let c = self.container(name)?;
         let rc = match self.runtime.get(&c.id) {
             Ok(rc) if rc.state()?.status == libruntime::Status::Created => rc,
-            Ok(rc) if rc.state()?.status == libruntime::Status::Running => return Ok(c),
+            Ok(rc)
+                if matches!(
+                    rc.state()?.status,
+                    libruntime::Status::Running | libruntime::Status::Restarting
+                ) =>
+            {
+                return Ok(c)
+            }
             other => {
                 if let Ok(rc) = other {
                     rc.delete(false)?;
