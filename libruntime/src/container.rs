@@ -132,9 +132,14 @@ impl Runtime {
                 }
                 None => None,
             };
+            // The spec records where the cgroup is (the init shows it at /sys/fs/cgroup).
+            let mut spec = spec.clone();
+            let mut linux = spec.linux().clone().unwrap_or_default();
+            linux.set_cgroups_path(Some(PathBuf::from(&cgroup)));
+            spec.set_linux(Some(linux));
             let cfg = MonitorConfig {
                 id: id.to_string(),
-                spec: spec.clone(),
+                spec,
                 root_mounts: opts.root_mounts,
                 cgroup: Some(cgroup),
                 seccomp_bpf,

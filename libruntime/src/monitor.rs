@@ -388,6 +388,12 @@ impl Run {
             (Some(_), Some(p)) if p.terminal() == Some(true) => Some(socketpair()?),
             _ => None,
         };
+        // The cgroup exists before the init starts: its root shows the cgroup's
+        // directories at /sys/fs/cgroup.
+        if let (None, Some(p)) = (cgroup.as_ref(), cfg.cgroup.as_deref()) {
+            let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+            *cgroup = Some(crate::cgroup::ContainerCgroup::create(p, r)?);
+        }
         let pid = fork_init(new_pid_ns)?;
         if pid == 0 {
             drop(report_r);
@@ -413,20 +419,7 @@ impl Run {
         drop(start_r);
         // The init joins its cgroup (devices allowlist, limits) while it sets up the root;
         // start cannot arrive before "ready", so the program always runs inside it.
-        let joined = match cgroup {
-            Some(cg) => cg.add(pid),
-            None => match cfg.cgroup.as_deref() {
-                Some(p) => {
-                    let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-                    crate::cgroup::ContainerCgroup::create(p, r).and_then(|cg| {
-                        let added = cg.add(pid);
-                        *cgroup = Some(cg);
-                        added
-                    })
-                }
-                None => Ok(()),
-            },
-        };
+        let joined = cgroup.as_ref().map_or(Ok(()), |cg| cg.add(pid));
         if let Err(e) = joined {
             // SAFETY: killing our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -161,6 +161,140 @@ fn mount_one(sys: &dyn Syscall, rootfs: &Path, m: &Mount) -> Result<()> {
     Ok(())
 }
 
+/// Where the host mounts its cgroup hierarchies.
+const HOST_CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// What a container sees at `/sys/fs/cgroup`: its own cgroup as the root of each
+/// hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupView {
+    /// cgroup v2: the container's cgroup directory.
+    Unified(PathBuf),
+    /// cgroup v1: a tmpfs holding, per hierarchy (by its name there), the container's
+    /// cgroup directory in it, and the host's links between names (`cpu` to `cpu,cpuacct`).
+    Hierarchies {
+        /// (name, the container's directory in that hierarchy).
+        dirs: Vec<(String, PathBuf)>,
+        /// (name, what it links to).
+        links: Vec<(String, PathBuf)>,
+    },
+}
+
+/// The view of cgroup `path` (relative to the hierarchy roots) from the host's cgroup
+/// mounts at `host`: unified when `host` is a cgroup2 root, else each v1 hierarchy the
+/// cgroup exists in (the hybrid layout's `unified` and hierarchies without the cgroup,
+/// such as `name=systemd`, are left out).
+pub fn cgroup_view(host: &Path, path: &str) -> CgroupView {
+    let rel = path.trim_start_matches('/');
+    if host.join("cgroup.controllers").exists() {
+        return CgroupView::Unified(host.join(rel));
+    }
+    let mut dirs = Vec::new();
+    let mut links = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(host)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    names.sort();
+    for name in names {
+        let Some(n) = name.to_str().map(str::to_string) else {
+            continue;
+        };
+        let entry = host.join(&n);
+        match entry.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => {
+                if let Ok(t) = std::fs::read_link(&entry) {
+                    links.push((n, t));
+                }
+            }
+            Ok(m) if m.is_dir() && n != "unified" && entry.join(rel).is_dir() => {
+                dirs.push((n, entry.join(rel)));
+            }
+            _ => {}
+        }
+    }
+    // A link to a hierarchy left out would dangle.
+    links.retain(|(_, t)| dirs.iter().any(|(n, _)| Path::new(n) == t));
+    CgroupView::Hierarchies { dirs, links }
+}
+
+/// `/sys/fs/cgroup` (a spec mount of type `cgroup`), as runc makes it without a cgroup
+/// namespace: read-only binds of the container's own cgroup directories, so it sees its
+/// cgroup as the root and its own limits; on v1 under a tmpfs, made read-only too when
+/// the mount asks for `ro`. Without a cgroup, an empty tmpfs.
+fn mount_cgroup(
+    sys: &dyn Syscall,
+    rootfs: &Path,
+    m: &Mount,
+    view: Option<&CgroupView>,
+) -> Result<()> {
+    let dest = m.destination();
+    let opts = parse_options(m.options().as_deref().unwrap_or_default());
+    let ioe = |op: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |e| Error::io(op, p, e)
+    };
+    let secure = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    let bind_ro = |src: &Path, d: &Path| -> Result<()> {
+        let (target, _keep) = sys
+            .resolve_in_root(rootfs, d, TargetKind::Dir, true)
+            .map_err(ioe("resolve mount destination", d))?;
+        sys.mount(Some(src), &target, None, libc::MS_BIND, None)
+            .map_err(ioe("bind mount", d))?;
+        let (top, _keep) = sys
+            .resolve_in_root(rootfs, d, TargetKind::Dir, true)
+            .map_err(ioe("resolve mount destination", d))?;
+        sys.mount(
+            None,
+            &top,
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | secure,
+            None,
+        )
+        .map_err(ioe("remount read-only", d))
+    };
+    if let Some(CgroupView::Unified(dir)) = view {
+        return bind_ro(dir, dest);
+    }
+    let (target, _keep) = sys
+        .resolve_in_root(rootfs, dest, TargetKind::Dir, true)
+        .map_err(ioe("resolve mount destination", dest))?;
+    let tmpfs_flags = (opts.flags & !libc::MS_RDONLY) | secure;
+    sys.mount(
+        Some(Path::new("tmpfs")),
+        &target,
+        Some("tmpfs"),
+        tmpfs_flags,
+        Some("mode=755"),
+    )
+    .map_err(ioe("mount", dest))?;
+    if let Some(CgroupView::Hierarchies { dirs, links }) = view {
+        for (name, src) in dirs {
+            bind_ro(src, &dest.join(name))?;
+        }
+        for (name, to) in links {
+            let (dir, _keep) = sys
+                .resolve_in_root(rootfs, dest, TargetKind::Dir, true)
+                .map_err(ioe("resolve mount destination", dest))?;
+            let link = dir.join(name);
+            sys.symlink(to, &link).map_err(ioe("symlink", &link))?;
+        }
+    }
+    if opts.flags & libc::MS_RDONLY != 0 {
+        let (top, _keep) = sys
+            .resolve_in_root(rootfs, dest, TargetKind::Dir, true)
+            .map_err(ioe("resolve mount destination", dest))?;
+        sys.mount(
+            None,
+            &top,
+            None,
+            libc::MS_REMOUNT | libc::MS_RDONLY | tmpfs_flags,
+            Some("mode=755"),
+        )
+        .map_err(ioe("remount read-only", dest))?;
+    }
+    Ok(())
+}
+
 /// The device nodes Docker puts in `/dev`: (name, major, minor).
 pub const DEFAULT_DEVICES: [(&str, u32, u32); 6] = [
     ("null", 1, 3),
@@ -301,7 +435,15 @@ pub fn setup_rootfs(
                 .map_err(ioe("mount root", rootfs))?;
         }
     }
+    let cgroup = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone());
     for m in spec.mounts().as_deref().unwrap_or_default() {
+        if m.typ().as_deref() == Some("cgroup") {
+            let view = cgroup
+                .as_deref()
+                .map(|c| cgroup_view(Path::new(HOST_CGROUP_ROOT), &c.to_string_lossy()));
+            mount_cgroup(sys, rootfs, m, view.as_ref())?;
+            continue;
+        }
         mount_one(sys, rootfs, m)?;
         if m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs") {
             populate_dev(sys, &rootfs.join("dev"))?;
@@ -495,6 +637,111 @@ mod tests {
             None
         )));
         assert!(calls[..pivot].iter().any(|c| matches!(c, Call::Mount(_, t, Some(ty), _, Some(d)) if t == &p("/r/dev/shm") && ty == "tmpfs" && d == "mode=1777,size=67108864")));
+    }
+
+    #[test]
+    fn cgroup_view_of_v1_hybrid_and_v2_layouts() {
+        let tmp = tempfile::tempdir().unwrap();
+        // v1 hybrid: hierarchies, a combined one with its links, `unified`, and
+        // name=systemd where the container has no cgroup.
+        let v1 = tmp.path().join("v1");
+        for d in [
+            "memory/p/c",
+            "cpu,cpuacct/p/c",
+            "pids/p/c",
+            "unified/p/c",
+            "systemd",
+        ] {
+            std::fs::create_dir_all(v1.join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("cpu,cpuacct", v1.join("cpu")).unwrap();
+        std::os::unix::fs::symlink("cpu,cpuacct", v1.join("cpuacct")).unwrap();
+        std::os::unix::fs::symlink("net_cls,net_prio", v1.join("net_cls")).unwrap();
+        assert_eq!(
+            cgroup_view(&v1, "/p/c"),
+            CgroupView::Hierarchies {
+                dirs: vec![
+                    ("cpu,cpuacct".into(), v1.join("cpu,cpuacct/p/c")),
+                    ("memory".into(), v1.join("memory/p/c")),
+                    ("pids".into(), v1.join("pids/p/c")),
+                ],
+                links: vec![
+                    ("cpu".into(), "cpu,cpuacct".into()),
+                    ("cpuacct".into(), "cpu,cpuacct".into()),
+                ],
+            }
+        );
+        let v2 = tmp.path().join("v2");
+        std::fs::create_dir_all(v2.join("p/c")).unwrap();
+        std::fs::write(v2.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        assert_eq!(cgroup_view(&v2, "p/c"), CgroupView::Unified(v2.join("p/c")));
+    }
+
+    #[test]
+    fn cgroup_mount_binds_the_containers_own_cgroup_read_only() {
+        let m: Mount = serde_json::from_value(serde_json::json!({
+            "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+            "options": ["ro", "nosuid", "noexec", "nodev"]
+        }))
+        .unwrap();
+        let p = |s: &str| PathBuf::from(s);
+        let secure = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let ro_bind = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | secure;
+        let sys = RecordingSyscall::default();
+        let view = CgroupView::Hierarchies {
+            dirs: vec![("memory".into(), p("/h/memory/p/c"))],
+            links: vec![("cpu".into(), p("cpu,cpuacct"))],
+        };
+        mount_cgroup(&sys, Path::new("/r"), &m, Some(&view)).unwrap();
+        assert_eq!(
+            sys.take(),
+            vec![
+                Call::Mount(
+                    Some(p("tmpfs")),
+                    p("/r/sys/fs/cgroup"),
+                    Some("tmpfs".into()),
+                    secure,
+                    Some("mode=755".into())
+                ),
+                Call::Mount(
+                    Some(p("/h/memory/p/c")),
+                    p("/r/sys/fs/cgroup/memory"),
+                    None,
+                    libc::MS_BIND,
+                    None
+                ),
+                Call::Mount(None, p("/r/sys/fs/cgroup/memory"), None, ro_bind, None),
+                Call::Symlink(p("cpu,cpuacct"), p("/r/sys/fs/cgroup/cpu")),
+                Call::Mount(
+                    None,
+                    p("/r/sys/fs/cgroup"),
+                    None,
+                    libc::MS_REMOUNT | libc::MS_RDONLY | secure,
+                    Some("mode=755".into())
+                ),
+            ]
+        );
+        let sys = RecordingSyscall::default();
+        mount_cgroup(
+            &sys,
+            Path::new("/r"),
+            &m,
+            Some(&CgroupView::Unified(p("/h/p/c"))),
+        )
+        .unwrap();
+        assert_eq!(
+            sys.take(),
+            vec![
+                Call::Mount(
+                    Some(p("/h/p/c")),
+                    p("/r/sys/fs/cgroup"),
+                    None,
+                    libc::MS_BIND,
+                    None
+                ),
+                Call::Mount(None, p("/r/sys/fs/cgroup"), None, ro_bind, None),
+            ]
+        );
     }
 
     #[test]

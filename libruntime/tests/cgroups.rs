@@ -101,3 +101,42 @@ fn resources_translate_from_the_spec() {
     assert_eq!(c.cpu.quota, Some(50000));
     assert_eq!(c.cpu.cpus.as_deref(), Some("0"));
 }
+
+/// `/sys/fs/cgroup` shows the container its own cgroup as each hierarchy's root (its
+/// limits, its processes), read-only, as Docker's containers see it on cgroup v1.
+#[test]
+fn sys_fs_cgroup_shows_the_containers_own_cgroup_read_only() {
+    let f = Fixture::new();
+    let mut spec = f.spec(
+        "ls /sys/fs/cgroup | tr '\\n' ' '; echo; \
+         cat /sys/fs/cgroup/memory/memory.limit_in_bytes; \
+         while read p; do echo -n \"$p \"; done < /sys/fs/cgroup/pids/cgroup.procs; echo; \
+         echo 1 > /sys/fs/cgroup/pids/pids.max || echo refused; \
+         mkdir /sys/fs/cgroup/x || echo refused",
+    );
+    let mut linux = spec.linux().clone().unwrap();
+    let mut res = linux.resources().clone().unwrap();
+    res.set_memory(Some(
+        serde_json::from_value(serde_json::json!({"limit": 48 << 20})).unwrap(),
+    ));
+    linux.set_resources(Some(res));
+    spec.set_linux(Some(linux));
+    let (code, out, err) = f.run_spec("cgview", &spec);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    let listed: Vec<&str> = lines[0].split_whitespace().collect();
+    for c in ["cpuset", "devices", "freezer", "memory", "pids"] {
+        assert!(listed.contains(&c), "{c} missing from {listed:?}");
+    }
+    // The hybrid layout's v2 part and name=systemd (no cgroup of ours there) are left out.
+    assert!(
+        !listed.contains(&"unified") && !listed.contains(&"systemd"),
+        "{listed:?}"
+    );
+    assert_eq!(lines[1], (48u64 << 20).to_string());
+    assert_eq!(
+        lines[2], "1 ",
+        "only the container's own process (the shell)"
+    );
+    assert_eq!(&lines[3..], ["refused", "refused"], "{err}");
+}
