@@ -3,8 +3,8 @@
 //! before `start` can arrive, deleted after the exit.
 //!
 //! On cgroup v1 (including this machine's hybrid layout) only the resource controllers are
-//! used, never `name=systemd`. On v2 cgroups-rs has no device filter (that needs an eBPF
-//! program); device rules are refused there with a clear error rather than dropped.
+//! used, never `name=systemd`. On v2 cgroups-rs has no device filter: the rules become an
+//! eBPF program attached to the cgroup ([`crate::devicefilter`]).
 
 use std::path::Path;
 
@@ -14,6 +14,9 @@ use cgroups_rs::CgroupPid;
 use oci_spec::runtime::LinuxResources;
 
 use crate::error::{Error, Result};
+
+/// Where a pure cgroup v2 host mounts its hierarchy.
+const V2_ROOT: &str = "/sys/fs/cgroup";
 
 const V1_CONTROLLERS: [&str; 8] = [
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
@@ -122,13 +125,17 @@ impl ContainerCgroup {
             cg,
             path: path.to_string(),
         };
-        if let Some(r) = res {
-            let r = resources(r);
-            if v2 && !r.devices.devices.is_empty() {
-                let _ = me.delete();
-                return Err(Error::InvalidArgument(
-                    "device rules on cgroup v2 need an eBPF device filter, which is not implemented yet".into(),
-                ));
+        if let Some(res) = res {
+            let mut r = resources(res);
+            let rules = res.devices().clone().unwrap_or_default();
+            if v2 && !rules.is_empty() {
+                // No devices controller on v2: an eBPF program enforces the same rules.
+                r.devices.devices.clear();
+                let dir = Path::new(V2_ROOT).join(rel);
+                if let Err(e) = crate::devicefilter::attach(&dir, &rules) {
+                    let _ = me.delete();
+                    return Err(e);
+                }
             }
             if let Err(e) = me.cg.apply(&r) {
                 let _ = me.delete();

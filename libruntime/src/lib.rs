@@ -25,6 +25,7 @@ pub mod caps;
 pub mod cgroup;
 mod console;
 mod container;
+pub mod devicefilter;
 mod error;
 mod exec;
 mod helper;

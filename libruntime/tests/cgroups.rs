@@ -140,3 +140,52 @@ fn sys_fs_cgroup_shows_the_containers_own_cgroup_read_only() {
     );
     assert_eq!(&lines[3..], ["refused", "refused"], "{err}");
 }
+
+/// The cgroup v2 device filter (an eBPF program) enforced by the kernel: this machine's
+/// hybrid layout has a cgroup2 hierarchy at /sys/fs/cgroup/unified, and the kernel runs
+/// device programs of a process's v2 cgroup whatever the v1 controllers say.
+#[test]
+fn v2_device_filter_allows_exactly_dockers_devices() {
+    use std::os::unix::process::CommandExt;
+    require_root();
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    assert!(
+        unified.join("cgroup.procs").exists(),
+        "no cgroup2 hierarchy at {}",
+        unified.display()
+    );
+    let dir = unified.join(format!("libruntime-devfilter-{}", std::process::id()));
+    std::fs::create_dir(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let rules: Vec<oci_spec::runtime::LinuxDeviceCgroup> =
+        serde_json::from_value(libruntime::spec::default_devices()).unwrap();
+    let attached = libruntime::devicefilter::attach(&dir, &rules);
+    let procs = dir.join("cgroup.procs");
+    let out = attached.as_ref().ok().map(|_| {
+        let mut cmd = std::process::Command::new("/bin/busybox");
+        cmd.args([
+            "sh",
+            "-c",
+            "echo x > /dev/null && echo null-ok; \
+             head -c 1 /dev/kmsg > /dev/null || echo kmsg-denied; \
+             mknod \"$0/kmsg\" c 1 11 && echo mknod-ok; \
+             head -c 1 \"$0/kmsg\" > /dev/null || echo node-denied",
+        ])
+        .arg(tmp.path());
+        // SAFETY: only a write(2) into the cgroup between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || std::fs::write(&procs, "0"));
+        }
+        cmd.output().unwrap()
+    });
+    let _ = std::fs::remove_dir(&dir);
+    attached.unwrap();
+    let out = out.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "null-ok\nkmsg-denied\nmknod-ok\nnode-denied\n",
+        "{stderr}"
+    );
+    assert!(stderr.contains("Operation not permitted"), "{stderr}");
+}
