@@ -650,6 +650,8 @@ fn supervise(
                     if st.status == Status::Running {
                         state::write(state_path, st)?;
                     }
+                    // Starting touched code and data the waiting never needs again.
+                    trim_memory();
                 }
                 k @ (2 | 3) => {
                     let i = k - 2;
