@@ -33,6 +33,7 @@ fn ns_name(t: LinuxNamespaceType) -> Option<(&'static str, libc::c_int)> {
         LinuxNamespaceType::Cgroup => ("cgroup", libc::CLONE_NEWCGROUP),
         LinuxNamespaceType::Pid => ("pid", libc::CLONE_NEWPID),
         LinuxNamespaceType::Mount => ("mnt", libc::CLONE_NEWNS),
+        LinuxNamespaceType::User => ("user", libc::CLONE_NEWUSER),
         _ => return None,
     })
 }
@@ -78,7 +79,12 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
             ns.push((flag, f));
         }
     }
-    ns.sort_by_key(|(flag, _)| (*flag == libc::CLONE_NEWNS) as u8);
+    // The user namespace first (the others belong to it), the mount namespace last.
+    ns.sort_by_key(|(flag, _)| match *flag {
+        libc::CLONE_NEWUSER => 0u8,
+        libc::CLONE_NEWNS => 2,
+        _ => 1,
+    });
     if let Some(path) = &mcfg.cgroup {
         crate::cgroup::ContainerCgroup::join(path).map_err(fail)?;
     }

@@ -27,13 +27,10 @@ fn unshare_namespaces(spec: &Spec) -> Result<()> {
             LinuxNamespaceType::Uts => libc::CLONE_NEWUTS,
             LinuxNamespaceType::Ipc => libc::CLONE_NEWIPC,
             LinuxNamespaceType::Cgroup => libc::CLONE_NEWCGROUP,
-            // The monitor unshared the PID namespace before forking us.
+            // The monitor cloned us into new PID and user namespaces.
             LinuxNamespaceType::Pid => continue,
-            LinuxNamespaceType::User => {
-                return Err(Error::InvalidArgument(
-                    "user namespaces are not supported yet".into(),
-                ))
-            }
+            LinuxNamespaceType::User if ns.path().is_none() => continue,
+            LinuxNamespaceType::User => libc::CLONE_NEWUSER,
             LinuxNamespaceType::Time => {
                 return Err(Error::InvalidArgument(
                     "time namespaces are not supported".into(),
@@ -45,6 +42,8 @@ fn unshare_namespaces(spec: &Spec) -> Result<()> {
             None => flags |= flag,
         }
     }
+    // A user namespace first: the others are then joined or made as its members.
+    join.sort_by_key(|(_, flag)| *flag != libc::CLONE_NEWUSER);
     for (path, flag) in join {
         let f = std::fs::File::open(&path).map_err(|e| Error::io("open namespace", &path, e))?;
         // SAFETY: setns on a valid fd.
@@ -97,8 +96,31 @@ fn make_console(spec: &Spec, sock: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
+/// In a new user namespace: waits until the monitor wrote our ID maps (a byte on
+/// `maps`), then becomes its root, as far as the maps have one.
+fn enter_user_namespace(maps: OwnedFd) -> Result<()> {
+    let mut b = [0u8; 1];
+    if !matches!(std::fs::File::from(maps).read(&mut b), Ok(1)) {
+        return Err(Error::Init(
+            "the user namespace's ID maps were not written".into(),
+        ));
+    }
+    // SAFETY: setresgid/setresuid to IDs of the namespace; single-threaded.
+    unsafe {
+        if libc::setresgid(0, 0, 0) < 0 || libc::setresuid(0, 0, 0) < 0 {
+            return Err(Error::io(
+                "become root of the user namespace",
+                "",
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs the init. `report` is the pipe to the monitor ("ready", or an error line), `start`
-/// the pipe on which the monitor sends the start byte.
+/// the pipe on which the monitor sends the start byte; `userns_maps` the pipe that says
+/// the ID maps of a new user namespace are in place.
 pub(crate) fn run(
     spec: &Spec,
     root_mounts: &[Mount],
@@ -106,11 +128,15 @@ pub(crate) fn run(
     report: OwnedFd,
     start: OwnedFd,
     console: Option<OwnedFd>,
+    userns_maps: Option<OwnedFd>,
 ) -> ! {
     let mut report = std::fs::File::from(report);
     let setup = (|| -> Result<()> {
         // SAFETY: prctl with valid arguments: die with the monitor.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+        if let Some(maps) = userns_maps {
+            enter_user_namespace(maps)?;
+        }
         unshare_namespaces(spec)?;
         let root = spec
             .root()

@@ -105,6 +105,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             .any(|ns| ns.typ() == t && ns.path().is_none())
     };
     let new_pid_ns = new_ns(LinuxNamespaceType::Pid);
+    let new_user_ns = new_ns(LinuxNamespaceType::User);
     let fifo = dir.join("start");
     let c =
         std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("no NUL in our path");
@@ -164,7 +165,13 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
     let mut reported = false;
     loop {
         let first = fifo_file.is_some();
-        let mut run = match Run::spawn(&cfg, &spec, new_pid_ns, seccomp.as_deref(), &mut cgroup) {
+        let mut run = match Run::spawn(
+            &cfg,
+            &spec,
+            (new_pid_ns, new_user_ns),
+            seccomp.as_deref(),
+            &mut cgroup,
+        ) {
             Ok(r) => r,
             Err(e) if first => {
                 if let Some(cg) = &cgroup {
@@ -204,7 +211,9 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             }));
         }
         st.pid = run.pid;
-        if netns.is_none() && new_ns(LinuxNamespaceType::Network) {
+        // (A network namespace belongs to the user namespace it was made in, which a
+        // later run, in a user namespace of its own, could not join.)
+        if netns.is_none() && new_ns(LinuxNamespaceType::Network) && !new_user_ns {
             netns = keep_network_namespace(run.pid, &mut spec);
         }
         if first {
@@ -333,16 +342,18 @@ fn detach_stdio() {
     }
 }
 
-/// Forks the init: into a new PID namespace of its own with `new_pid_ns` (a raw clone, so
-/// each run gets a fresh one; the monitor is single-threaded, so the child may do
-/// anything), else as a plain fork.
-fn fork_init(new_pid_ns: bool) -> Result<libc::pid_t> {
-    let flags = libc::SIGCHLD as libc::c_ulong
-        | if new_pid_ns {
-            libc::CLONE_NEWPID as libc::c_ulong
-        } else {
-            0
-        };
+/// Forks the init: into a new PID namespace of its own with `new_pid_ns` and a new user
+/// namespace with `new_user_ns` (owning the PID namespace; a raw clone, so each run gets
+/// fresh ones; the monitor is single-threaded, so the child may do anything), else as a
+/// plain fork.
+fn fork_init(new_pid_ns: bool, new_user_ns: bool) -> Result<libc::pid_t> {
+    let mut flags = libc::SIGCHLD as libc::c_ulong;
+    if new_pid_ns {
+        flags |= libc::CLONE_NEWPID as libc::c_ulong;
+    }
+    if new_user_ns {
+        flags |= libc::CLONE_NEWUSER as libc::c_ulong;
+    }
     // SAFETY: clone without a new stack, as fork does; this process is single-threaded.
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
     if pid < 0 {
@@ -372,7 +383,7 @@ impl Run {
     fn spawn(
         cfg: &MonitorConfig,
         spec: &Spec,
-        new_pid_ns: bool,
+        (new_pid_ns, new_user_ns): (bool, bool),
         seccomp: Option<&[u8]>,
         cgroup: &mut Option<crate::cgroup::ContainerCgroup>,
     ) -> Result<Run> {
@@ -394,10 +405,15 @@ impl Run {
             let r = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
             *cgroup = Some(crate::cgroup::ContainerCgroup::create(p, r)?);
         }
-        let pid = fork_init(new_pid_ns)?;
+        let maps = if new_user_ns { Some(pipe()?) } else { None };
+        let pid = fork_init(new_pid_ns, new_user_ns)?;
         if pid == 0 {
             drop(report_r);
             drop(start_w);
+            let maps = maps.map(|(r, w)| {
+                drop(w);
+                r
+            });
             if let Some(((_, out_w), (_, err_w))) = &log_pipes {
                 // SAFETY: dup2 onto stdout/stderr; the copies do not close on exec.
                 unsafe {
@@ -413,10 +429,21 @@ impl Run {
                 report_w,
                 start_r,
                 console.map(|(_, init_end)| init_end),
+                maps,
             );
         }
         drop(report_w);
         drop(start_r);
+        if let Some((r, w)) = maps {
+            drop(r);
+            if let Err(e) = write_id_maps(pid, spec) {
+                // SAFETY: killing our own child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                wait(pid);
+                return Err(e);
+            }
+            let _ = std::fs::File::from(w).write_all(b"m");
+        }
         // The init joins its cgroup (devices allowlist, limits) while it sets up the root;
         // start cannot arrive before "ready", so the program always runs inside it.
         let joined = cgroup.as_ref().map_or(Ok(()), |cg| cg.add(pid));
@@ -511,6 +538,30 @@ impl Run {
             st.status = Status::Running;
         }
     }
+}
+
+/// Writes the spec's UID and GID maps for the init's new user namespace (each file in one
+/// write, as the kernel requires).
+fn write_id_maps(pid: libc::pid_t, spec: &Spec) -> Result<()> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    for (file, maps) in [
+        ("uid_map", linux.uid_mappings().clone().unwrap_or_default()),
+        ("gid_map", linux.gid_mappings().clone().unwrap_or_default()),
+    ] {
+        if maps.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "a user namespace needs {file} entries (linux.{}Mappings)",
+                &file[..3]
+            )));
+        }
+        let text: String = maps
+            .iter()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect();
+        let path = format!("/proc/{pid}/{file}");
+        std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))?;
+    }
+    Ok(())
 }
 
 fn socketpair() -> Result<(OwnedFd, OwnedFd)> {

@@ -305,12 +305,43 @@ pub const DEFAULT_DEVICES: [(&str, u32, u32); 6] = [
     ("tty", 5, 0),
 ];
 
+/// Whether the spec asks for a user namespace (new or joined).
+pub fn in_user_namespace(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|n| {
+            n.iter()
+                .any(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::User)
+        })
+}
+
+/// In a user namespace `mknod` is not allowed: the default nodes are binds of the host's
+/// (as runc does), plus the same links.
+fn bind_host_devices(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
+    for (name, _, _) in DEFAULT_DEVICES {
+        let host = Path::new("/dev").join(name);
+        let dest = Path::new("/dev").join(name);
+        let (target, _keep) = sys
+            .resolve_in_root(rootfs, &dest, TargetKind::File, true)
+            .map_err(|e| Error::io("resolve mount destination", &dest, e))?;
+        sys.mount(Some(&host), &target, None, libc::MS_BIND, None)
+            .map_err(|e| Error::io("bind device", &host, e))?;
+    }
+    dev_links(sys, &rootfs.join("dev"))
+}
+
 fn populate_dev(sys: &dyn Syscall, dev: &Path) -> Result<()> {
     for (name, major, minor) in DEFAULT_DEVICES {
         let p = dev.join(name);
         sys.mknod(&p, libc::S_IFCHR | 0o666, libc::makedev(major, minor))
             .map_err(|e| Error::io("mknod", &p, e))?;
     }
+    dev_links(sys, dev)
+}
+
+/// `/dev/fd`, `/dev/stdin`, ... and `/dev/ptmx` links.
+fn dev_links(sys: &dyn Syscall, dev: &Path) -> Result<()> {
     for (link, target) in [
         ("fd", "/proc/self/fd"),
         ("stdin", "/proc/self/fd/0"),
@@ -335,6 +366,11 @@ fn make_spec_devices(sys: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()
         .as_ref()
         .and_then(|l| l.devices().clone())
         .unwrap_or_default();
+    if !devices.is_empty() && in_user_namespace(spec) {
+        return Err(Error::InvalidArgument(
+            "device nodes cannot be made in a user namespace".into(),
+        ));
+    }
     for d in devices {
         let p = d.path();
         let ok = p.starts_with("/dev/")
@@ -446,7 +482,11 @@ pub fn setup_rootfs(
         }
         mount_one(sys, rootfs, m)?;
         if m.destination() == Path::new("/dev") && m.typ().as_deref() == Some("tmpfs") {
-            populate_dev(sys, &rootfs.join("dev"))?;
+            if in_user_namespace(spec) {
+                bind_host_devices(sys, rootfs)?;
+            } else {
+                populate_dev(sys, &rootfs.join("dev"))?;
+            }
         }
     }
     make_spec_devices(sys, spec, rootfs)?;
@@ -742,6 +782,33 @@ mod tests {
                 Call::Mount(None, p("/r/sys/fs/cgroup"), None, ro_bind, None),
             ]
         );
+    }
+
+    #[test]
+    fn a_user_namespace_binds_the_hosts_device_nodes_instead_of_mknod() {
+        let mut spec = crate::spec::docker_default("/r", &["sh".into()]).unwrap();
+        let mut linux = spec.linux().clone().unwrap();
+        let mut nss = linux.namespaces().clone().unwrap();
+        nss.push(serde_json::from_value(serde_json::json!({"type": "user"})).unwrap());
+        linux.set_namespaces(Some(nss));
+        spec.set_linux(Some(linux));
+        let sys = RecordingSyscall::default();
+        let _ = setup_rootfs(&sys, &spec, Path::new("/r"), &[]);
+        let calls = sys.take();
+        assert!(
+            !calls.iter().any(|c| matches!(c, Call::Mknod(..))),
+            "{calls:?}"
+        );
+        for (name, _, _) in DEFAULT_DEVICES {
+            let bind = Call::Mount(
+                Some(Path::new("/dev").join(name)),
+                Path::new("/r/dev").join(name),
+                None,
+                libc::MS_BIND,
+                None,
+            );
+            assert!(calls.contains(&bind), "{name}");
+        }
     }
 
     #[test]
