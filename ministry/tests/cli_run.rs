@@ -939,3 +939,56 @@ fn namespaced_sysctls_only() {
     ]);
     assert_eq!(o.status.code(), Some(125));
 }
+
+#[test]
+fn attach_flag_picks_streams_and_stop_timeout_is_the_default_wait() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let both = "echo out; echo err >&2";
+    assert_eq!(
+        out(&m.run(&["run", "--rm", "-a", "stdout", "busybox", "sh", "-c", both])),
+        (Some(0), "out\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&m.run(&["run", "--rm", "-a", "STDERR", "busybox", "sh", "-c", both])),
+        (Some(0), String::new(), "err\n".into())
+    );
+    let (code, _, err) = out(&m.run(&["run", "-d", "-a", "stdout", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(
+        err.contains("conflicting options: cannot specify both --attach and --detach"),
+        "{err}"
+    );
+    let (code, _, err) = out(&m.run(&["run", "-a", "bogus", "busybox", "true"]));
+    assert_eq!(code, Some(125));
+    assert!(
+        err.contains("valid streams are STDIN, STDOUT and STDERR"),
+        "{err}"
+    );
+
+    // sh as PID 1 ignores SIGTERM: stop waits the container's --stop-timeout, not 10 s.
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quick",
+        "--stop-timeout",
+        "1",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{json .Config.StopTimeout}}", "quick"]),
+        "1\n"
+    );
+    let t = std::time::Instant::now();
+    m.ok(&["stop", "quick"]);
+    let took = t.elapsed();
+    assert!(took >= std::time::Duration::from_secs(1), "{took:?}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.ExitCode}}", "quick"]),
+        "137\n"
+    );
+}

@@ -538,6 +538,12 @@ pub struct RunArgs {
     /// Restart policy to apply when a container exits
     #[arg(long, default_value = "no")]
     pub restart: String,
+    /// Timeout (in seconds) to stop a container
+    #[arg(long = "stop-timeout")]
+    pub stop_timeout: Option<i64>,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,
@@ -743,13 +749,8 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container
-    #[arg(
-        short = 't',
-        long = "time",
-        visible_alias = "timeout",
-        default_value_t = 10
-    )]
-    pub time: u64,
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
+    pub time: Option<u64>,
     /// Containers to stop
     #[arg(required = true)]
     pub containers: Vec<String>,

@@ -100,6 +100,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
             shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
         },
         stop_signal: a.stop_signal.clone(),
+        stop_timeout: a.stop_timeout,
         add_host: a.add_host.clone(),
         dns: a.dns.clone(),
         dns_search: a.dns_search.clone(),
@@ -123,23 +124,30 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
 /// the container's; 125 for engine errors, 126/127 when the program cannot run), or `-d`.
 pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     let opts = run_options(a)?;
+    // `-a`: only the streams named (Docker's default: stdout and stderr, stdin with -i).
+    let mut streams = [a.interactive, !a.detach, !a.detach];
+    if !a.attach.is_empty() {
+        if a.detach {
+            bail!("conflicting options: cannot specify both --attach and --detach");
+        }
+        streams = [false; 3];
+        for s in &a.attach {
+            match s.to_ascii_lowercase().as_str() {
+                "stdin" => streams[0] = a.interactive,
+                "stdout" => streams[1] = true,
+                "stderr" => streams[2] = true,
+                _ => bail!(
+                    "invalid argument {s:?} for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+                ),
+            }
+        }
+    }
     super::registry::ensure_image(engine, &opts.image, None)?;
+    let stream = |on: bool| Some(if on { Stdio::inherit() } else { Stdio::null() });
     let stdio = ContainerStdio {
-        stdin: Some(if a.interactive {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        }),
-        stdout: Some(if a.detach {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
-        }),
-        stderr: Some(if a.detach {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
-        }),
+        stdin: stream(streams[0]),
+        stdout: stream(streams[1]),
+        stderr: stream(streams[2]),
     };
     // Signals to proxy are blocked before the container exists, so one sent right after
     // it starts waits for the proxy instead of ending this process.

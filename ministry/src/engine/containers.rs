@@ -315,9 +315,20 @@ impl Engine {
     }
 
     /// Stops a container (`docker stop`): its stop signal (SIGTERM by default), then SIGKILL
-    /// after `timeout` seconds. Stopping a stopped container is not an error.
-    pub fn stop_container(&self, name: &str, timeout: u64) -> Result<ContainerRecord, Error> {
+    /// after `timeout` seconds (by default its `--stop-timeout`, else 10; negative waits
+    /// for ever). Stopping a stopped container is not an error.
+    pub fn stop_container(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+    ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
+        let timeout = match (timeout, c.config.stop_timeout) {
+            (Some(t), _) => Some(t),
+            (None, Some(t)) if t < 0 => None,
+            (None, Some(t)) => Some(t as u64),
+            (None, None) => Some(10),
+        };
         let Ok(rc) = self.runtime.get(&c.id) else {
             return Ok(c);
         };
@@ -335,8 +346,9 @@ impl Engine {
         rc.cancel_restart()?;
         let _ = rc.kill(sig);
         self.emit_container("kill", &c, &[("signal", sig.to_string())]);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
-        while std::time::Instant::now() < deadline {
+        let deadline =
+            timeout.map(|t| std::time::Instant::now() + std::time::Duration::from_secs(t));
+        while deadline.is_none_or(|d| std::time::Instant::now() < d) {
             if rc.state()?.status == libruntime::Status::Stopped {
                 self.emit_container("stop", &c, &[]);
                 return Ok(c);

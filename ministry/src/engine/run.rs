@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub host: super::HostConfig,
     /// `--stop-signal`.
     pub stop_signal: Option<String>,
+    /// `--stop-timeout` (seconds `stop` waits by default).
+    pub stop_timeout: Option<i64>,
     /// `--add-host name:address`.
     pub add_host: Vec<String>,
     /// `--dns`.
@@ -307,6 +309,9 @@ impl Engine {
                 }
             }
             libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
+            if o.stop_timeout.is_some() {
+                cfg.stop_timeout = o.stop_timeout;
+            }
             if let Some(sig) = &o.stop_signal {
                 super::containers::parse_signal(sig)?;
                 cfg.stop_signal = Some(sig.clone());
