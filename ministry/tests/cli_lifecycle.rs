@@ -1108,3 +1108,41 @@ fn restart_policies_like_docker() {
         "{err}"
     );
 }
+
+#[test]
+fn start_interactive_gives_stdin_to_a_container_created_with_i() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    std::fs::write(&input, "hello\n").unwrap();
+    let id = m.ok(&["create", "-i", "--name", "cat", "busybox", "cat"]);
+    assert_eq!(id.trim().len(), 64);
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.Config.OpenStdin}} {{.Config.AttachStdin}} {{.Config.StdinOnce}}",
+            "cat"
+        ]),
+        "true true true\n"
+    );
+    // On its bridge address, as every start.
+    assert_eq!(m.ok_stdin(&["start", "-a", "-i", "cat"], &input), "hello\n");
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            "cat"
+        ]),
+        "exited 0\n"
+    );
+    // `-i` alone attaches too; a stopped container's new run gets the stdin as well.
+    std::fs::write(&input, "again\n").unwrap();
+    assert_eq!(m.ok_stdin(&["start", "-i", "cat"], &input), "again\n");
+    // Created without -i: stdin stays closed, as Docker's.
+    m.ok(&["create", "--name", "closed", "busybox", "cat"]);
+    assert_eq!(m.ok_stdin(&["start", "-a", "-i", "closed"], &input), "");
+    m.ok(&["rm", "cat", "closed"]);
+}

@@ -68,6 +68,8 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         labels: a.label.clone(),
         init: a.init,
         tty: a.tty,
+        open_stdin: a.interactive,
+        attach_stdin: !a.detach,
         console_size: if a.tty { terminal_size() } else { None },
         publish: a.publish.clone(),
         publish_all: a.publish_all,
@@ -247,12 +249,15 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// `start`: prints each name, or with `-a` follows the output and exits with the code.
+/// `start`: prints each name, or with `-a` (or `-i`) follows the output and exits with the
+/// code; `-i` gives this process's stdin to a container created with `-i`.
 pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
-    if a.attach {
+    if a.attach || a.interactive {
         let name = &a.containers[0];
+        let c = engine.container(name)?;
+        let stdin = a.interactive && c.config.open_stdin;
         let stdio = ContainerStdio {
-            stdin: Some(if a.interactive {
+            stdin: Some(if stdin {
                 Stdio::inherit()
             } else {
                 Stdio::null()
@@ -260,8 +265,12 @@ pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
             stdout: Some(Stdio::inherit()),
             stderr: Some(Stdio::inherit()),
         };
-        let c = engine.container(name)?;
-        let created = engine.container_state(&c)?.status == "created";
+        let mut created = engine.container_state(&c)?.status == "created";
+        if created && stdin {
+            // Its monitor was made without this stdin: a new one (it never ran) gets it.
+            engine.runtime().get(&c.id)?.delete(true)?;
+            created = false;
+        }
         // A restarted container gets a new monitor that copies its output here; a created
         // one already has a monitor without a terminal, so its log is followed from now on.
         // The log's end is taken before start, so even a program that exits at once is seen.

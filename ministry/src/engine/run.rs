@@ -43,6 +43,10 @@ pub struct RunOptions {
     pub stop_signal: Option<String>,
     /// `--stop-timeout` (seconds `stop` waits by default).
     pub stop_timeout: Option<i64>,
+    /// `-i`: the program's stdin stays open (`Config.OpenStdin`).
+    pub open_stdin: bool,
+    /// `-i` of an attached `run` or of `create` (`Config.AttachStdin`, `StdinOnce`).
+    pub attach_stdin: bool,
     /// `--add-host name:address`.
     pub add_host: Vec<String>,
     /// `--dns`.
@@ -253,6 +257,9 @@ impl Engine {
             if o.init {
                 self.add_init(&mut spec)?;
             }
+            cfg.open_stdin = o.open_stdin;
+            cfg.attach_stdin = o.open_stdin && o.attach_stdin;
+            cfg.stdin_once = cfg.attach_stdin;
             if o.tty {
                 let mut p = spec.process().clone().unwrap_or_default();
                 p.set_terminal(Some(true));
