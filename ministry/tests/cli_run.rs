@@ -992,3 +992,124 @@ fn attach_flag_picks_streams_and_stop_timeout_is_the_default_wait() {
         "137\n"
     );
 }
+
+/// `cp` with `-`: a tar stream out (named as Docker names the entries) and in (unpacked by
+/// the hardened extractor: an archive cannot write outside the destination).
+#[test]
+fn cp_tar_streams_both_ways() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir -p /d/sub; echo a > /d/a; echo b > /d/sub/b; ln -s a /d/l; sleep 100",
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let list = |args: &[&str]| -> Vec<String> {
+        let o = m.run(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let mut names: Vec<String> = tar::Archive::new(&o.stdout[..])
+            .entries()
+            .unwrap()
+            .map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // The first command may run before the shell made /d.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !m
+        .run(&["exec", "box", "test", "-L", "/d/l"])
+        .status
+        .success()
+    {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        list(&["cp", "box:/d", "-"]),
+        ["d/", "d/a", "d/l", "d/sub/", "d/sub/b"]
+    );
+    // (Docker writes `./a`; the tar crate drops the `./`: the same files when unpacked.)
+    assert_eq!(
+        list(&["cp", "box:/d/.", "-"]),
+        ["./", "a", "l", "sub/", "sub/b"]
+    );
+    assert_eq!(list(&["cp", "box:/d/a", "-"]), ["a"]);
+    let o = m.run(&["cp", "box:/nope", "-"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("Could not find the file /nope in container box"));
+
+    // In: a directory tree into /d.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(2);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    b.append_data(&mut h, "x/z", &b"z\n"[..]).unwrap();
+    let good = tmp.path().join("good.tar");
+    std::fs::write(&good, b.into_inner().unwrap()).unwrap();
+    m.ok_stdin(&["cp", "-", "box:/d"], &good);
+    assert_eq!(m.ok(&["exec", "box", "cat", "/d/x/z"]), "z\n");
+    let o = m.run(&["cp", "-", "box:/d/a"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("destination \"box:/d/a\" must be a directory")
+    );
+
+    // Hostile: a symlink to / and then a file through it; `..` in a name.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    b.append_link(&mut h, "up", "/").unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    let escape = tmp.path().join("escaped");
+    let through = format!("up{}", escape.display());
+    h.as_gnu_mut().unwrap().name[..through.len()].copy_from_slice(through.as_bytes());
+    h.set_cksum();
+    b.append(&h, &b"evil\n"[..]).unwrap();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    let dotdot = b"../../../../../../../../tmp/ministry-cp-dotdot";
+    h.as_gnu_mut().unwrap().name[..dotdot.len()].copy_from_slice(dotdot);
+    h.set_cksum();
+    b.append(&h, &b"evil\n"[..]).unwrap();
+    let bad = tmp.path().join("bad.tar");
+    std::fs::write(&bad, b.into_inner().unwrap()).unwrap();
+    let _ = m.run_stdin(&["cp", "-", "box:/d"], &bad);
+    assert!(
+        !escape.exists(),
+        "a symlink in the archive led out of the container"
+    );
+    assert!(!std::path::Path::new("/tmp/ministry-cp-dotdot").exists());
+
+    // A stopped container: its own layer.
+    m.ok(&["stop", "-t", "0", "box"]);
+    m.ok_stdin(&["cp", "-", "box:/d/sub"], &good);
+    assert_eq!(
+        list(&["cp", "box:/d/sub", "-"]),
+        ["sub/", "sub/b", "sub/x/", "sub/x/z"]
+    );
+    m.ok(&["rm", "box"]);
+}

@@ -434,15 +434,22 @@ fn container_path(s: &str) -> Option<(&str, &str)> {
     (!c.is_empty() && !c.contains('/')).then_some((c, p))
 }
 
-/// `cp`: between a running container and the host, either way.
+/// `cp`: between a container (running or not) and the host, either way; `-` for a tar
+/// stream on stdout or stdin.
 pub fn cp(engine: &Engine, a: &CpArgs) -> Result<()> {
     if a.archive {
         bail!("cp -a (keeping the source's owners) is not supported yet");
     }
-    if a.src == "-" || a.dest == "-" {
-        bail!("cp with a tar stream (-) is not supported yet");
-    }
     match (container_path(&a.src), container_path(&a.dest)) {
+        (Some((c, p)), None) if a.dest == "-" => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            engine.copy_tar_from_container(c, p, &mut out, a.follow_link)?;
+            Ok(std::io::Write::flush(&mut out)?)
+        }
+        (None, Some((c, p))) if a.src == "-" => {
+            Ok(engine.copy_tar_to_container(c, &mut std::io::stdin(), p, &a.dest)?)
+        }
         (Some((c, p)), None) => {
             Ok(engine.copy_from_container(c, p, std::path::Path::new(&a.dest), a.follow_link)?)
         }

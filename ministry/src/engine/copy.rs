@@ -387,6 +387,122 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// `cp CONTAINER:SRC -`: writes `src` as a tar archive to `out`, named as Docker names
+    /// it (`d/`, `d/a`, ... for a directory `/d`; `./`, `./a` for `/d/.`; `a` for a file).
+    /// It is copied out first (safely, as [`Engine::copy_from_container`] does) into a
+    /// private directory under the data root.
+    pub fn copy_tar_from_container(
+        &self,
+        name: &str,
+        src: &str,
+        out: &mut dyn Write,
+        follow: bool,
+    ) -> Result<(), Error> {
+        let tmp = tempfile::Builder::new()
+            .prefix("cp-")
+            .tempdir_in(&self.config.root)
+            .map_err(io("create a directory in", self.config.root.clone()))?;
+        self.copy_from_container(name, src, tmp.path(), follow)?;
+        let mut tar = tar::Builder::new(out);
+        tar.follow_symlinks(false);
+        let (path, name) = if src.ends_with("/.") {
+            (tmp.path().to_path_buf(), ".".to_string())
+        } else {
+            let base = rel(src)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| ".".into());
+            (tmp.path().join(&base), base)
+        };
+        append_tree(&mut tar, &path, &name)
+            .and_then(|()| tar.finish())
+            .map_err(io("write the archive of", src))
+    }
+
+    /// `cp - CONTAINER:DEST`: unpacks the tar archive `input` into the directory `dest` of
+    /// the container (running: its live root; stopped: its own layer) with libimage's
+    /// hardened extractor, so no entry lands outside it. `shown` is how the user named
+    /// the destination, for Docker's error.
+    pub fn copy_tar_to_container(
+        &self,
+        name: &str,
+        input: &mut (dyn Read + Send),
+        dest: &str,
+        shown: &str,
+    ) -> Result<(), Error> {
+        let r = rel(dest);
+        let not_dir =
+            || Error::InvalidConfig(format!("destination \"{shown}\" must be a directory"));
+        let (dir, whiteouts) = match self.view(name)? {
+            View::Running(root) => {
+                let d = root
+                    .open_in_root(&r, libc::O_RDONLY | libc::O_DIRECTORY)
+                    .map_err(|e| match e.raw_os_error() {
+                        Some(libc::ENOENT) | Some(libc::ENOTDIR) => not_dir(),
+                        _ => Error::io("open", dest, e),
+                    })?;
+                (d, WhiteoutMode::Apply)
+            }
+            View::Stopped {
+                layers,
+                upper,
+                layered,
+            } => {
+                if !layers
+                    .stat(&r, 0)?
+                    .is_some_and(|st| kind(&st) == libc::S_IFDIR)
+                {
+                    return Err(not_dir());
+                }
+                let d = upper.open_dir_creating(&r).map_err(io("create", dest))?;
+                let mode = if layered {
+                    WhiteoutMode::Overlay
+                } else {
+                    WhiteoutMode::Apply
+                };
+                (d, mode)
+            }
+        };
+        apply_layer(
+            input,
+            Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())),
+            &ApplyOptions {
+                whiteouts,
+                ..Default::default()
+            },
+        )
+        .map(drop)
+        .map_err(Error::from)
+    }
+}
+
+/// Appends `path` (not following symlinks) as `name`, a directory as `name/` followed by
+/// its entries in name order, as Docker's archives list them.
+fn append_tree<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &Path,
+    name: &str,
+) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_dir() {
+        return tar.append_path_with_name(path, name);
+    }
+    tar.append_dir(format!("{name}/"), path)?;
+    let mut names: Vec<_> = std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect::<std::io::Result<_>>()?;
+    names.sort();
+    for n in names {
+        append_tree(
+            tar,
+            &path.join(&n),
+            &format!("{name}/{}", n.to_string_lossy()),
+        )?;
+    }
+    Ok(())
+}
+
 fn unlinkat(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
     let c = std::ffi::CString::new(name.as_bytes())?;
     // SAFETY: unlinkat on our fd with a valid C string.

@@ -134,14 +134,18 @@ impl Ministry {
         String::from_utf8(o.stdout).unwrap()
     }
 
-    /// Runs with `stdin` piped from a file.
-    pub fn ok_stdin(&self, args: &[&str], stdin: &Path) -> String {
-        let o = self
-            .cmd()
+    /// Runs with `stdin` piped from a file; returns the output whatever the exit code.
+    pub fn run_stdin(&self, args: &[&str], stdin: &Path) -> Output {
+        self.cmd()
             .args(args)
             .stdin(std::fs::File::open(stdin).unwrap())
             .output()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// Runs with `stdin` piped from a file and expects success; returns stdout.
+    pub fn ok_stdin(&self, args: &[&str], stdin: &Path) -> String {
+        let o = self.run_stdin(args, stdin);
         assert!(
             o.status.success(),
             "ministry {args:?} failed: {}",
