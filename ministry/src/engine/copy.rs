@@ -449,9 +449,9 @@ impl Engine {
                 upper,
                 layered,
             } => {
-                if !layers
+                if layers
                     .stat(&r, 0)?
-                    .is_some_and(|st| kind(&st) == libc::S_IFDIR)
+                    .is_none_or(|st| kind(&st) != libc::S_IFDIR)
                 {
                     return Err(not_dir());
                 }
