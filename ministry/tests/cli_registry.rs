@@ -287,3 +287,39 @@ fn docker_interoperability_both_ways() {
         "docker ran it\n"
     );
 }
+
+/// On a terminal, pull and push redraw one line per layer in place (indicatif), ending in
+/// Docker's final states; `-q` prints only the reference.
+#[test]
+fn progress_on_a_terminal_and_quiet() {
+    require_tool("script");
+    let reg = Registry::start(None);
+    let m = Ministry::host_network();
+    m.busybox("busybox");
+    let name = format!("{}/busybox:tty", reg.host);
+    m.ok(&["tag", "busybox", &name]);
+    let run = |args: &str| {
+        let o = m
+            .in_terminal(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+        String::from_utf8_lossy(&o.stdout).replace('\r', "")
+    };
+    let pushed = run(&format!("push {name}"));
+    assert!(pushed.contains("\x1b["), "redrawn in place: {pushed:?}");
+    assert!(pushed.contains(": Pushed"), "{pushed}");
+    assert!(pushed.contains("tty: digest: sha256:"), "{pushed}");
+    m.ok(&["rmi", &name, "busybox"]);
+    let pulled = run(&format!("pull {name}"));
+    assert!(pulled.contains("\x1b["), "redrawn in place: {pulled:?}");
+    assert!(pulled.contains(": Pull complete"), "{pulled}");
+    assert!(
+        pulled.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{pulled}"
+    );
+    // Quiet: the reference alone, terminal or not.
+    assert_eq!(m.ok(&["push", "-q", &name]), format!("{name}\n"));
+    assert_eq!(run(&format!("pull -q {name}")), format!("{name}\n"));
+}

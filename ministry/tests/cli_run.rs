@@ -622,27 +622,7 @@ fn tty_from_the_containers_own_devpts_with_size_input_and_exit_code() {
     let m = Ministry::new();
     m.busybox("busybox");
     // `script` gives the CLI a terminal (33 rows, 101 columns).
-    let cli = |args: &str| {
-        let c = m.cmd();
-        let argv: Vec<String> = c
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
-        let prog = c.get_program().to_string_lossy().into_owned();
-        let mut s = std::process::Command::new("script");
-        s.args([
-            "-qec",
-            &format!("stty rows 33 cols 101; {prog} {} {args}", argv.join(" ")),
-            "/dev/null",
-        ]);
-        for (k, v) in c.get_envs() {
-            if let Some(v) = v {
-                s.env(k, v);
-            }
-        }
-        m.enter(&mut s);
-        s
-    };
+    let cli = |args: &str| m.in_terminal(args);
     let out = cli("run --rm -t --network none busybox sh -c 'tty; stty size; test -t 0 && echo tty0; echo $TERM; exit 4'")
         .stdin(std::process::Stdio::null())
         .output()
@@ -847,23 +827,8 @@ fn attach_streams_output_takes_input_and_detaches() {
         "busybox",
         "sh",
     ]);
-    let c = m.cmd();
-    let argv: Vec<String> = c
-        .get_args()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let mut s = std::process::Command::new("script");
-    s.args([
-        "-qec",
-        &format!(
-            "{} {} attach sh1",
-            c.get_program().to_string_lossy(),
-            argv.join(" ")
-        ),
-        "/dev/null",
-    ]);
-    m.enter(&mut s);
-    let mut child = s
+    let mut child = m
+        .in_terminal("attach sh1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -230,6 +230,9 @@ pub struct PullArgs {
 /// `push`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
     /// NAME[:TAG]
     pub name: String,
 }

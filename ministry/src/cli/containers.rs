@@ -1488,7 +1488,7 @@ impl Drop for CidFile {
 }
 
 /// The size `(rows, columns)` of the terminal on stdout or stdin, if any.
-fn terminal_size() -> Option<(u16, u16)> {
+pub(crate) fn terminal_size() -> Option<(u16, u16)> {
     for fd in [1, 0, 2] {
         // SAFETY: TIOCGWINSZ fills our zeroed struct.
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };

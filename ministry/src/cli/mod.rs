@@ -7,6 +7,7 @@ pub mod events;
 pub mod images;
 pub mod networks;
 pub mod output;
+pub mod progress;
 pub mod registry;
 pub mod system;
 pub mod template;

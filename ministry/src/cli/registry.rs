@@ -1,5 +1,6 @@
 //! `pull`, `push`, `login`, `logout`, `search`, and the pull `run`/`create` do for a
-//! missing image, with Docker's (non-terminal) progress lines.
+//! missing image, with Docker's progress: lines redrawn per layer on a terminal
+//! ([`super::progress`]), plain lines elsewhere.
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -7,6 +8,8 @@ use std::sync::Mutex;
 
 use anyhow::{bail, Result};
 use libregistry::{LayerState, Progress, PullOptions};
+
+use super::progress::{LayerBars, Stream};
 use ministry::Engine;
 
 use super::args::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
@@ -20,13 +23,15 @@ fn short(d: &libimage::Digest) -> String {
     d.hex()[..12].to_string()
 }
 
-/// Pulls `name`, writing Docker's lines to `out` (stdout for `pull`, stderr for `run`).
+/// Pulls `name`, writing Docker's lines to `out`, which is `stream` (stdout for `pull`,
+/// stderr for `run`).
 pub fn pull_to(
     engine: &Engine,
     name: &str,
     platform: Option<&str>,
     quiet: bool,
     out: &mut (dyn Write + Send),
+    stream: Stream,
 ) -> Result<()> {
     let r = libimage::Reference::parse(name)?;
     if !quiet {
@@ -41,6 +46,7 @@ pub fn pull_to(
         writeln!(out, "{what}: Pulling from {}", r.path())?;
     }
     let present = Mutex::new(std::collections::HashSet::<libimage::Digest>::new());
+    let bars = if quiet { None } else { LayerBars::on(stream) };
     let out = Mutex::new(out);
     let progress = |p: Progress| {
         if quiet {
@@ -50,7 +56,7 @@ pub fn pull_to(
             digest,
             state,
             done,
-            ..
+            total,
         } = p
         else {
             return;
@@ -58,6 +64,19 @@ pub fn pull_to(
         if state == LayerState::AlreadyExists {
             present.lock().expect("lock").insert(digest.clone());
         } else if present.lock().expect("lock").contains(&digest) {
+            return;
+        }
+        if let Some(b) = &bars {
+            let id = short(&digest);
+            match state {
+                LayerState::AlreadyExists => b.set(&id, "Already exists", None, true),
+                LayerState::Downloading if done == 0 => b.set(&id, "Pulling fs layer", None, false),
+                LayerState::Downloading => b.set(&id, "Downloading", Some((done, total)), false),
+                LayerState::DownloadComplete => b.set(&id, "Download complete", None, false),
+                LayerState::Extracting => b.set(&id, "Extracting", Some((done, total)), false),
+                LayerState::PullComplete => b.set(&id, "Pull complete", None, true),
+                _ => {}
+            }
             return;
         }
         let text = match state {
@@ -77,7 +96,11 @@ pub fn pull_to(
             platform: platform.map(str::to_string),
         },
         &progress,
-    )?;
+    );
+    if let Some(b) = &bars {
+        b.finish();
+    }
+    let pulled = pulled?;
     let o = out.into_inner().expect("lock");
     if !quiet {
         writeln!(o, "Digest: {}", pulled.digest)?;
@@ -111,6 +134,7 @@ pub fn pull(engine: &Engine, a: &PullArgs) -> Result<()> {
                 a.platform.as_deref(),
                 a.quiet,
                 &mut std::io::stdout(),
+                Stream::Stdout,
             )?;
         }
         return Ok(());
@@ -121,6 +145,7 @@ pub fn pull(engine: &Engine, a: &PullArgs) -> Result<()> {
         a.platform.as_deref(),
         a.quiet,
         &mut std::io::stdout(),
+        Stream::Stdout,
     )
 }
 
@@ -134,7 +159,7 @@ pub fn ensure_image(engine: &Engine, name: &str, platform: Option<&str>) -> Resu
                 .unwrap_or_else(|_| name.to_string());
             eprintln!("Unable to find image '{familiar}' locally");
             let mut err = std::io::stderr();
-            pull_to(engine, name, platform, false, &mut err).map(drop)
+            pull_to(engine, name, platform, false, &mut err, Stream::Stderr).map(drop)
         }
         Err(e) => Err(e.into()),
     }
@@ -146,13 +171,15 @@ pub fn push(engine: &Engine, a: &PushArgs) -> Result<()> {
     if r.digest().is_some() {
         bail!("cannot push a digest reference");
     }
-    if default_tag(&a.name) {
+    if default_tag(&a.name) && !a.quiet {
         println!("Using default tag: latest");
     }
-    println!(
-        "The push refers to repository [{}]",
-        r.familiar_repository()
-    );
+    if !a.quiet {
+        println!(
+            "The push refers to repository [{}]",
+            r.familiar_repository()
+        );
+    }
     // Docker names layers by their diff IDs here, top layer first.
     let diff_ids: HashMap<libimage::Digest, libimage::Digest> = engine
         .images()
@@ -165,17 +192,36 @@ pub fn push(engine: &Engine, a: &PushArgs) -> Result<()> {
         })
         .unwrap_or_default();
     let out = Mutex::new(std::io::stdout());
+    let bars = if a.quiet {
+        None
+    } else {
+        LayerBars::on(Stream::Stdout)
+    };
     let progress = |p: Progress| {
         let Progress::Layer {
             digest,
             state,
             done,
-            ..
+            total,
         } = p
         else {
             return;
         };
+        if a.quiet {
+            return;
+        }
         let id = short(diff_ids.get(&digest).unwrap_or(&digest));
+        if let Some(b) = &bars {
+            match state {
+                LayerState::Pushing if done == 0 => b.set(&id, "Preparing", None, false),
+                LayerState::Pushing => b.set(&id, "Pushing", Some((done, total)), false),
+                LayerState::Pushed => b.set(&id, "Pushed", None, true),
+                LayerState::AlreadyExists => b.set(&id, "Layer already exists", None, true),
+                LayerState::Mounted => b.set(&id, "Mounted from another repository", None, true),
+                _ => {}
+            }
+            return;
+        }
         let text = match state {
             LayerState::Pushing if done == 0 => "Preparing",
             LayerState::Pushed => "Pushed",
@@ -185,11 +231,19 @@ pub fn push(engine: &Engine, a: &PushArgs) -> Result<()> {
         };
         let _ = writeln!(out.lock().expect("lock"), "{id}: {text}");
     };
-    let pushed = engine.push_image(&a.name, &progress)?;
-    println!(
-        "{}: digest: {} size: {}",
-        pushed.tag, pushed.digest, pushed.size
-    );
+    let pushed = engine.push_image(&a.name, &progress);
+    if let Some(b) = &bars {
+        b.finish();
+    }
+    let pushed = pushed?;
+    if a.quiet {
+        println!("{r}");
+    } else {
+        println!(
+            "{}: digest: {} size: {}",
+            pushed.tag, pushed.digest, pushed.size
+        );
+    }
     Ok(())
 }
 

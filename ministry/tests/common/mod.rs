@@ -118,6 +118,30 @@ impl Ministry {
             .to_string()
     }
 
+    /// The CLI with `args` (a shell word list) on a terminal of 33 rows and 101 columns,
+    /// which `script` provides, in this instance's namespaces and environment.
+    pub fn in_terminal(&self, args: &str) -> Command {
+        let c = self.cmd();
+        let argv: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let prog = c.get_program().to_string_lossy().into_owned();
+        let mut s = Command::new("script");
+        s.args([
+            "-qec",
+            &format!("stty rows 33 cols 101; {prog} {} {args}", argv.join(" ")),
+            "/dev/null",
+        ]);
+        for (k, v) in c.get_envs() {
+            if let Some(v) = v {
+                s.env(k, v);
+            }
+        }
+        self.enter(&mut s);
+        s
+    }
+
     /// Runs with args; returns the output whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).stdin(Stdio::null()).output().unwrap()
