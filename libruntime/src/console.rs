@@ -65,3 +65,45 @@ pub(crate) fn take(slave: &OwnedFd) -> Result<()> {
     }
     Ok(())
 }
+
+/// Sets the window size of the terminal `fd` (any end); the kernel tells the terminal's
+/// foreground process group with SIGWINCH.
+pub(crate) fn set_size(fd: libc::c_int, rows: u16, cols: u16) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads our struct.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
+
+/// The window size of the terminal `fd`, if it is one.
+pub(crate) fn size(fd: libc::c_int) -> Option<(u16, u16)> {
+    // SAFETY: TIOCGWINSZ fills our zeroed struct.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    (unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0)
+        .then_some((ws.ws_row, ws.ws_col))
+}
+
+/// Blocks SIGWINCH in this (single-threaded) process and returns a signalfd that reads
+/// it: a relay polls it to follow its own terminal's size changes.
+pub(crate) fn winch_fd() -> Option<OwnedFd> {
+    // SAFETY: building a signal set and blocking it; signalfd returns a new fd we own.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Drains a [`winch_fd`].
+pub(crate) fn drain_winch(fd: &OwnedFd) {
+    let mut info = [0u8; 128];
+    // SAFETY: reading signalfd records into our buffer until none is left.
+    while unsafe { libc::read(fd.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) } > 0 {}
+}

@@ -440,10 +440,24 @@ impl Container {
     }
 
     /// The unix socket of the running container's monitor that attach clients connect to:
-    /// output frames `[stream 1|2][length u32 BE][bytes]` from the time of connection;
-    /// bytes sent are typed into the container's terminal, if it has one.
+    /// output frames `[stream 1|2][length u32 BE][bytes]` from the time of connection
+    /// (until the program exits). A client's first byte says what it sends: `i`, then
+    /// bytes typed into the container's terminal, if it has one; `w`, then window sizes
+    /// (rows, columns: u16 big-endian each) for that terminal ([`Container::resize`]); a
+    /// client that sends nothing only reads.
     pub fn attach_socket(&self) -> PathBuf {
         self.dir.join("attach.sock")
+    }
+
+    /// Resizes the running container's terminal (its program gets SIGWINCH).
+    pub fn resize(&self, rows: u16, cols: u16) -> Result<()> {
+        let sock = self.attach_socket();
+        let mut s = std::os::unix::net::UnixStream::connect(&sock)
+            .map_err(|e| Error::io("connect", &sock, e))?;
+        let mut msg = vec![b'w'];
+        msg.extend_from_slice(&rows.to_be_bytes());
+        msg.extend_from_slice(&cols.to_be_bytes());
+        std::io::Write::write_all(&mut s, &msg).map_err(|e| Error::io("write", &sock, e))
     }
 
     /// Whether the container is paused (frozen).

@@ -160,12 +160,23 @@ fn relay(master: OwnedFd) {
     let mut m = std::fs::File::from(master);
     let mut stdin_open = true;
     let mut buf = vec![0u8; 32 * 1024];
+    // The caller's terminal resized (this helper is in its foreground process group): the
+    // container's terminal follows.
+    let winch = crate::console::winch_fd();
     loop {
         let mut fds = vec![libc::pollfd {
             fd: m.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         }];
+        if let Some(w) = &winch {
+            fds.push(libc::pollfd {
+                fd: w.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
+        let stdin_slot = fds.len();
         if stdin_open {
             fds.push(libc::pollfd {
                 fd: 0,
@@ -187,7 +198,13 @@ fn relay(master: OwnedFd) {
                 _ => return,
             }
         }
-        if stdin_open && fds.len() > 1 && fds[1].revents != 0 {
+        if let (Some(w), true) = (&winch, fds.len() > 1 && fds[1].revents != 0) {
+            crate::console::drain_winch(w);
+            if let Some((rows, cols)) = (0..3).find_map(crate::console::size) {
+                crate::console::set_size(m.as_raw_fd(), rows, cols);
+            }
+        }
+        if stdin_open && fds.len() > stdin_slot && fds[stdin_slot].revents != 0 {
             match std::io::stdin().lock().read(&mut buf) {
                 Ok(n) if n > 0 => {
                     let _ = m.write_all(&buf[..n]);

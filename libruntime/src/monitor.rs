@@ -621,7 +621,7 @@ fn supervise(
     listener: Option<&std::os::unix::net::UnixListener>,
     mut log: Option<&mut crate::logs::LogWriter>,
 ) -> Result<libc::c_int> {
-    let mut clients: Vec<std::os::unix::net::UnixStream> = Vec::new();
+    let mut clients: Vec<Client> = Vec::new();
     // SAFETY: pidfd_open on our own child.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, run.pid, 0) } as libc::c_int;
     if pidfd < 0 {
@@ -663,7 +663,7 @@ fn supervise(
         }
         if exited_at.is_none() {
             for (i, c) in clients.iter().enumerate() {
-                fds.push(ev(c.as_raw_fd()));
+                fds.push(ev(c.stream.as_raw_fd()));
                 kinds.push(6 + i);
             }
         }
@@ -721,26 +721,32 @@ fn supervise(
                         frame.extend_from_slice(&(n as u32).to_be_bytes());
                         frame.extend_from_slice(&buf[..n]);
                         // A client too slow to take it loses the output, not the container.
-                        clients.retain_mut(|c| c.write_all(&frame).is_ok());
+                        clients.retain_mut(|c| {
+                            c.kind == Some(CLIENT_WINDOW) || c.stream.write_all(&frame).is_ok()
+                        });
                     }
                 }
                 5 => {
                     if let Some(Ok((c, _))) = listener.map(|l| l.accept()) {
                         let _ = c.set_nonblocking(true);
-                        clients.push(c);
+                        clients.push(Client {
+                            stream: c,
+                            kind: None,
+                            pending: Vec::new(),
+                        });
                     }
                 }
                 k if *k >= 6 => {
                     let i = k - 6;
                     let n = clients
                         .get_mut(i)
-                        .map(|c| c.read(&mut buf).unwrap_or(0))
+                        .map(|c| c.stream.read(&mut buf).unwrap_or(0))
                         .unwrap_or(0);
                     if n == 0 {
                         // Gone (removed below, after this round's indices are used).
                         gone.push(i);
-                    } else if let Some(t) = run.attach_in.as_mut() {
-                        let _ = t.write_all(&buf[..n]);
+                    } else if let Some(c) = clients.get_mut(i) {
+                        c.take(&buf[..n], run.attach_in.as_mut());
                     }
                 }
                 4 => {
@@ -771,6 +777,46 @@ fn supervise(
         w.flush(now_ns());
     }
     Ok(wait(run.pid))
+}
+
+/// A client's first byte: what it sends from then on.
+const CLIENT_INPUT: u8 = b'i';
+/// Window sizes: rows and columns, u16 big-endian each, per record.
+const CLIENT_WINDOW: u8 = b'w';
+
+/// One connection to the attach socket.
+struct Client {
+    stream: std::os::unix::net::UnixStream,
+    /// [`CLIENT_INPUT`] or [`CLIENT_WINDOW`], once its first byte came.
+    kind: Option<u8>,
+    /// The start of a window record not complete yet.
+    pending: Vec<u8>,
+}
+
+impl Client {
+    /// Takes bytes the client sent: typed into the terminal, or window sizes applied to it.
+    fn take(&mut self, mut data: &[u8], terminal: Option<&mut std::fs::File>) {
+        if self.kind.is_none() {
+            self.kind = data.first().copied();
+            data = &data[1..];
+        }
+        let Some(t) = terminal else { return };
+        match self.kind {
+            Some(CLIENT_INPUT) => {
+                let _ = t.write_all(data);
+            }
+            Some(CLIENT_WINDOW) => {
+                self.pending.extend_from_slice(data);
+                while self.pending.len() >= 4 {
+                    let rec: Vec<u8> = self.pending.drain(..4).collect();
+                    let rows = u16::from_be_bytes([rec[0], rec[1]]);
+                    let cols = u16::from_be_bytes([rec[2], rec[3]]);
+                    crate::console::set_size(t.as_raw_fd(), rows, cols);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Appends the line that says the restart policy started the program again.

@@ -50,3 +50,44 @@ fn output_is_logged_as_json_lines_per_stream() {
         lines[0].time
     );
 }
+
+/// A terminal's window size follows `resize` (the attach socket's `w` records); the
+/// program gets SIGWINCH.
+#[test]
+fn resize_sets_the_terminal_size_and_signals_the_program() {
+    let f = Fixture::new();
+    let path = f.tmp.path().join("tty-json.log");
+    let mut opts = f.opts(Default::default());
+    opts.log = Some(LogConfig {
+        path: path.clone(),
+        max_size: None,
+        max_files: 1,
+        forward: false,
+    });
+    let mut spec =
+        f.spec("trap 'echo size $(stty size)' WINCH; echo ready; while true; do sleep 0.05; done");
+    let mut p = spec.process().clone().unwrap();
+    p.set_terminal(Some(true));
+    spec.set_process(Some(p));
+    let c = f.rt.create("tty-resize", &spec, opts).unwrap();
+    c.start().unwrap();
+    let text = || {
+        read_log(&path, 1)
+            .iter()
+            .map(|l| l.log.clone())
+            .collect::<String>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !text().contains("ready") {
+        assert!(std::time::Instant::now() < deadline, "{}", text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    c.resize(42, 123).unwrap();
+    while !text().contains("size 42 123") {
+        assert!(std::time::Instant::now() < deadline, "{}", text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    c.kill(libc::SIGKILL).unwrap();
+    c.wait().unwrap();
+    c.delete(false).unwrap();
+}

@@ -837,11 +837,14 @@ fn attach_streams_output_takes_input_and_detaches() {
     use std::io::Write;
     let stdin = child.stdin.as_mut().unwrap();
     stdin.write_all(b"echo attached-$((2+2))\n").unwrap();
+    // Attaching gave the container's terminal this one's size (it had none: -d).
+    stdin.write_all(b"stty size\n").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(500));
     stdin.write_all(b"\x10\x11").unwrap();
     let out = child.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
     assert!(text.contains("\nattached-4\n"), "{text}");
+    assert!(text.contains("\n33 101\n"), "{text}");
     assert!(text.contains("read escape sequence"), "{text}");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
@@ -1077,4 +1080,47 @@ fn cp_tar_streams_both_ways() {
         ["sub/", "sub/b", "sub/x/", "sub/x/z"]
     );
     m.ok(&["rm", "box"]);
+}
+
+/// The terminal resized while `run -it` or `exec -it` runs: the container's terminal
+/// follows (the CLI tells the monitor; the exec helper follows its own terminal) and the
+/// program gets SIGWINCH.
+#[test]
+fn window_size_follows_the_terminal() {
+    require_tool("script");
+    let m = Ministry::new();
+    m.busybox("busybox");
+    // (A background job's stdin is /dev/null; `timeout` bounds a test that fails.)
+    let resize_later = "(sleep 1; stty rows 50 cols 140 < /dev/tty) & timeout --foreground 30";
+    let program = "sh -c \"trap 'stty size; exit 0' WINCH; while :; do sleep 0.05; done\"";
+    let run = |args: &str| {
+        let o = m
+            .in_terminal_after(resize_later, args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).replace('\r', ""),
+        )
+    };
+    let (code, text) = run(&format!("run --rm -it --network none busybox {program}"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("50 140"), "{text}");
+    m.ok(&[
+        "run",
+        "-d",
+        "-t",
+        "--name",
+        "win",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    let (code, text) = run(&format!("exec -it win {program}"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("50 140"), "{text}");
+    m.ok(&["rm", "-f", "win"]);
 }

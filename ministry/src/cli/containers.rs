@@ -172,6 +172,11 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
         println!("{}", c.id);
         return Ok(Outcome::Code(0));
     }
+    if a.tty && started.is_ok() {
+        if let Ok(rc) = engine.runtime().get(&c.id) {
+            follow_window_size(rc);
+        }
+    }
     if let (Some(set), true) = (proxied, started.is_ok()) {
         if let Ok(pid) = engine
             .runtime()
@@ -373,8 +378,13 @@ pub fn attach(engine: &Engine, a: &AttachArgs) -> Result<Outcome> {
     let tty = c.config.tty;
     let _raw = (tty && !a.no_stdin).then(RawMode::enter).flatten();
     let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if tty {
+        follow_window_size(rc.clone());
+    }
     if tty && !a.no_stdin {
         let mut to = sock.try_clone()?;
+        // What follows is typed into the terminal.
+        to.write_all(b"i")?;
         let flag = detached.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 1024];
@@ -426,6 +436,33 @@ pub fn attach(engine: &Engine, a: &AttachArgs) -> Result<Outcome> {
         return Ok(Outcome::Code(0));
     }
     Ok(Outcome::Code(engine.wait_container(&c.id)?))
+}
+
+/// Follows this process's terminal size into the container's terminal: now, and at each
+/// SIGWINCH, from a thread of its own (SIGWINCH is blocked first, so only that thread
+/// takes it). Nothing when this process has no terminal.
+fn follow_window_size(rc: libruntime::Container) {
+    if terminal_size().is_none() {
+        return;
+    }
+    // SAFETY: building a signal set and blocking it for this thread and those it starts.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGWINCH);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::spawn(move || loop {
+        if let Some((rows, cols)) = terminal_size() {
+            let _ = rc.resize(rows, cols);
+        }
+        let mut sig = 0;
+        // SAFETY: sigwait on our set.
+        if unsafe { libc::sigwait(&set, &mut sig) } != 0 {
+            return;
+        }
+    });
 }
 
 /// Splits Docker's `CONTAINER:PATH` (a colon before any slash); `None` for a local path.

@@ -121,6 +121,12 @@ impl Ministry {
     /// The CLI with `args` (a shell word list) on a terminal of 33 rows and 101 columns,
     /// which `script` provides, in this instance's namespaces and environment.
     pub fn in_terminal(&self, args: &str) -> Command {
+        self.in_terminal_after("", args)
+    }
+
+    /// [`Ministry::in_terminal`], with shell commands `setup` run first on that terminal
+    /// (such as a background job that resizes it).
+    pub fn in_terminal_after(&self, setup: &str, args: &str) -> Command {
         let c = self.cmd();
         let argv: Vec<String> = c
             .get_args()
@@ -130,7 +136,10 @@ impl Ministry {
         let mut s = Command::new("script");
         s.args([
             "-qec",
-            &format!("stty rows 33 cols 101; {prog} {} {args}", argv.join(" ")),
+            &format!(
+                "stty rows 33 cols 101; {setup} {prog} {} {args}",
+                argv.join(" ")
+            ),
             "/dev/null",
         ]);
         for (k, v) in c.get_envs() {
