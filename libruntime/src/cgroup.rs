@@ -49,6 +49,15 @@ fn err(op: &str, path: &str, e: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("cgroup {path}: {op}: {e}"))
 }
 
+/// The `oom_kill` count of a cgroup v2 `memory.events` file.
+fn oom_kills_of_events(events: &str) -> u64 {
+    events
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// Translates OCI resources into cgroups-rs resources.
 pub fn resources(r: &LinuxResources) -> Resources {
     let mut out = Resources::default();
@@ -242,9 +251,18 @@ impl ContainerCgroup {
         ))
     }
 
-    /// How many processes the kernel's OOM killer killed in this cgroup (from the memory
-    /// controller's oom_control on v1; 0 where the controller does not report it).
+    /// How many processes the kernel's OOM killer killed in this cgroup: the memory
+    /// controller's `oom_control` on v1; on v2 `memory.events` (which cgroups-rs does not
+    /// read: its v2 `oom_control` is always zero).
     pub fn oom_kills(&self) -> u64 {
+        if self.cg.v2() {
+            let p = Path::new(V2_ROOT)
+                .join(self.path.trim_start_matches('/'))
+                .join("memory.events");
+            return std::fs::read_to_string(p)
+                .map(|s| oom_kills_of_events(&s))
+                .unwrap_or(0);
+        }
         self.cg
             .controller_of::<cgroups_rs::fs::memory::MemController>()
             .map(|m| m.memory_stat().oom_control.oom_kill)
@@ -313,5 +331,17 @@ impl ContainerCgroup {
     /// The cgroup's path relative to the hierarchy roots.
     pub fn path(&self) -> &str {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_oom_kills_come_from_memory_events() {
+        let events = "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(oom_kills_of_events(events), 1);
+        assert_eq!(oom_kills_of_events("low 0\n"), 0);
     }
 }
