@@ -54,6 +54,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     let ok = match &cli.command {
         Command::Run(a) => match cli::containers::run(&engine, a) {
             Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),
+            Err(e) if e.downcast_ref::<cli::ClientError>().is_some() => {
+                let c = e.downcast_ref::<cli::ClientError>().expect("checked");
+                eprintln!("ministry: {c}\n\nRun 'ministry run --help' for more information");
+                std::process::exit(c.code);
+            }
             Err(e) => {
                 eprintln!(
                     "ministry: Error response from daemon: {}.\nSee 'ministry run --help'.",

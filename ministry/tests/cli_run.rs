@@ -922,7 +922,7 @@ fn attach_flag_picks_streams_and_stop_timeout_is_the_default_wait() {
         (Some(0), String::new(), "err\n".into())
     );
     let (code, _, err) = out(&m.run(&["run", "-d", "-a", "stdout", "busybox", "true"]));
-    assert_eq!(code, Some(125));
+    assert_eq!(code, Some(1), "Docker's CLI exits 1 here");
     assert!(
         err.contains("conflicting options: cannot specify both --attach and --detach"),
         "{err}"

@@ -165,6 +165,23 @@ impl Diff {
         }
     }
 
+    /// Waits (at most 20 s) until `args`' output satisfies `ready` on both sides.
+    fn settle(&self, args: &[&str], ready: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (d, m) = self.both(args);
+            if ready(&String::from_utf8_lossy(&d.stdout))
+                && ready(&String::from_utf8_lossy(&m.stdout))
+            {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Same exit code only (messages that name runtime internals differ).
     fn same_code(&mut self, args: &[&str]) {
         let (d, m) = self.both(args);
@@ -438,6 +455,54 @@ fn scenarios_match_docker() {
     ]);
     t.same(&["rmi", "mybox:1"]);
     t.same_error(&["rmi", "mybox:1"]);
+
+    // Restart policies: three runs, then exited; Docker's refusals.
+    t.same(&run(&[
+        "-d",
+        "--name",
+        "rs1",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo hi; exit 3",
+    ]));
+    let fmt = "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}} {{.State.Restarting}} {{json .HostConfig.RestartPolicy}}";
+    t.settle(&["inspect", "-f", fmt, "rs1"], |o| o.starts_with("exited"));
+    t.same(&["inspect", "-f", fmt, "rs1"]);
+    t.same(&["logs", "rs1"]);
+    t.same(&["rm", "rs1"]);
+    t.same_error(&run(&["--restart", "bogus", "busybox", "true"]));
+    t.same_error(&run(&["--restart", "always:3", "busybox", "true"]));
+    t.same_error(&run(&["--rm", "--restart", "always", "busybox", "true"]));
+    // -a picks streams; --stop-timeout and -i as Docker records them.
+    t.same(&run(&[
+        "--rm",
+        "-a",
+        "stdout",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]));
+    t.same_error(&run(&["-d", "-a", "stdout", "busybox", "true"]));
+    t.same(&[
+        "create",
+        "-i",
+        "--stop-timeout",
+        "3",
+        "--name",
+        "ci1",
+        "busybox",
+        "cat",
+    ]);
+    t.same(&[
+        "inspect", "-f",
+        "{{json .Config.StopTimeout}} {{.Config.OpenStdin}} {{.Config.AttachStdin}} {{.Config.StdinOnce}}",
+        "ci1",
+    ]);
+    t.same(&["rm", "ci1"]);
 
     assert!(
         t.mismatches.is_empty(),

@@ -44,7 +44,10 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     }
     env.extend(a.env.iter().cloned());
     if a.rm && a.restart != "no" {
-        bail!("conflicting options: cannot specify both --restart and --rm");
+        return Err(super::ClientError::new(
+            "conflicting options: cannot specify both --restart and --rm",
+            125,
+        ));
     }
     let mut o = RunOptions {
         image: a.image.clone(),
@@ -130,7 +133,10 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     let mut streams = [a.interactive, !a.detach, !a.detach];
     if !a.attach.is_empty() {
         if a.detach {
-            bail!("conflicting options: cannot specify both --attach and --detach");
+            return Err(super::ClientError::new(
+                "conflicting options: cannot specify both --attach and --detach",
+                1,
+            ));
         }
         streams = [false; 3];
         for s in &a.attach {
