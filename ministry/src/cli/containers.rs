@@ -44,7 +44,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     }
     env.extend(a.env.iter().cloned());
     if a.rm && a.restart != "no" {
-        return Err(super::ClientError::new(
+        return Err(super::ClientError::error(
             "conflicting options: cannot specify both --restart and --rm",
             125,
         ));
@@ -133,7 +133,7 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     let mut streams = [a.interactive, !a.detach, !a.detach];
     if !a.attach.is_empty() {
         if a.detach {
-            return Err(super::ClientError::new(
+            return Err(super::ClientError::error(
                 "conflicting options: cannot specify both --attach and --detach",
                 1,
             ));

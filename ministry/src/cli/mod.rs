@@ -25,7 +25,7 @@ pub struct ClientError {
 
 impl ClientError {
     /// An error with Docker's text and exit code.
-    pub fn new(message: impl Into<String>, code: i32) -> anyhow::Error {
+    pub fn error(message: impl Into<String>, code: i32) -> anyhow::Error {
         anyhow::Error::new(ClientError {
             message: message.into(),
             code,
