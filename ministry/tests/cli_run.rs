@@ -1124,3 +1124,50 @@ fn window_size_follows_the_terminal() {
     assert!(text.contains("50 140"), "{text}");
     m.ok(&["rm", "-f", "win"]);
 }
+
+/// Owners as Docker 20.10 gives them, with or without `-a`: into a container the host
+/// files' own, out of one the copying user's.
+#[test]
+fn cp_owners_like_docker() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("f"), "x\n").unwrap();
+    for p in [&d, &d.join("f")] {
+        std::os::unix::fs::lchown(p, Some(1234), Some(4321)).unwrap();
+    }
+    m.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "own",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /o; echo y > /o/g; chown -R 777:888 /o; sleep 100",
+    ]);
+    let dest = |s: &str| format!("own:{s}");
+    m.ok(&["cp", d.to_str().unwrap(), &dest("/in")]);
+    m.ok(&["cp", "-a", d.join("f").to_str().unwrap(), &dest("/f1")]);
+    assert_eq!(
+        m.ok(&["exec", "own", "stat", "-c", "%u:%g", "/in", "/in/f", "/f1"]),
+        "1234:4321\n1234:4321\n1234:4321\n"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !m
+        .run(&["exec", "own", "test", "-f", "/o/g"])
+        .status
+        .success()
+    {
+        assert!(std::time::Instant::now() < deadline);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = tmp.path().join("out");
+    m.ok(&["cp", &dest("/o"), out.to_str().unwrap()]);
+    let meta = std::fs::metadata(out.join("g")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+    m.ok(&["rm", "-f", "own"]);
+}

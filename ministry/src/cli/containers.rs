@@ -480,9 +480,9 @@ fn container_path(s: &str) -> Option<(&str, &str)> {
 /// `cp`: between a container (running or not) and the host, either way; `-` for a tar
 /// stream on stdout or stdin.
 pub fn cp(engine: &Engine, a: &CpArgs) -> Result<()> {
-    if a.archive {
-        bail!("cp -a (keeping the source's owners) is not supported yet");
-    }
+    // `-a`: Docker 20.10 gives the same owners with or without it (into a container the
+    // source's, out of one the user's), and so do we.
+    let _ = a.archive;
     match (container_path(&a.src), container_path(&a.dest)) {
         (Some((c, p)), None) if a.dest == "-" => {
             let stdout = std::io::stdout();

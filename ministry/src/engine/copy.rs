@@ -49,11 +49,17 @@ fn rel(p: &str) -> PathBuf {
 }
 
 /// Streams the tree of directory `dir` (an open fd) into the directory `dest` through a
-/// pipe: exporter on a thread, extractor here.
-fn copy_tree(dir: &OwnedFd, dest: &Path, whiteouts: WhiteoutMode) -> Result<(), Error> {
+/// pipe: exporter on a thread, extractor here. With `same_owner` the files keep their
+/// owners, else they belong to this process's user.
+fn copy_tree(
+    dir: &OwnedFd,
+    dest: &Path,
+    whiteouts: WhiteoutMode,
+    same_owner: bool,
+) -> Result<(), Error> {
     let src = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
     let layers = libimage::tree::Layers::open(&[src], false)?;
-    stream_tree(&layers, Path::new(""), dest, whiteouts)
+    stream_tree(&layers, Path::new(""), dest, whiteouts, same_owner)
 }
 
 /// Streams the merged subtree `rel` of `layers` into the directory `dest`.
@@ -62,6 +68,7 @@ fn stream_tree(
     rel: &Path,
     dest: &Path,
     whiteouts: WhiteoutMode,
+    same_owner: bool,
 ) -> Result<(), Error> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills our array with two new fds, which we own from here.
@@ -86,6 +93,7 @@ fn stream_tree(
             dest,
             &ApplyOptions {
                 whiteouts,
+                same_owner,
                 ..Default::default()
             },
         );
@@ -171,7 +179,8 @@ impl Engine {
                 let d = root
                     .open_in_root(&r, libc::O_RDONLY | libc::O_DIRECTORY | nofollow)
                     .map_err(io("open", src))?;
-                copy_tree(&d, &target, WhiteoutMode::Apply)
+                // Out of a container the files belong to the user copying, as Docker's.
+                copy_tree(&d, &target, WhiteoutMode::Apply, false)
             }
             libc::S_IFLNK => {
                 let parent = r.parent().unwrap_or(Path::new(""));
@@ -213,7 +222,7 @@ impl Engine {
 
     /// Copies `src` from the host into a running container at `dest` with Docker's rules:
     /// into `dest` when it is a directory there (under `src`'s name), else as `dest` (whose
-    /// parent must exist). New files belong to root, as Docker makes them.
+    /// parent must exist). Files keep their owners there; copied out, they belong to the user copying (as Docker 20.10 does, with or without `-a`).
     pub fn copy_to_container(
         &self,
         name: &str,
@@ -336,11 +345,19 @@ impl Engine {
                 libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
             )
             .map_err(io("open", dest))?;
+            let same_owner = ApplyOptions::default().same_owner;
+            if same_owner && name_in != "." {
+                use std::os::unix::fs::MetadataExt;
+                // SAFETY: fchown on the directory we just opened (never a symlink).
+                unsafe { libc::fchown(d.as_raw_fd(), meta.uid(), meta.gid()) };
+            }
             let dir = std::fs::File::open(src).map_err(io("open", src))?;
+            // Into a container the files keep their owners (when we may set them).
             copy_tree(
                 &OwnedFd::from(dir),
                 Path::new(&format!("/proc/self/fd/{}", d.as_raw_fd())),
                 whiteouts,
+                same_owner,
             )
         } else if ft.is_symlink() {
             let link = std::fs::read_link(src).map_err(io("readlink", src))?;
@@ -372,9 +389,14 @@ impl Engine {
             // SAFETY: fd was just returned by openat.
             let mut to = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
             copy_bytes(&mut from, &mut to, src)?;
-            // SAFETY: fchown/fchmod on our fd: root-owned with the source's mode.
+            // SAFETY: fchown/fchmod on our fd: the source's owner and mode, as Docker
+            // keeps them.
             unsafe {
-                libc::fchown(to.as_raw_fd(), 0, 0);
+                libc::fchown(
+                    to.as_raw_fd(),
+                    std::os::unix::fs::MetadataExt::uid(&meta),
+                    std::os::unix::fs::MetadataExt::gid(&meta),
+                );
                 libc::fchmod(to.as_raw_fd(), mode);
             }
             Ok(())
@@ -550,7 +572,7 @@ fn copy_out_of_snapshot(
     match kind(&st) {
         libc::S_IFDIR => {
             std::fs::create_dir_all(&target).map_err(io("create", &target))?;
-            stream_tree(layers, r, &target, WhiteoutMode::Apply)
+            stream_tree(layers, r, &target, WhiteoutMode::Apply, false)
         }
         libc::S_IFREG => {
             let data = layers.read_file(r, u64::MAX)?.unwrap_or_default();
