@@ -69,6 +69,31 @@ pub struct Container {
     dir: PathBuf,
 }
 
+/// A pidfd of process `pid` (`None` if it is gone).
+fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: pidfd_open returns a new fd we own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    (fd >= 0).then(|| crate::init::owned(fd))
+}
+
+/// Whether the process of `fd` exited within `timeout_ms` (-1: waits until it does).
+fn exited(fd: &std::os::fd::OwnedFd, timeout_ms: libc::c_int) -> bool {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: valid pollfd.
+        match unsafe { libc::poll(&mut p, 1, timeout_ms) } {
+            n if n > 0 => return true,
+            0 => return false,
+            _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
+            _ => return false,
+        }
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
@@ -243,29 +268,14 @@ impl Container {
     pub fn wait(&self) -> Result<i32> {
         let before = self.state()?;
         if !matches!(before.status, Status::Stopped | Status::Restarting) {
-            // SAFETY: pidfd_open of the monitor; polling it waits for its exit.
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, before.monitor_pid, 0) }
-                as libc::c_int;
-            if fd >= 0 {
-                let fd = crate::init::owned(fd);
-                let mut p = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
+            if let Some(fd) = pidfd(before.monitor_pid) {
                 // The monitor's exit, or (restart policies) a run that ended: a new
                 // status or restart count.
-                loop {
-                    // SAFETY: valid pollfd.
-                    let n = unsafe { libc::poll(&mut p, 1, 50) };
-                    if n > 0 {
-                        break;
-                    }
+                while !exited(&fd, 50) {
                     let now = self.state()?;
                     if now.status == Status::Stopped {
                         // The monitor exits right after publishing it.
-                        // SAFETY: valid pollfd.
-                        while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+                        exited(&fd, -1);
                         break;
                     }
                     if now.status == Status::Restarting || now.restart_count != before.restart_count
@@ -307,17 +317,8 @@ impl Container {
         if st.status == Status::Stopped {
             return;
         }
-        // SAFETY: pidfd_open of the monitor; polling it waits for its exit.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, st.monitor_pid, 0) } as libc::c_int;
-        if fd >= 0 {
-            let fd = crate::init::owned(fd);
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: valid pollfd.
-            while unsafe { libc::poll(&mut p, 1, -1) } < 0 {}
+        if let Some(fd) = pidfd(st.monitor_pid) {
+            exited(&fd, -1);
         }
     }
 
@@ -332,12 +333,8 @@ impl Container {
             });
         }
         // A pidfd names exactly this process even if its PID were reused.
-        // SAFETY: pidfd_open/pidfd_send_signal with valid arguments.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, st.pid, 0) } as libc::c_int;
-        if fd < 0 {
-            return Err(Error::io("pidfd_open", "", std::io::Error::last_os_error()));
-        }
-        let fd = crate::init::owned(fd);
+        let fd = pidfd(st.pid)
+            .ok_or_else(|| Error::io("pidfd_open", "", std::io::Error::last_os_error()))?;
         // SAFETY: as above.
         let r = unsafe {
             libc::syscall(

@@ -990,15 +990,7 @@ fn cp_tar_streams_both_ways() {
         names
     };
     // The first command may run before the shell made /d.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !m
-        .run(&["exec", "box", "test", "-L", "/d/l"])
-        .status
-        .success()
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    m.until_ok(&["exec", "box", "test", "-L", "/d/l"]);
     assert_eq!(
         list(&["cp", "box:/d", "-"]),
         ["d/", "d/a", "d/l", "d/sub/", "d/sub/b"]
@@ -1155,15 +1147,7 @@ fn cp_owners_like_docker() {
         m.ok(&["exec", "own", "stat", "-c", "%u:%g", "/in", "/in/f", "/f1"]),
         "1234:4321\n1234:4321\n1234:4321\n"
     );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !m
-        .run(&["exec", "own", "test", "-f", "/o/g"])
-        .status
-        .success()
-    {
-        assert!(std::time::Instant::now() < deadline);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    m.until_ok(&["exec", "own", "test", "-f", "/o/g"]);
     let out = tmp.path().join("out");
     m.ok(&["cp", &dest("/o"), out.to_str().unwrap()]);
     let meta = std::fs::metadata(out.join("g")).unwrap();

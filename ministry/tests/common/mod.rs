@@ -151,6 +151,19 @@ impl Ministry {
         s
     }
 
+    /// Runs `args` until they succeed (at most 10 s): for what a container does just
+    /// after it starts.
+    pub fn until_ok(&self, args: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.run(args).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "ministry {args:?} never succeeded"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Runs with args; returns the output whatever the exit code.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).stdin(Stdio::null()).output().unwrap()
