@@ -5,10 +5,9 @@ mod common;
 use common::*;
 use libruntime::logs::{read_log, LogConfig};
 
-#[test]
-fn output_is_logged_as_json_lines_per_stream() {
-    let f = Fixture::new();
-    let path = f.tmp.path().join("c-json.log");
+/// Create options that log to `name` in the test's directory (no rotation).
+fn logged(f: &Fixture, name: &str) -> (libruntime::CreateOptions, std::path::PathBuf) {
+    let path = f.tmp.path().join(name);
     let mut opts = f.opts(Default::default());
     opts.log = Some(LogConfig {
         path: path.clone(),
@@ -16,6 +15,13 @@ fn output_is_logged_as_json_lines_per_stream() {
         max_files: 1,
         forward: false,
     });
+    (opts, path)
+}
+
+#[test]
+fn output_is_logged_as_json_lines_per_stream() {
+    let f = Fixture::new();
+    let (opts, path) = logged(&f, "c-json.log");
     let c =
         f.rt.create(
             "logged",
@@ -56,14 +62,7 @@ fn output_is_logged_as_json_lines_per_stream() {
 #[test]
 fn resize_sets_the_terminal_size_and_signals_the_program() {
     let f = Fixture::new();
-    let path = f.tmp.path().join("tty-json.log");
-    let mut opts = f.opts(Default::default());
-    opts.log = Some(LogConfig {
-        path: path.clone(),
-        max_size: None,
-        max_files: 1,
-        forward: false,
-    });
+    let (opts, path) = logged(&f, "tty-json.log");
     let mut spec =
         f.spec("trap 'echo size $(stty size)' WINCH; echo ready; while true; do sleep 0.05; done");
     let mut p = spec.process().clone().unwrap();
