@@ -43,6 +43,15 @@ step "inspect ticker   (its State)"
 $M inspect ticker | sed -n '/"State"/,/}/p'
 step rm ticker
 $M rm ticker
+step run -d --name flaky --restart on-failure:2 busybox sh -c "'echo attempt; exit 1'"
+$M run -d --name flaky --restart on-failure:2 busybox sh -c 'echo attempt; exit 1'
+sleep 1
+step "inspect -f '{{.State.Status}} restarts={{.RestartCount}} exit={{.State.ExitCode}}' flaky"
+$M inspect -f '{{.State.Status}} restarts={{.RestartCount}} exit={{.State.ExitCode}}' flaky
+step logs flaky
+$M logs flaky
+step rm flaky
+$M rm flaky
 step "run -v /dbdata --name db1 busybox sh -c 'echo precious > /dbdata/db'   (a data-volume container)"
 $M run -v /dbdata --name db1 busybox sh -c 'echo precious > /dbdata/db'
 step run --rm --volumes-from db1 -v "\$work/backup:/backup" busybox tar cf /backup/db.tar /dbdata
