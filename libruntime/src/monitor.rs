@@ -258,7 +258,9 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         if !again {
             break;
         }
+        // Counted when decided, as Docker counts it (so while restarting too).
         st.status = Status::Restarting;
+        st.restart_count += 1;
         state::write(&state_path, &st)?;
         if let Some(x) = &cfg.exit_log {
             report_exit(x, &cfg.id, &st);
@@ -268,7 +270,6 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             break;
         }
         reported = false;
-        st.restart_count += 1;
         // The `run` that gave us its terminal for the first run is gone: later runs read
         // nothing and write to the log only.
         detach_stdio();

@@ -473,6 +473,37 @@ fn scenarios_match_docker() {
     t.same(&["inspect", "-f", fmt, "rs1"]);
     t.same(&["logs", "rs1"]);
     t.same(&["rm", "rs1"]);
+    // Waiting to restart: counted already, listed, top empty, pause refused.
+    t.same(&run(&[
+        "-d",
+        "--name",
+        "rs2",
+        "--restart",
+        "always",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 2",
+    ]));
+    t.settle(
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.RestartCount}}",
+            "rs2",
+        ],
+        |o| o.starts_with("restarting") && o.split_whitespace().nth(1) >= Some("3"),
+    );
+    t.same(&[
+        "ps",
+        "--filter",
+        "status=restarting",
+        "--format",
+        "{{.Names}}",
+    ]);
+    t.same_error(&["top", "rs2"]);
+    t.same_error(&["pause", "rs2"]);
+    t.same(&["rm", "-f", "rs2"]);
     t.same_error(&run(&["--restart", "bogus", "busybox", "true"]));
     t.same_error(&run(&["--restart", "always:3", "busybox", "true"]));
     t.same_error(&run(&["--rm", "--restart", "always", "busybox", "true"]));

@@ -1126,8 +1126,20 @@ pub fn version(engine: &Engine) -> Result<()> {
 pub fn top(engine: &Engine, a: &super::args::TopArgs) -> Result<()> {
     let c = engine.container(&a.container)?;
     let rc = engine.runtime().get(&c.id)?;
-    if rc.state()?.status != libruntime::Status::Running {
-        bail!("Container {} is not running", c.id);
+    match rc.state()?.status {
+        libruntime::Status::Running => {}
+        libruntime::Status::Restarting => {
+            return Err(ministry::Error::Conflict(format!(
+                "Container {} is restarting, wait until the container is running",
+                c.id
+            ))
+            .into())
+        }
+        _ => {
+            return Err(
+                ministry::Error::Conflict(format!("Container {} is not running", c.id)).into(),
+            )
+        }
     }
     let pids = rc.processes()?;
     let args: Vec<String> = if a.ps_args.is_empty() {

@@ -184,6 +184,12 @@ impl Engine {
     pub fn pause_container(&self, name: &str, pause: bool) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
         let st = self.container_state(&c)?;
+        if st.restarting {
+            return Err(Error::Conflict(format!(
+                "Container {} is restarting, wait until the container is running",
+                c.id
+            )));
+        }
         if !st.running {
             return Err(Error::Conflict(format!(
                 "Container {} is not running",
