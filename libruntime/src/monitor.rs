@@ -630,6 +630,9 @@ fn supervise(
     }
     let pidfd = owned(pidfd);
     let mut exited_at: Option<std::time::Instant> = None;
+    // Starting touches code and data the waiting never needs again: given back once the
+    // program has run quietly for a while (a short-lived program is not kept waiting).
+    let mut trim_due: Option<std::time::Instant> = None;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         // [pidfd?, fifo?, stdout?, stderr?, ...], remembering which slot is which.
@@ -670,9 +673,18 @@ fn supervise(
         }
         // After the exit, output still in the pipes is drained for at most 2 s (every
         // process of the PID namespace is gone, so the pipes normally close at once).
-        let timeout = match exited_at {
-            None => -1,
-            Some(t) => {
+        let timeout = match (exited_at, trim_due) {
+            (None, None) => -1,
+            (None, Some(due)) => {
+                let left = due.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    trim_memory();
+                    trim_due = None;
+                    continue;
+                }
+                left.as_millis() as libc::c_int + 1
+            }
+            (Some(t), _) => {
                 let left = std::time::Duration::from_secs(2).saturating_sub(t.elapsed());
                 if left.is_zero() || fds.is_empty() {
                     break;
@@ -702,8 +714,8 @@ fn supervise(
                     if st.status == Status::Running {
                         state::write(state_path, st)?;
                     }
-                    // Starting touched code and data the waiting never needs again.
-                    trim_memory();
+                    trim_due =
+                        Some(std::time::Instant::now() + std::time::Duration::from_millis(100));
                 }
                 k @ (2 | 3) => {
                     let i = k - 2;
