@@ -43,9 +43,11 @@ pub struct CreateOptions {
     /// owns them then; `stdio.stdout`/`stderr` become the monitor's own, used when the
     /// log config forwards). By default, no log: the container writes to `stdio` directly.
     pub log: Option<crate::logs::LogConfig>,
-    /// A file the monitor appends one JSON line to when the container's program exits
-    /// (`{"id", "exitCode", "oomKilled", "timeNano", "attributes"}`), for an engine's event
-    /// log. By default, none.
+    /// A file the monitor appends one JSON line to when the container's program starts
+    /// (`{"id", "restarted", "timeNano", "attributes"}`, `restarted` counting the restarts
+    /// before it) and when it exits (`{"id", "exitCode", "oomKilled", "timeNano",
+    /// "attributes"}`), for an engine's event log: each start line comes before its exit's.
+    /// By default, none.
     pub exit_log: Option<ExitLog>,
     /// Whether the monitor runs the program again when it exits (Docker's `--restart`),
     /// with Docker's backoff; later runs keep the first run's network namespace and

@@ -159,7 +159,8 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
     // interfaces an engine put there survive a restart.
     let mut spec = cfg.spec.clone();
     let mut netns: Option<OwnedFd> = None;
-    let mut fifo_file = Some(fifo_file);
+    // Until the first start: the FIFO `start` comes through.
+    let mut fifo_file = Some((fifo_file, fifo));
     let mut backoff = crate::restart::Backoff::default();
     let mut ooms_before = 0;
     let mut reported = false;
@@ -223,18 +224,20 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             trim_memory();
         } else {
             run.start(&mut st);
-            state::write(&state_path, &st)?;
-            if let Some(x) = &cfg.exit_log {
-                report_start(x, &cfg.id, &st);
+            if st.status == Status::Running {
+                if let Some(x) = &cfg.exit_log {
+                    report_start(x, &cfg.id, &st);
+                }
             }
+            state::write(&state_path, &st)?;
         }
         let began = std::time::Instant::now();
         let status = supervise(
+            &cfg,
             &mut run,
             &mut st,
             &state_path,
             &mut fifo_file,
-            &fifo,
             listener.as_ref(),
             log.as_mut(),
         )?;
@@ -614,11 +617,11 @@ fn recv_fd(sock: &OwnedFd) -> Option<OwnedFd> {
 /// Relays one run until its init exited and its output is drained; returns the init's
 /// wait status. The first run waits here for `start` on the FIFO.
 fn supervise(
+    cfg: &MonitorConfig,
     run: &mut Run,
     st: &mut State,
     state_path: &Path,
-    fifo_file: &mut Option<std::fs::File>,
-    fifo: &Path,
+    fifo_file: &mut Option<(std::fs::File, PathBuf)>,
     listener: Option<&std::os::unix::net::UnixListener>,
     mut log: Option<&mut crate::logs::LogWriter>,
 ) -> Result<libc::c_int> {
@@ -647,7 +650,7 @@ fn supervise(
             fds.push(ev(pidfd.as_raw_fd()));
             kinds.push(0usize);
         }
-        if let Some(f) = fifo_file.as_ref() {
+        if let Some((f, _)) = fifo_file.as_ref() {
             fds.push(ev(f.as_raw_fd()));
             kinds.push(1);
         }
@@ -707,11 +710,17 @@ fn supervise(
                 0 => exited_at = Some(std::time::Instant::now()),
                 1 if re & libc::POLLIN != 0 => {
                     let mut b = [0u8; 1];
-                    let _ = fifo_file.as_mut().expect("polled").read(&mut b);
-                    *fifo_file = None;
-                    let _ = std::fs::remove_file(fifo);
+                    if let Some((mut f, path)) = fifo_file.take() {
+                        let _ = f.read(&mut b);
+                        let _ = std::fs::remove_file(path);
+                    }
                     run.start(st);
                     if st.status == Status::Running {
+                        // Here, so the start line always comes before the exit's, and
+                        // before "running" lets the creator's `start` return.
+                        if let Some(x) = &cfg.exit_log {
+                            report_start(x, &cfg.id, st);
+                        }
                         state::write(state_path, st)?;
                     }
                     trim_due =
@@ -832,7 +841,8 @@ impl Client {
     }
 }
 
-/// Appends the line that says the restart policy started the program again.
+/// Appends the line that says the program started (`restarted`: the restarts before this
+/// start, 0 for the first).
 fn report_start(x: &crate::container::ExitLog, id: &str, st: &State) {
     append_line(
         &x.path,

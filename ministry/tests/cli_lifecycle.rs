@@ -527,6 +527,19 @@ fn commit_restart_env_file_and_cidfile() {
         m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "c1"]),
         started
     );
+    // Docker's events for it: the stop's, the new start, then `restart`.
+    let ev = m.ok(&[
+        "events",
+        "--since",
+        "1h",
+        "--until",
+        "0s",
+        "--filter",
+        "container=c1",
+        "--format",
+        "{{.Action}}",
+    ]);
+    assert!(ev.ends_with("\ndie\nstop\nstart\nrestart\n"), "{ev}");
     m.ok(&["rm", "-f", "c1"]);
 
     // --env-file: KEY=VALUE, KEY (from the caller), comments; -e wins.

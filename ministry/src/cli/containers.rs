@@ -339,9 +339,7 @@ pub fn stop(engine: &Engine, a: &StopArgs) -> Result<bool> {
 /// `restart`: stop (within `-t` seconds) when running, then start; prints each name.
 pub fn restart(engine: &Engine, a: &StopArgs) -> Result<bool> {
     Ok(each(&a.containers, |n| {
-        let c = engine.container(n)?;
-        engine.stop_container(&c.id, a.time)?;
-        engine.start_container(&c.id).map(drop)
+        engine.restart_container(n, a.time).map(drop)
     }))
 }
 

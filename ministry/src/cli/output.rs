@@ -52,6 +52,12 @@ fn significant(v: f64, n: i32) -> String {
 
 /// Docker's `units.HumanSizeWithPrecision(size, 3)`: decimal units (`1.98MB`).
 pub fn human_size(size: u64) -> String {
+    human_size_with_precision(size, 3)
+}
+
+/// Docker's `units.HumanSizeWithPrecision`: decimal units, `precision` significant digits
+/// (`units.HumanSize`, in progress lines, is precision 4: `1.049MB`).
+pub fn human_size_with_precision(size: u64, precision: i32) -> String {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = size as f64;
     let mut i = 0;
@@ -59,7 +65,7 @@ pub fn human_size(size: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    format!("{}{}", significant(v, 3), UNITS[i])
+    format!("{}{}", significant(v, precision), UNITS[i])
 }
 
 /// Docker's `units.BytesSize`: binary units, four significant digits (`1.5MiB`).

@@ -28,24 +28,7 @@ impl Stream {
 
 /// Docker's `units.HumanSize`: decimal units, four significant digits (`1.049MB`, `512B`).
 pub fn human_size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    let digits = if v < 1.0 {
-        1
-    } else {
-        v.log10().floor() as i32 + 1
-    };
-    let decimals = (4 - digits).max(0) as usize;
-    let mut s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", units[i])
+    super::output::human_size_with_precision(bytes, 4)
 }
 
 /// Docker's progress text after the status: a 50-wide bar (on terminals wider than 110

@@ -123,8 +123,8 @@ enum Line {
         #[serde(default)]
         attributes: BTreeMap<String, String>,
     },
-    /// A monitor's report that the restart policy started the program again.
-    Restarted {
+    /// A monitor's report that the program started (again, after `restarted` restarts).
+    Started {
         id: String,
         #[allow(dead_code)]
         restarted: u32,
@@ -140,7 +140,7 @@ impl Line {
     fn events(self) -> Vec<Event> {
         match self {
             Line::Event(e) => vec![e],
-            Line::Restarted {
+            Line::Started {
                 id,
                 time_nano,
                 attributes,

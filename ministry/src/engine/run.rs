@@ -645,8 +645,22 @@ impl Engine {
                 rc
             }
         };
+        // The monitor writes the `start` event (before the program can exit).
         rc.start()?;
-        self.emit_container("start", &c, &[]);
+        Ok(c)
+    }
+
+    /// Restarts a container (`docker restart`): stops it if it runs (within `timeout`
+    /// seconds, as [`Engine::stop_container`]), starts it, and records `restart`.
+    pub fn restart_container(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+    ) -> Result<ContainerRecord, Error> {
+        let c = self.container(name)?;
+        self.stop_container(&c.id, timeout)?;
+        self.start_container(&c.id)?;
+        self.emit_container("restart", &c, &[]);
         Ok(c)
     }
 
