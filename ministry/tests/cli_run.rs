@@ -995,12 +995,16 @@ fn cp_tar_streams_both_ways() {
         list(&["cp", "box:/d", "-"]),
         ["d/", "d/a", "d/l", "d/sub/", "d/sub/b"]
     );
-    // (Docker writes `./a`; the tar crate drops the `./`: the same files when unpacked.)
     assert_eq!(
         list(&["cp", "box:/d/.", "-"]),
-        ["./", "a", "l", "sub/", "sub/b"]
+        ["./", "./a", "./l", "./sub/", "./sub/b"]
     );
     assert_eq!(list(&["cp", "box:/d/a", "-"]), ["a"]);
+    // A name longer than a tar header holds travels as a GNU long name.
+    let long = "n".repeat(150);
+    m.ok(&["exec", "box", "touch", &format!("/d/sub/{long}")]);
+    assert!(list(&["cp", "box:/d/sub", "-"]).contains(&format!("sub/{long}")));
+    m.ok(&["exec", "box", "rm", &format!("/d/sub/{long}")]);
     let o = m.run(&["cp", "box:/nope", "-"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr)

@@ -437,7 +437,7 @@ impl Engine {
                 .unwrap_or_else(|| ".".into());
             (tmp.path().join(&base), base)
         };
-        append_tree(&mut tar, &path, &name)
+        append_tree(&mut tar, &path, &name, &HostNames::read())
             .and_then(|()| tar.finish())
             .map_err(io("write the archive of", src))
     }
@@ -500,29 +500,100 @@ impl Engine {
 }
 
 /// Appends `path` (not following symlinks) as `name`, a directory as `name/` followed by
-/// its entries in name order, as Docker's archives list them.
+/// its entries in name order, as Docker's archives list them (`./a` kept as written, user
+/// and group names of the IDs as this host names them).
 fn append_tree<W: Write>(
     tar: &mut tar::Builder<W>,
     path: &Path,
     name: &str,
+    names: &HostNames,
 ) -> std::io::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
-    if !meta.is_dir() {
-        return tar.append_path_with_name(path, name);
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let Some(u) = names.users.get(&meta.uid()) {
+            h.set_username(u)?;
+        }
+        if let Some(g) = names.groups.get(&meta.gid()) {
+            h.set_groupname(g)?;
+        }
     }
-    tar.append_dir(format!("{name}/"), path)?;
-    let mut names: Vec<_> = std::fs::read_dir(path)?
+    let entry = if meta.is_dir() {
+        format!("{name}/")
+    } else {
+        name.to_string()
+    };
+    let target = if meta.file_type().is_symlink() {
+        Some(std::fs::read_link(path)?)
+    } else {
+        None
+    };
+    let short = |p: &Path| p.as_os_str().len() < 100;
+    if let Some(t) = target.as_ref().filter(|t| !short(t) || entry.len() >= 100) {
+        tar.append_link(&mut h, &entry, t)?;
+    } else if entry.len() < 100 {
+        // The tar crate's path setter drops a leading `./`; the name field as written.
+        h.as_old_mut().name[..entry.len()].copy_from_slice(entry.as_bytes());
+        if let Some(t) = &target {
+            h.set_link_name(t)?;
+        }
+        h.set_cksum();
+        if meta.is_file() {
+            tar.append(&h, std::fs::File::open(path)?)?;
+        } else {
+            tar.append(&h, std::io::empty())?;
+        }
+    } else if meta.is_file() {
+        tar.append_data(&mut h, &entry, std::fs::File::open(path)?)?;
+    } else {
+        tar.append_data(&mut h, &entry, std::io::empty())?;
+    }
+    if !meta.is_dir() {
+        return Ok(());
+    }
+    let mut children: Vec<_> = std::fs::read_dir(path)?
         .map(|e| e.map(|e| e.file_name()))
         .collect::<std::io::Result<_>>()?;
-    names.sort();
-    for n in names {
+    children.sort();
+    for n in children {
         append_tree(
             tar,
             &path.join(&n),
             &format!("{name}/{}", n.to_string_lossy()),
+            names,
         )?;
     }
     Ok(())
+}
+
+/// This host's user and group names by ID (`/etc/passwd`, `/etc/group`), for archives.
+#[derive(Default)]
+struct HostNames {
+    users: std::collections::HashMap<u32, String>,
+    groups: std::collections::HashMap<u32, String>,
+}
+
+impl HostNames {
+    fn read() -> Self {
+        let table = |file: &str| {
+            std::fs::read_to_string(file)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    let id = f.nth(1)?.parse().ok()?;
+                    Some((id, name.to_string()))
+                })
+                .collect()
+        };
+        HostNames {
+            users: table("/etc/passwd"),
+            groups: table("/etc/group"),
+        }
+    }
 }
 
 fn unlinkat(dir: &OwnedFd, name: &OsStr) -> std::io::Result<()> {
