@@ -75,7 +75,7 @@ impl std::str::FromStr for RestartPolicy {
             Some(c) => match c.parse::<i64>() {
                 Ok(n) if n < 0 => {
                     return Err(Error::InvalidArgument(
-                        "invalid restart policy: maximum retry count cannot be negative".into(),
+                        "maximum retry count cannot be negative".into(),
                     ))
                 }
                 Ok(n) => Some(u32::try_from(n).unwrap_or(u32::MAX)),
@@ -178,7 +178,7 @@ mod tests {
         );
         assert_eq!(
             p("on-failure:-1").unwrap_err().to_string(),
-            "invalid restart policy: maximum retry count cannot be negative"
+            "maximum retry count cannot be negative"
         );
         for s in [
             "no",

@@ -177,6 +177,10 @@ fn main() {
         Ok(false) => std::process::exit(1),
         Err(e) => {
             // Engine errors read like Docker's daemon errors; argument errors like its CLI's.
+            if let Some(c) = e.downcast_ref::<cli::ClientError>() {
+                eprintln!("{c}");
+                std::process::exit(c.code);
+            }
             if e.downcast_ref::<libimage::Error>().is_some()
                 || e.downcast_ref::<ministry::Error>().is_some()
                 || e.downcast_ref::<libruntime::Error>().is_some()

@@ -507,6 +507,18 @@ fn scenarios_match_docker() {
     t.same_error(&run(&["--restart", "bogus", "busybox", "true"]));
     t.same_error(&run(&["--restart", "always:3", "busybox", "true"]));
     t.same_error(&run(&["--rm", "--restart", "always", "busybox", "true"]));
+    t.same_error(&run(&["--restart", "on-failure:-1", "busybox", "true"]));
+    t.same(&["create", "--name", "up1", "busybox", "true"]);
+    t.same(&["update", "--restart", "on-failure:4", "up1"]);
+    t.same(&["inspect", "-f", "{{json .HostConfig.RestartPolicy}}", "up1"]);
+    t.same_error(&["update", "--restart", "bogus", "up1"]);
+    t.same_error(&["update", "up1"]);
+    t.same(&["rm", "up1"]);
+    t.same(&run(&[
+        "--rm", "-d", "--name", "up2", "busybox", "sleep", "30",
+    ]));
+    t.same_error(&["update", "--restart", "always", "up2"]);
+    t.same(&["rm", "-f", "up2"]);
     // -a picks streams; --stop-timeout and -i as Docker records them.
     t.same(&run(&[
         "--rm",

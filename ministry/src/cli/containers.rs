@@ -532,7 +532,10 @@ pub fn update(engine: &Engine, a: &UpdateArgs) -> Result<bool> {
         || h.cpuset_cpus.is_some()
         || h.pids_limit.is_some();
     if !limits && restart.is_none() {
-        bail!("you must provide one or more flags when using this command");
+        return Err(super::ClientError::error(
+            "you must provide one or more flags when using this command",
+            1,
+        ));
     }
     Ok(each(&a.containers, |n| {
         if let Some(p) = restart {

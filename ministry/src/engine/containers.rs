@@ -564,10 +564,10 @@ impl Engine {
     ) -> Result<(), Error> {
         let mut c = self.container(name)?;
         if c.auto_remove && policy != libruntime::RestartPolicy::No {
-            return Err(Error::InvalidConfig(
-                "Restart policy cannot be updated because AutoRemove is enabled for the container"
-                    .into(),
-            ));
+            return Err(Error::InvalidConfig(format!(
+                "Cannot update container {}: Restart policy cannot be updated because AutoRemove is enabled for the container",
+                c.id
+            )));
         }
         c.restart_policy = policy;
         self.save_record(&c)?;
