@@ -454,7 +454,6 @@ pub fn remove_table() -> Result<()> {
 /// Parses Docker's `-p` forms: `[ip:]host:ctr`, `ip::ctr`, `ctr`, each with `/tcp|/udp`,
 /// and ranges (`8000-8001:80-81`). A missing host port is 0 (to be chosen).
 pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
-    let bad = || Error::Invalid(format!("invalid port specification: \"{spec}\""));
     let (rest, proto) = match spec.rsplit_once('/') {
         Some((r, p)) => (r, p.to_ascii_lowercase()),
         None => (spec, "tcp".to_string()),
@@ -462,12 +461,14 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
     if proto != "tcp" && proto != "udp" {
         return Err(Error::Invalid(format!("invalid proto: {proto}")));
     }
+    // Docker's split: the container port last, the host port before it, the rest the IP.
     let parts: Vec<&str> = rest.split(':').collect();
+    let n = parts.len();
+    let joined = parts[..n.saturating_sub(2)].join(":");
     let (ip, host, ctr) = match parts.as_slice() {
         [c] => (None, "", *c),
         [h, c] => (None, *h, *c),
-        [i, h, c] => (Some(*i), *h, *c),
-        _ => return Err(bad()),
+        _ => (Some(joined.as_str()), parts[n - 2], parts[n - 1]),
     };
     let host_ip = match ip {
         None | Some("") | Some("0.0.0.0") => None,
@@ -476,7 +477,9 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
                 .map_err(|_| Error::Invalid(format!("invalid IP address: {i}")))?,
         ),
     };
-    let range = |s: &str| -> Result<(u16, u16)> {
+    // Docker's texts: `invalid containerPort: X`, `invalid hostPort: X`.
+    let range = |s: &str, what: &str| -> Result<(u16, u16)> {
+        let bad = || Error::Invalid(format!("invalid {what}: {s}"));
         let (a, b) = s.split_once('-').unwrap_or((s, s));
         let a: u16 = a.parse().map_err(|_| bad())?;
         let b: u16 = b.parse().map_err(|_| bad())?;
@@ -485,11 +488,11 @@ pub fn parse_publish(spec: &str) -> Result<Vec<PortMapping>> {
         }
         Ok((a, b))
     };
-    let (c0, c1) = range(ctr)?;
+    let (c0, c1) = range(ctr, "containerPort")?;
     let hosts: Vec<u16> = if host.is_empty() {
         vec![0; (c1 - c0 + 1) as usize]
     } else {
-        let (h0, h1) = range(host)?;
+        let (h0, h1) = range(host, "hostPort")?;
         if h1 - h0 != c1 - c0 {
             return Err(Error::Invalid(format!(
                 "invalid ranges specified for container and host Ports: {ctr} and {host}"
@@ -572,12 +575,14 @@ mod tests {
                 .collect::<Vec<_>>(),
             [(8000, 80), (8001, 81)]
         );
-        assert_eq!(
-            parse_publish("1.2.3.4:5:6:7").unwrap_err().to_string(),
-            "invalid port specification: \"1.2.3.4:5:6:7\""
-        );
+        // Docker's texts (checked against Docker 20.10's CLI).
+        let err = |s: &str| parse_publish(s).unwrap_err().to_string();
+        assert_eq!(err("1.2.3.4:5:6:7"), "invalid IP address: 1.2.3.4:5");
+        assert_eq!(err("80:99999"), "invalid containerPort: 99999");
+        assert_eq!(err("abc:80"), "invalid hostPort: abc");
+        assert_eq!(err("80-70:80"), "invalid hostPort: 80-70");
+        assert_eq!(err("80/sctpx"), "invalid proto: sctpx");
         assert!(parse_publish("80/sctp").is_err());
         assert!(parse_publish("8000-8002:80-81").is_err());
-        assert!(parse_publish("x:80").is_err());
     }
 }

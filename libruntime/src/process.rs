@@ -274,8 +274,18 @@ pub fn finish_and_exec(
     } else {
         126
     };
-    Err(ExecFailure {
-        code,
-        message: format!("exec: {prog:?}: {e}"),
-    })
+    // runc's words: `exec: "/x": stat /x: no such file or directory`, `exec: "/etc":
+    // permission denied`.
+    let text = e.to_string();
+    let text = text
+        .split(" (os error")
+        .next()
+        .unwrap_or(&text)
+        .to_lowercase();
+    let message = if code == 127 {
+        format!("exec: {prog:?}: stat {}: {text}", path.display())
+    } else {
+        format!("exec: {prog:?}: {text}")
+    };
+    Err(ExecFailure { code, message })
 }

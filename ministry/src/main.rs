@@ -60,11 +60,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 std::process::exit(c.code);
             }
             Err(e) => {
+                let msg = format!("{e:#}");
                 eprintln!(
                     "ministry: Error response from daemon: {}.\nSee 'ministry run --help'.",
-                    format!("{e:#}").trim_end_matches('.')
+                    msg.trim_end_matches('.')
                 );
-                std::process::exit(125);
+                // Docker's CLI: a missing file is 127, a refused one 126, else 125.
+                let code = if msg.contains("executable file not found")
+                    || msg.contains("no such file or directory")
+                {
+                    127
+                } else if msg.contains("permission denied") || msg.contains("is a directory") {
+                    126
+                } else {
+                    125
+                };
+                std::process::exit(code);
             }
         },
         Command::Create(a) => match cli::containers::create(&engine, a) {

@@ -508,6 +508,30 @@ fn scenarios_match_docker() {
     t.same_error(&run(&["--restart", "always:3", "busybox", "true"]));
     t.same_error(&run(&["--rm", "--restart", "always", "busybox", "true"]));
     t.same_error(&run(&["--restart", "on-failure:-1", "busybox", "true"]));
+    // Flag values refused by Docker's CLI or daemon, with its texts and exit codes.
+    for bad in [
+        &["-m", "1"][..],
+        &["-m", "bogus"],
+        &["--memory-swap", "1m", "-m", "10m"],
+        &["--shm-size", "bogus"],
+        &["--cpus", "99"],
+        &["-w", "rel"],
+        &["--ulimit", "nofile=bogus"],
+        &["--ulimit", "nofile"],
+        &["--ulimit", "bogus=1"],
+        &["-p", "99999:80"],
+        &["-p", "abc:80"],
+        &["-p", "1.2.3.4:5:6:7"],
+        &["--log-opt", "max-size=bogus"],
+        &["-e", "=x"],
+        &["--device", "/dev/nonexist"],
+    ] {
+        let mut args = vec!["--rm"];
+        args.extend_from_slice(bad);
+        args.extend_from_slice(&["busybox", "true"]);
+        t.same_error(&run(&args));
+    }
+    t.same(&run(&["--rm", "--pids-limit", "-1", "busybox", "true"]));
     t.same(&["create", "--name", "up1", "busybox", "true"]);
     t.same(&["update", "--restart", "on-failure:4", "up1"]);
     t.same(&["inspect", "-f", "{{json .HostConfig.RestartPolicy}}", "up1"]);

@@ -599,7 +599,7 @@ pub struct RunArgs {
     #[arg(long = "memory-swap")]
     pub memory_swap: Option<String>,
     /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// Number of CPUs
     #[arg(long)]
@@ -1047,7 +1047,7 @@ pub struct UpdateArgs {
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
     /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// Restart policy to apply when a container exits
     #[arg(long)]

@@ -32,11 +32,68 @@ fn parse_size(s: &str) -> Result<u64> {
     };
     Ok((num
         .parse::<f64>()
-        .map_err(|_| anyhow::anyhow!("invalid size: {s:?}"))?
+        .map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?
         * mult as f64) as u64)
 }
 
+/// Docker's CLI refusal of a flag's value (exit code 125).
+fn flag_error(value: &str, flag: &str, reason: impl std::fmt::Display) -> anyhow::Error {
+    super::ClientError::error(
+        format!("invalid argument \"{value}\" for \"{flag}\" flag: {reason}"),
+        125,
+    )
+}
+
+/// A size flag's value, refused as Docker's CLI refuses it.
+fn size_flag(value: &str, flag: &str) -> Result<u64> {
+    parse_size(value).map_err(|e| flag_error(value, flag, e))
+}
+
+/// Checks what Docker's CLI checks itself before asking the daemon: `-e`, `--ulimit` and
+/// `-p` values.
+fn check_run_flags(a: &RunArgs) -> Result<()> {
+    for e in &a.env {
+        if e.starts_with('=') {
+            return Err(flag_error(
+                e,
+                "-e, --env",
+                format!("invalid environment variable: {e}"),
+            ));
+        }
+    }
+    for u in &a.ulimit {
+        let Some((name, vals)) = u.split_once('=') else {
+            return Err(flag_error(
+                u,
+                "--ulimit",
+                format!("invalid ulimit argument: {u}"),
+            ));
+        };
+        if ministry::rlimit_type(name).is_none() {
+            return Err(flag_error(
+                u,
+                "--ulimit",
+                format!("invalid ulimit type: {name}"),
+            ));
+        }
+        for n in vals.split(':') {
+            if n.parse::<i64>().is_err() {
+                return Err(flag_error(
+                    u,
+                    "--ulimit",
+                    format!("strconv.ParseInt: parsing \"{n}\": invalid syntax"),
+                ));
+            }
+        }
+    }
+    for p in &a.publish {
+        libnet::nat::parse_publish(p).map_err(|e| super::ClientError::error(e.to_string(), 125))?;
+    }
+    Ok(())
+}
+
 fn run_options(a: &RunArgs) -> Result<RunOptions> {
+    check_run_flags(a)?;
     // Docker's order: the files' variables first, then `-e` (which wins).
     let mut env = Vec::new();
     for f in &a.env_file {
@@ -89,12 +146,12 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
             memory: a
                 .memory
                 .as_deref()
-                .map(parse_size)
+                .map(|v| size_flag(v, "-m, --memory"))
                 .transpose()?
                 .map(|v| v as i64),
             memory_swap: match a.memory_swap.as_deref() {
                 Some("-1") => Some(-1),
-                Some(v) => Some(parse_size(v)? as i64),
+                Some(v) => Some(size_flag(v, "--memory-swap")? as i64),
                 None => None,
             },
             pids_limit: a.pids_limit,
@@ -102,7 +159,11 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
             cpu_shares: a.cpu_shares,
             cpuset_cpus: a.cpuset_cpus.clone(),
             ulimits: a.ulimit.clone(),
-            shm_size: a.shm_size.as_deref().map(parse_size).transpose()?,
+            shm_size: a
+                .shm_size
+                .as_deref()
+                .map(|v| size_flag(v, "--shm-size"))
+                .transpose()?,
         },
         stop_signal: a.stop_signal.clone(),
         stop_timeout: a.stop_timeout,
@@ -113,7 +174,13 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     };
     for opt in &a.log_opt {
         match opt.split_once('=') {
-            Some(("max-size", v)) => o.log_max_size = Some(parse_size(v)?),
+            Some(("max-size", v)) => {
+                o.log_max_size = Some(parse_size(v).map_err(|e| {
+                    ministry::Error::InvalidConfig(format!(
+                        "failed to initialize logging driver: {e}"
+                    ))
+                })?)
+            }
             Some(("max-file", v)) => {
                 o.log_max_files = v
                     .parse()

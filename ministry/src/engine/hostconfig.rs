@@ -108,7 +108,20 @@ fn bad(s: impl Into<String>) -> Error {
     Error::InvalidConfig(s.into())
 }
 
-fn rlimit_type(name: &str) -> Option<&'static str> {
+/// An OS error as Go prints it (`no such file or directory`, without Rust's
+/// ` (os error 2)`).
+fn os_error_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s);
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The OCI rlimit type of a Docker `--ulimit` name (`nofile` is `RLIMIT_NOFILE`).
+pub fn rlimit_type(name: &str) -> Option<&'static str> {
     Some(match name {
         "core" => "RLIMIT_CORE",
         "cpu" => "RLIMIT_CPU",
@@ -223,7 +236,7 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
             bad(format!(
                 "error gathering device information while adding custom device \"{}\": {}",
                 m.host,
-                e.to_string().to_lowercase()
+                os_error_text(&e)
             ))
         })?;
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
@@ -345,6 +358,17 @@ pub fn docker_profile_to_oci(doc: &Value, caps: &[String]) -> Value {
 /// they are): for create, and for `update`.
 pub(crate) fn set_resources(res: &mut Value, h: &HostConfig) -> Result<(), Error> {
     if let Some(m) = h.memory {
+        // Docker's daemon checks (-1 is "unlimited" for update).
+        if m > 0 && m < 6 * 1024 * 1024 {
+            return Err(bad("Minimum memory limit allowed is 6MB"));
+        }
+        if let Some(s) = h.memory_swap.filter(|s| *s > 0 && m > 0) {
+            if s < m {
+                return Err(bad(
+                    "Minimum memoryswap limit should be larger than memory limit, see usage",
+                ));
+            }
+        }
         res["memory"]["limit"] = json!(m);
         // Docker: swap defaults to twice the memory limit.
         res["memory"]["swap"] = json!(h.memory_swap.unwrap_or(m * 2));
@@ -360,6 +384,12 @@ pub(crate) fn set_resources(res: &mut Value, h: &HostConfig) -> Result<(), Error
         if c <= 0.0 {
             return Err(bad(format!(
                 "invalid argument \"{c}\" for \"--cpus\" flag: value must be positive"
+            )));
+        }
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if c > n as f64 || c < 0.01 {
+            return Err(bad(format!(
+                "Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available"
             )));
         }
         res["cpu"]["period"] = json!(100_000);

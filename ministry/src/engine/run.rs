@@ -212,6 +212,15 @@ impl Engine {
                 "can't create 'AutoRemove' container with restart policy".into(),
             ));
         }
+        if let Some(w) = o
+            .workdir
+            .as_ref()
+            .filter(|w| !w.is_empty() && !w.starts_with('/'))
+        {
+            return Err(Error::InvalidConfig(format!(
+                "the working directory '{w}' is invalid, it needs to be an absolute path"
+            )));
+        }
         let img_cfg = self.images.config(&image)?;
         let mut cfg = ContainerConfig::from_image_config(img_cfg.raw())?;
         let args = command(&cfg, o);
