@@ -123,10 +123,21 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
             // The pty fds close on exec.
             let _ = crate::console::take(slave);
         }
+        // Unlike a container's, an exec's working directory is not created (runc's
+        // words for both refusals; Docker shows them on the exec's stdout).
+        let cwd = ecfg.process.cwd();
+        if !cwd.is_absolute() {
+            println!("OCI runtime exec failed: exec failed: Cwd must be an absolute path: unknown");
+            std::process::exit(126);
+        }
+        if !cwd.is_dir() {
+            println!("OCI runtime exec failed: exec failed: unable to start container process: chdir to cwd ({:?}) set in config.json failed: no such file or directory: unknown", cwd.display().to_string());
+            std::process::exit(126);
+        }
         match crate::process::finish_and_exec(&ecfg.process, seccomp.as_deref()) {
             Ok(never) => match never {},
             Err(f) => {
-                eprintln!("OCI runtime exec failed: exec failed: unable to start container process: {}: unknown", f.message);
+                println!("OCI runtime exec failed: exec failed: unable to start container process: {}: unknown", f.message);
                 // Docker reports every failure to start an exec'd program as 126.
                 std::process::exit(126);
             }

@@ -61,11 +61,12 @@ fn exec_joins_namespaces_cgroup_and_security() {
     assert!(procs < 10, "{procs} processes visible");
     assert!(std::path::Path::new(&format!("/proc/{init}")).exists());
     assert_eq!(exec_out(&f, &c, &["sh", "-c", "exit 5"]).0, 5);
-    let (code, _, err) = exec_out(&f, &c, &["nonexistent"]);
+    // Docker shows the refusal on the exec's stdout.
+    let (code, out, _) = exec_out(&f, &c, &["nonexistent"]);
     assert_eq!(code, 126);
     assert!(
-        err.contains("exec: \"nonexistent\": executable file not found in $PATH"),
-        "{err}"
+        out.contains("exec: \"nonexistent\": executable file not found in $PATH"),
+        "{out}"
     );
     c.kill(libc::SIGKILL).unwrap();
     c.wait().unwrap();

@@ -106,6 +106,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Logs(a) => cli::containers::logs(&engine, a).map(|_| true)?,
         Command::Exec(a) => match cli::containers::exec(&engine, a) {
             Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),
+            Err(e) if e.downcast_ref::<cli::ClientError>().is_some() => {
+                let c = e.downcast_ref::<cli::ClientError>().expect("checked");
+                eprintln!("{c}");
+                std::process::exit(c.code);
+            }
             Err(e) => {
                 eprintln!("Error response from daemon: {e:#}");
                 std::process::exit(1);

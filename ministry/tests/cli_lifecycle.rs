@@ -207,9 +207,10 @@ fn exec_like_docker() {
         m.run(&["exec", "ex", "sh", "-c", "exit 5"]).status.code(),
         Some(5)
     );
-    let (code, _, err) = out(&m.run(&["exec", "ex", "nonexist"]));
+    // Docker shows the runtime's refusal on the exec's stdout.
+    let (code, stdout, _) = out(&m.run(&["exec", "ex", "nonexist"]));
     assert_eq!(code, Some(126));
-    assert_eq!(err, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nonexist\": executable file not found in $PATH: unknown\n");
+    assert_eq!(stdout, "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nonexist\": executable file not found in $PATH: unknown\n");
     m.ok(&["exec", "-d", "ex", "sh", "-c", "echo detached > /tmp/d"]);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(m.ok(&["exec", "ex", "cat", "/tmp/d"]), "detached\n");
@@ -285,7 +286,10 @@ fn diff_export_and_rename() {
     assert!(m.ok(&["ps", "-a"]).lines().nth(1).unwrap().ends_with("df2"));
     let (code, _, err) = out(&m.run(&["rename", "df", "x2"]));
     assert_eq!(code, Some(1));
-    assert_eq!(err, "Error response from daemon: No such container: df\n");
+    assert_eq!(
+        err,
+        "Error response from daemon: No such container: df\nError: failed to rename container named df\n"
+    );
     m.ok(&["run", "--name", "other", "busybox", "true"]);
     let (_, _, err) = out(&m.run(&["rename", "df2", "other"]));
     assert!(

@@ -399,6 +399,28 @@ fn scenarios_match_docker() {
         "echo $X; pwd",
     ]);
     t.same(&["exec", "-u", "65534", "e1", "id", "-u"]);
+    // (Docker shows an exec's refusals on its stdout.)
+    t.same(&["exec", "-w", "rel", "e1", "pwd"]);
+    t.same(&["exec", "-w", "/nonexist", "e1", "pwd"]);
+    t.same_error(&["exec", "-e", "=x", "e1", "true"]);
+    t.same(&["exec", "-u", "bogususer", "e1", "id"]);
+    t.same(&["logs", "--tail", "bogus", "e1"]);
+    t.same_error(&["logs", "--since", "bogus", "e1"]);
+    t.same_error(&["top", "e1", "bogus"]);
+    t.same_error(&["rename", "e1", "e1"]);
+    t.same(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.Container}}",
+        "e1",
+    ]);
+    t.same_error(&["stop", "-t", "-1", "nope"]);
+    t.same_error(&["inspect", "--type", "container", "nope"]);
+    t.same_error(&["inspect", "--type", "volume", "nope"]);
+    t.same_error(&["inspect", "--type", "network", "nope"]);
+    t.same_error(&["inspect", "--type", "bogus", "nope"]);
+    t.same(&["inspect", "--type", "container", "-f", "{{.Name}}", "e1"]);
     t.same_error(&["rm", "e1"]);
     t.same(&["pause", "e1"]);
     t.same(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "e1"]);

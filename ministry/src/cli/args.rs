@@ -493,6 +493,9 @@ pub struct InspectArgs {
     /// Format output using a custom template
     #[arg(short, long)]
     pub format: Option<String>,
+    /// Return JSON for specified type
+    #[arg(long = "type")]
+    pub typ: Option<String>,
     /// Objects to inspect
     #[arg(required = true)]
     pub names: Vec<String>,
@@ -752,8 +755,13 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container
-    #[arg(short = 't', long = "time", visible_alias = "timeout")]
-    pub time: Option<u64>,
+    #[arg(
+        short = 't',
+        long = "time",
+        visible_alias = "timeout",
+        allow_negative_numbers = true
+    )]
+    pub time: Option<i64>,
     /// Containers to stop
     #[arg(required = true)]
     pub containers: Vec<String>,
@@ -873,6 +881,12 @@ pub struct StatsArgs {
     /// Disable streaming stats and only pull the first result
     #[arg(long)]
     pub no_stream: bool,
+    /// Pretty-print stats using a Go template
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
     /// Containers (default: all running)
     pub containers: Vec<String>,
 }

@@ -762,23 +762,20 @@ fn follow_log(
 /// `logs`.
 pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
     let c = engine.container(&a.container)?;
-    let tail = match a.tail.as_str() {
-        "all" | "-1" => None,
-        n => Some(
-            n.parse()
-                .map_err(|_| anyhow::anyhow!("invalid value for --tail: {n}"))?,
-        ),
-    };
+    // Docker's daemon reads a --tail it cannot parse as "all".
+    let tail = a.tail.parse::<usize>().ok();
     let now = std::time::SystemTime::now();
+    let when = |flag: &str, v: Option<&str>| {
+        v.map(|s| {
+            super::events::parse_timestamp(s, now).map_err(|e| {
+                super::ClientError::error(format!("invalid value for {flag:?}: {e}"), 1)
+            })
+        })
+        .transpose()
+    };
     let window = (
-        a.since
-            .as_deref()
-            .map(|s| super::events::parse_timestamp(s, now))
-            .transpose()?,
-        a.until
-            .as_deref()
-            .map(|s| super::events::parse_timestamp(s, now))
-            .transpose()?,
+        when("since", a.since.as_deref())?,
+        when("until", a.until.as_deref())?,
     );
     print_logs_in(engine, &c, a.follow, a.timestamps, tail, window)
 }
@@ -1126,6 +1123,13 @@ pub fn rm(engine: &Engine, a: &RmArgs) -> Result<bool> {
 /// `exec`: the program's exit code (126 when it cannot start; 1 for engine errors, as
 /// Docker's exec).
 pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
+    if let Some(e) = a.env.iter().find(|e| e.starts_with('=')) {
+        return Err(flag_error(
+            e,
+            "-e, --env",
+            format!("invalid environment variable: {e}"),
+        ));
+    }
     let o = ministry::ExecOptions {
         cmd: a.cmd.clone(),
         env: a.env.clone(),
@@ -1151,11 +1155,15 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
             stderr: Some(Stdio::inherit()),
         }
     };
-    Ok(Outcome::Code(engine.exec_container(
-        &a.container,
-        &o,
-        stdio,
-    )?))
+    match engine.exec_container(&a.container, &o, stdio) {
+        Ok(code) => Ok(Outcome::Code(code)),
+        // The runtime's refusal to start the program, as Docker prints it (on stdout).
+        Err(e) if e.to_string().starts_with("unable to find user") => {
+            println!("{e}");
+            Ok(Outcome::Code(126))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `diff`.
@@ -1175,7 +1183,13 @@ pub fn export(engine: &Engine, a: &ExportArgs) -> Result<()> {
 
 /// `rename`.
 pub fn rename(engine: &Engine, a: &RenameArgs) -> Result<()> {
-    engine.rename_container(&a.container, &a.new_name)?;
+    if let Err(e) = engine.rename_container(&a.container, &a.new_name) {
+        eprintln!("Error response from daemon: {e}");
+        return Err(super::ClientError::error(
+            format!("Error: failed to rename container named {}", a.container),
+            1,
+        ));
+    }
     Ok(())
 }
 
@@ -1217,7 +1231,12 @@ pub fn top(engine: &Engine, a: &super::args::TopArgs) -> Result<()> {
     };
     let out = std::process::Command::new("ps").args(&args).output()?;
     if !out.status.success() {
-        bail!("ps: {}", String::from_utf8_lossy(&out.stderr).trim());
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(ministry::Error::InvalidConfig(format!(
+            "ps: {}",
+            err.lines().next().unwrap_or("").trim()
+        ))
+        .into());
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let mut lines = text.lines();
@@ -1298,6 +1317,7 @@ pub fn stats(engine: &Engine, a: &super::args::StatsArgs) -> Result<()> {
         ]
         .map(String::from)
         .to_vec()];
+        let mut objects = Vec::new();
         for (i, c) in targets.iter().enumerate() {
             let (cpu, mem, limit, blk, pids) = match (&prev[i], &now[i]) {
                 (Some(p), Some(n)) => {
@@ -1317,8 +1337,9 @@ pub fn stats(engine: &Engine, a: &super::args::StatsArgs) -> Result<()> {
             } else {
                 0.0
             };
-            rows.push(vec![
-                c.id[..12].to_string(),
+            let id = if a.no_trunc { &c.id[..] } else { &c.id[..12] };
+            let row = vec![
+                id.to_string(),
                 c.name.clone(),
                 format!("{cpu:.2}%"),
                 format!("{} / {}", bytes_size(mem), bytes_size(limit)),
@@ -1326,12 +1347,30 @@ pub fn stats(engine: &Engine, a: &super::args::StatsArgs) -> Result<()> {
                 "0B / 0B".into(),
                 format!("{} / {}", human_size(blk.0), human_size(blk.1)),
                 pids.to_string(),
-            ]);
+            ];
+            // Docker's `.Container` is the name or ID as asked for.
+            let asked = a
+                .containers
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| id.to_string());
+            objects.push(json!({
+                "Container": asked, "ID": id, "Name": row[1], "CPUPerc": row[2],
+                "MemUsage": row[3], "MemPerc": row[4], "NetIO": row[5], "BlockIO": row[6],
+                "PIDs": row[7],
+            }));
+            rows.push(row);
         }
         if !a.no_stream {
             print!("\x1b[2J\x1b[H");
         }
-        print!("{}", table(&rows));
+        match a.format.as_deref().filter(|f| *f != "table") {
+            Some(f) => {
+                let headers = json!({"Container": "CONTAINER", "ID": "CONTAINER ID", "Name": "NAME", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT", "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS"});
+                print!("{}", super::template::format_rows(f, &headers, &objects)?);
+            }
+            None => print!("{}", table(&rows)),
+        }
         let _ = std::io::stdout().flush();
         if a.no_stream {
             return Ok(());

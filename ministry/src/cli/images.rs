@@ -272,31 +272,81 @@ pub fn history(engine: &Engine, a: &HistoryArgs) -> Result<()> {
 /// `inspect` / `image inspect`: a JSON array; missing names are reported and make the exit
 /// code 1, as in Docker.
 pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
+    const TYPES: [&str; 4] = ["container", "image", "volume", "network"];
+    if let Some(t) = a.typ.as_deref().filter(|t| !TYPES.contains(t)) {
+        return Err(super::ClientError::error(
+            format!("unknown type: {t:?}: must be one of \"config\", \"container\", \"image\", \"network\", \"node\", \"plugin\", \"secret\", \"service\", \"task\", \"volume\""),
+            1,
+        ));
+    }
     let mut out = Vec::new();
-    let mut ok = true;
+    let mut errors = Vec::new();
     for n in &a.names {
-        if let Ok(c) = engine.container(n) {
-            out.push(super::containers::inspect_container(engine, &c)?);
-            continue;
+        // Docker's order: container, image, volume, network (or only the type asked).
+        let mut found = None;
+        let mut missing = format!("Error: No such object: {n}");
+        for t in TYPES {
+            if a.typ.as_deref().is_some_and(|want| want != t) {
+                continue;
+            }
+            let (v, why) = inspect_as(engine, t, n)?;
+            if v.is_some() {
+                found = v;
+                break;
+            }
+            if a.typ.is_some() {
+                missing = format!("Error response from daemon: {why}");
+            }
         }
-        match engine
+        match found {
+            Some(v) => out.push(v),
+            None => errors.push(missing),
+        }
+    }
+    // What was found first, then what was not, as Docker prints them.
+    print_inspect(&out, a.format.as_deref())?;
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    Ok(errors.is_empty())
+}
+
+/// The `inspect` object of `n` as a `typ`, or Docker's words for its absence.
+fn inspect_as(engine: &Engine, typ: &str, n: &str) -> Result<(Option<serde_json::Value>, String)> {
+    Ok(match typ {
+        "container" => match engine.container(n) {
+            Ok(c) => (
+                Some(super::containers::inspect_container(engine, &c)?),
+                String::new(),
+            ),
+            Err(e) => (None, e.to_string()),
+        },
+        "image" => match engine
             .images()
             .resolve(n)
             .and_then(|i| engine.images().inspect(&i))
         {
-            Ok(i) => out.push(serde_json::to_value(i)?),
-            Err(e) if e.kind() == libimage::ErrorKind::NotFound => match engine.volumes().get(n) {
-                Ok(v) => out.push(serde_json::to_value(v)?),
-                Err(_) => {
-                    eprintln!("Error: No such object: {n}");
-                    ok = false;
-                }
-            },
+            Ok(i) => (Some(serde_json::to_value(i)?), String::new()),
+            Err(e) if e.kind() == libimage::ErrorKind::NotFound => {
+                let tagged = libimage::Reference::parse(n)
+                    .map(|r| r.familiar())
+                    .unwrap_or_else(|_| n.to_string());
+                (None, format!("no such image: {n}: No such image: {tagged}"))
+            }
             Err(e) => return Err(e.into()),
-        }
-    }
-    print_inspect(&out, a.format.as_deref())?;
-    Ok(ok)
+        },
+        "volume" => match engine.volumes().get(n) {
+            Ok(v) => (Some(serde_json::to_value(v)?), String::new()),
+            Err(_) => (None, format!("get {n}: no such volume")),
+        },
+        _ => match engine
+            .network(n)
+            .and_then(|r| super::networks::inspect_json(engine, &r))
+        {
+            Ok(v) => (Some(v), String::new()),
+            Err(_) => (None, format!("network {n} not found")),
+        },
+    })
 }
 
 /// Prints `inspect` objects: each through the `-f` template, or all as Docker's JSON array.

@@ -189,7 +189,7 @@ pub fn ls(engine: &Engine, a: &NetworkLsArgs) -> Result<()> {
 }
 
 /// Docker's `network inspect` object.
-fn inspect_json(engine: &Engine, r: &NetworkRecord) -> Result<Value, ministry::Error> {
+pub(crate) fn inspect_json(engine: &Engine, r: &NetworkRecord) -> Result<Value, ministry::Error> {
     let mut containers = serde_json::Map::new();
     for (c, st) in engine.network_containers(r)? {
         let Some(ip) = st.ip_address else { continue };

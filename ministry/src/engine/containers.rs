@@ -326,14 +326,12 @@ impl Engine {
     pub fn stop_container(
         &self,
         name: &str,
-        timeout: Option<u64>,
+        timeout: Option<i64>,
     ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
-        let timeout = match (timeout, c.config.stop_timeout) {
-            (Some(t), _) => Some(t),
-            (None, Some(t)) if t < 0 => None,
-            (None, Some(t)) => Some(t as u64),
-            (None, None) => Some(10),
+        let timeout = match timeout.or(c.config.stop_timeout).unwrap_or(10) {
+            t if t < 0 => None,
+            t => Some(t as u64),
         };
         let Ok(rc) = self.runtime.get(&c.id) else {
             return Ok(c);

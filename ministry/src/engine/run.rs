@@ -664,7 +664,7 @@ impl Engine {
     pub fn restart_container(
         &self,
         name: &str,
-        timeout: Option<u64>,
+        timeout: Option<i64>,
     ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
         self.stop_container(&c.id, timeout)?;
