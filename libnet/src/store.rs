@@ -204,9 +204,7 @@ impl NetworkStore {
             &req.driver
         };
         if driver != "bridge" {
-            return Err(Error::Invalid(format!(
-                "plugin \"{driver}\" not found (ministry has the bridge driver only)"
-            )));
+            return Err(Error::Invalid(format!("plugin \"{driver}\" not found")));
         }
         let _g = self.lock()?;
         let all = self.read_all()?;

@@ -100,7 +100,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Export(a) => cli::containers::export(&engine, a).map(|_| true)?,
         Command::Rename(a) => cli::containers::rename(&engine, a).map(|_| true)?,
         Command::Port(a) => cli::containers::port(&engine, a).map(|_| true)?,
-        Command::Version => cli::containers::version(&engine).map(|_| true)?,
+        Command::Version(a) => cli::containers::version(&engine, a).map(|_| true)?,
         Command::Pause(a) => cli::containers::pause(&engine, a, true)?,
         Command::Unpause(a) => cli::containers::pause(&engine, a, false)?,
         Command::Logs(a) => cli::containers::logs(&engine, a).map(|_| true)?,

@@ -477,6 +477,13 @@ fn scenarios_match_docker() {
     ]);
     t.same(&["rmi", "mybox:1"]);
     t.same_error(&["rmi", "mybox:1"]);
+    t.same_error(&["rmi", "-f", "mybox:1"]);
+    t.same_error(&["images", "--filter", "bogus=1"]);
+    t.same_error(&["tag", "busybox", "Bad:Tag"]);
+    t.same_error(&["volume", "inspect", "nope"]);
+    t.same_error(&["network", "inspect", "nope"]);
+    t.same_error(&["network", "create", "--driver", "bogus", "n1"]);
+    t.same(&["info", "--format", "{{.Driver}}"]);
 
     // Restart policies: three runs, then exited; Docker's refusals.
     t.same(&run(&[

@@ -74,11 +74,11 @@ impl ImageService {
         let (snapshotter, snapshotter_name): (Box<dyn Snapshotter>, _) = match kind {
             SnapshotterKind::Copy => (
                 Box::new(CopySnapshotter::open(root.join("snapshots-copy"))?),
-                "native",
+                "vfs",
             ),
             _ => (
                 Box::new(OverlaySnapshotter::open(root.join("snapshots"))?),
-                "overlayfs",
+                "overlay2",
             ),
         };
         Ok(ImageService {
@@ -105,7 +105,8 @@ impl ImageService {
         self.snapshotter.as_ref()
     }
 
-    /// The snapshotter's name as `info` shows it (`overlayfs`, `native`).
+    /// The snapshotter's name as Docker's `info` names its storage drivers (`overlay2`,
+    /// `vfs`).
     pub fn snapshotter_name(&self) -> &'static str {
         self.snapshotter_name
     }

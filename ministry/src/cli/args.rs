@@ -113,7 +113,7 @@ pub enum Command {
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
     /// Show the ministry version information
-    Version,
+    Version(VersionArgs),
     /// Pause all processes within one or more containers
     Pause(WaitArgs),
     /// Unpause all processes within one or more containers
@@ -749,6 +749,14 @@ pub struct StartArgs {
     /// Containers to start
     #[arg(required = true)]
     pub containers: Vec<String>,
+}
+
+/// `version`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Format output using a custom template
+    #[arg(short, long)]
+    pub format: Option<String>,
 }
 
 /// `stop`.

@@ -1194,8 +1194,20 @@ pub fn rename(engine: &Engine, a: &RenameArgs) -> Result<()> {
 }
 
 /// `version`.
-pub fn version(engine: &Engine) -> Result<()> {
+pub fn version(engine: &Engine, a: &super::args::VersionArgs) -> Result<()> {
     let arch = libimage::service::go_arch();
+    if let Some(f) = &a.format {
+        let v = env!("CARGO_PKG_VERSION");
+        let o = json!({
+            "Client": {"Version": v, "Os": "linux", "Arch": arch, "Platform": {"Name": "ministry"}},
+            "Server": {"Version": v, "Os": "linux", "Arch": arch, "Platform": {"Name": "ministry (daemonless)"},
+                       "Components": [{"Name": "Engine", "Version": v}]},
+        });
+        let t = super::template::Template::parse(&f.replace("\\t", "\t"))
+            .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
+        println!("{}", t.render(&o)?);
+        return Ok(());
+    }
     println!(
         "Client:\n Version:           {}\n OS/Arch:           linux/{arch}\n",
         env!("CARGO_PKG_VERSION")

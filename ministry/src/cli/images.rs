@@ -28,7 +28,10 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
         match f.split_once('=') {
             Some(("dangling", v)) => dangling = Some(v == "true" || v == "1"),
             Some(("reference", v)) => patterns.push(v.to_string()),
-            _ => bail!("invalid filter '{f}'"),
+            _ => {
+                let k = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
+                return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
+            }
         }
     }
     if let Some(r) = &a.repository {
@@ -178,7 +181,15 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
 
 /// `tag`.
 pub fn tag(engine: &Engine, a: &TagArgs) -> Result<()> {
-    let target = Reference::parse(&a.target)?;
+    let target = Reference::parse(&a.target).map_err(|e| {
+        super::ClientError::error(
+            format!(
+                "Error parsing reference: {:?} is not a valid repository/tag: {e}",
+                a.target
+            ),
+            1,
+        )
+    })?;
     let img = engine.images().tag(&a.source, &target)?;
     let mut ev = std::collections::BTreeMap::new();
     ev.insert("name".to_string(), target.to_string());
@@ -206,7 +217,9 @@ pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
             }
             Err(e) => {
                 eprintln!("Error response from daemon: {e}");
-                ok = false;
+                // Docker's CLI: with -f, an image that is not there is not a failure.
+                let missing = e.to_string().starts_with("No such image");
+                ok &= a.force && missing;
             }
         }
     }
@@ -303,9 +316,18 @@ pub fn inspect(engine: &Engine, a: &InspectArgs) -> Result<bool> {
             None => errors.push(missing),
         }
     }
-    // What was found first, then what was not, as Docker prints them.
-    print_inspect(&out, a.format.as_deref())?;
-    for e in &errors {
+    finish_inspect(&out, a.format.as_deref(), &errors)
+}
+
+/// Prints what an `inspect` found, then what it did not (as Docker does); `false` when
+/// something was not found.
+pub fn finish_inspect(
+    objects: &[serde_json::Value],
+    format: Option<&str>,
+    errors: &[String],
+) -> Result<bool> {
+    print_inspect(objects, format)?;
+    for e in errors {
         eprintln!("{e}");
     }
     Ok(errors.is_empty())

@@ -17,19 +17,15 @@ pub fn run(engine: &Engine, c: &NetworkCommand) -> Result<bool> {
         NetworkCommand::Create(a) => create(engine, a).map(|_| true),
         NetworkCommand::Ls(a) => ls(engine, a).map(|_| true),
         NetworkCommand::Inspect(a) => {
-            let mut ok = true;
+            let mut errors = Vec::new();
             let mut objects = Vec::new();
             for n in &a.networks {
                 match engine.network(n).and_then(|r| inspect_json(engine, &r)) {
                     Ok(v) => objects.push(v),
-                    Err(e) => {
-                        eprintln!("Error response from daemon: {e}");
-                        ok = false;
-                    }
+                    Err(e) => errors.push(format!("Error response from daemon: {e}")),
                 }
             }
-            super::images::print_inspect(&objects, a.format.as_deref())?;
-            Ok(ok)
+            super::images::finish_inspect(&objects, a.format.as_deref(), &errors)
         }
         NetworkCommand::Rm(a) => Ok(each(&a.networks, |n| {
             engine.remove_network(n)?;

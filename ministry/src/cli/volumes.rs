@@ -111,19 +111,15 @@ pub fn ls(engine: &Engine, a: &VolumeLsArgs) -> Result<()> {
 
 /// `volume inspect`: a JSON array (or the template per volume); missing ones are errors.
 pub fn inspect(engine: &Engine, a: &VolumeInspectArgs) -> Result<bool> {
-    let mut ok = true;
+    let mut errors = Vec::new();
     let mut objects = Vec::new();
     for n in &a.volumes {
         match engine.volumes().get(n) {
             Ok(v) => objects.push(serde_json::to_value(v)?),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                ok = false;
-            }
+            Err(e) => errors.push(format!("Error response from daemon: {e}")),
         }
     }
-    super::images::print_inspect(&objects, a.format.as_deref())?;
-    Ok(ok)
+    super::images::finish_inspect(&objects, a.format.as_deref(), &errors)
 }
 
 /// `volume rm`: prints each removed name; with `-f`, a missing volume is no error.
