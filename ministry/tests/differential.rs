@@ -599,6 +599,76 @@ fn scenarios_match_docker() {
         "ci1",
     ]);
     t.same(&["rm", "ci1"]);
+    // The host config as inspect shows it.
+    t.same(&[
+        "create",
+        "--name",
+        "hc1",
+        "-h",
+        "myhost",
+        "--add-host",
+        "a:1.2.3.4",
+        "--dns",
+        "9.9.9.9",
+        "-l",
+        "k=v",
+        "-w",
+        "/tmp",
+        "--stop-signal",
+        "SIGINT",
+        "-m",
+        "64m",
+        "--cpus",
+        "0.5",
+        "--pids-limit",
+        "50",
+        "--shm-size",
+        "32m",
+        "--ulimit",
+        "nofile=100:200",
+        "--read-only",
+        "--tmpfs",
+        "/run",
+        "--cap-add",
+        "NET_ADMIN",
+        "--cap-drop",
+        "CHOWN",
+        "--security-opt",
+        "no-new-privileges",
+        "--init",
+        "-u",
+        "1000:1000",
+        "--network",
+        "none",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "busybox",
+        "sleep",
+        "100",
+    ]);
+    for f in [
+        "{{.Config.Hostname}} {{.Config.User}} {{.Config.WorkingDir}} {{.Config.StopSignal}} {{json .Config.Labels}}",
+        "{{json .HostConfig.ExtraHosts}} {{json .HostConfig.Dns}} {{.HostConfig.ShmSize}} {{.HostConfig.ReadonlyRootfs}} {{json .HostConfig.Tmpfs}}",
+        "{{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{json .HostConfig.SecurityOpt}} {{.HostConfig.Init}} {{.HostConfig.Privileged}}",
+        "{{json .HostConfig.Ulimits}} {{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{json .HostConfig.Sysctls}}",
+    ] {
+        t.same(&["inspect", "-f", f, "hc1"]);
+    }
+    t.same(&[
+        "create",
+        "--name",
+        "hc2",
+        "--network",
+        "none",
+        "busybox",
+        "true",
+    ]);
+    t.same(&[
+        "inspect", "-f",
+        "{{json .HostConfig.ExtraHosts}} {{json .HostConfig.Dns}} {{json .HostConfig.CapAdd}} {{json .HostConfig.Ulimits}} {{.HostConfig.ShmSize}} {{.HostConfig.Tmpfs}}",
+        "hc2",
+    ]);
+    t.same(&["rm", "hc1", "hc2"]);
 
     assert!(
         t.mismatches.is_empty(),

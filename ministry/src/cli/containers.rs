@@ -790,7 +790,7 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
     let st = engine.container_state(c)?;
     let rs = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
     let res = engine.container_resources(c);
-    Ok(json!({
+    let mut v = json!({
         "Id": c.id,
         "Created": c.created,
         "Path": c.path,
@@ -840,11 +840,74 @@ pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_j
             "Binds": null_if_empty(&c.binds),
             "VolumesFrom": null_if_empty(&c.volumes_from),
             "Mounts": host_config_mounts(&c.mount_flags),
+            "CapAdd": null_if_empty(&capabilities(&c.host.cap_add)),
+            "CapDrop": null_if_empty(&capabilities(&c.host.cap_drop)),
+            "Dns": c.dns,
+            "DnsOptions": c.dns_options,
+            "DnsSearch": c.dns_search,
+            "ExtraHosts": null_if_empty(&c.extra_hosts),
+            "Privileged": c.host.privileged,
+            "ReadonlyRootfs": c.host.read_only,
+            "SecurityOpt": null_if_empty(&c.host.security_opt),
+            "ShmSize": c.host.shm_size.unwrap_or(64 << 20),
+            "Ulimits": ulimits_json(&c.host.ulimits),
         },
         "Config": c.config,
         "Mounts": c.mounts.iter().map(|m| m.docker_json()).collect::<Vec<_>>(),
         "NetworkSettings": network_settings(c, st.running),
-    }))
+    });
+    // Shown only when set, as Docker's omitempty fields.
+    let h = &mut v["HostConfig"];
+    if !c.host.tmpfs.is_empty() {
+        h["Tmpfs"] = c
+            .host
+            .tmpfs
+            .iter()
+            .map(|t| {
+                let (p, o) = t.split_once(':').unwrap_or((t, ""));
+                (p.to_string(), json!(o))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    if !c.host.sysctls.is_empty() {
+        h["Sysctls"] = c
+            .host
+            .sysctls
+            .iter()
+            .filter_map(|s| s.split_once('='))
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
+    Ok(v)
+}
+
+/// Capability names as Docker records them (`CAP_NET_ADMIN`; `ALL` stays).
+fn capabilities(caps: &[String]) -> Vec<String> {
+    caps.iter()
+        .map(|c| {
+            let c = c.to_ascii_uppercase();
+            if c == "ALL" || c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
+        })
+        .collect()
+}
+
+/// `--ulimit` values as Docker shows them (`[{"Hard": 200, "Name": "nofile", "Soft": 100}]`).
+fn ulimits_json(ulimits: &[String]) -> serde_json::Value {
+    let parse = |n: &str| n.parse::<i64>().unwrap_or(0);
+    ulimits
+        .iter()
+        .filter_map(|u| {
+            let (name, vals) = u.split_once('=')?;
+            let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+            Some(json!({"Hard": parse(hard), "Name": name, "Soft": parse(soft)}))
+        })
+        .collect()
 }
 
 /// Docker's `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.

@@ -74,6 +74,22 @@ pub struct ContainerRecord {
     /// `--restart`.
     #[serde(default)]
     pub restart_policy: libruntime::RestartPolicy,
+    /// The host-config flags of `run`/`create` (capabilities, security options, tmpfs,
+    /// ulimits, ...), as `inspect` shows them.
+    #[serde(default)]
+    pub host: super::HostConfig,
+    /// `--add-host`.
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
+    /// `--dns`.
+    #[serde(default)]
+    pub dns: Vec<String>,
+    /// `--dns-search`.
+    #[serde(default)]
+    pub dns_search: Vec<String>,
+    /// `--dns-option`.
+    #[serde(default)]
+    pub dns_options: Vec<String>,
 }
 
 /// The state `ps` and `inspect` show.

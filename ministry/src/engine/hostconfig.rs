@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 use super::Error;
 
-/// The host-config part of `run`/`create`.
-#[derive(Debug, Clone, Default)]
+/// The host-config part of `run`/`create` (recorded with the container for `inspect`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HostConfig {
     /// `--cap-add`.
     pub cap_add: Vec<String>,

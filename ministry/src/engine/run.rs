@@ -387,6 +387,11 @@ impl Engine {
                 links: Vec::new(),
                 devices: o.host.devices.clone(),
                 init: o.init,
+                host: o.host.clone(),
+                extra_hosts: o.add_host.clone(),
+                dns: o.dns.clone(),
+                dns_search: o.dns_search.clone(),
+                dns_options: o.dns_option.clone(),
             };
             let mut record = self.claim_name(record, o.name.as_deref())?;
             if !o.links.is_empty() {
