@@ -484,6 +484,33 @@ fn scenarios_match_docker() {
     t.same_error(&["network", "inspect", "nope"]);
     t.same_error(&["network", "create", "--driver", "bogus", "n1"]);
     t.same(&["info", "--format", "{{.Driver}}"]);
+    // ps rows: label lookup, sizes, JSON with Docker's keys in its (sorted) order.
+    t.same(&run(&[
+        "-d", "--name", "ps1", "-l", "app=web", "busybox", "sleep", "30",
+    ]));
+    t.same(&[
+        "ps",
+        "--filter",
+        "label=app",
+        "--format",
+        "{{.Names}} {{.Label \"app\"}}",
+    ]);
+    t.same(&[
+        "ps",
+        "-s",
+        "--filter",
+        "name=ps1",
+        "--format",
+        "{{.Names}} {{.Size}}",
+    ]);
+    t.same(&[
+        "ps",
+        "--filter",
+        "name=ps1",
+        "--format",
+        "{{.Names}} {{.LocalVolumes}} {{.State}} {{.Networks}} {{.Labels}}",
+    ]);
+    t.same(&["rm", "-f", "ps1"]);
 
     // Restart policies: three runs, then exited; Docker's refusals.
     t.same(&run(&[

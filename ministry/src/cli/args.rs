@@ -718,6 +718,9 @@ pub struct PsArgs {
     /// Show the latest created container (includes all states)
     #[arg(short = 'l', long)]
     pub latest: bool,
+    /// Display total file sizes
+    #[arg(short, long)]
+    pub size: bool,
 }
 
 /// `rm`.

@@ -1050,6 +1050,9 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
     ]
     .map(String::from)
     .to_vec()];
+    if a.size {
+        rows[0].push("SIZE".into());
+    }
     let filters = PsFilters::parse(&a.filter)?;
     let last = if a.latest { Some(1) } else { a.last };
     let all = a.all || last.is_some() || filters.has("status");
@@ -1145,10 +1148,29 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             })
             .collect();
         let networks: Vec<String> = ministry::Engine::network_names(&c);
+        let local_volumes = c.mounts.iter().filter(|m| !m.name.is_empty()).count();
+        // `-s`: its own layer, and that with the image's ("virtual").
+        let size = if a.size {
+            let rw = engine
+                .images()
+                .snapshotter()
+                .usage(&c.snapshot)
+                .map(|u| u.size)
+                .unwrap_or(0);
+            let image = engine
+                .images()
+                .resolve(&c.image_id)
+                .map(|i| i.size())
+                .unwrap_or(0);
+            format!("{} (virtual {})", human_size(rw), human_size(rw + image))
+        } else {
+            "0B".to_string()
+        };
         objects.push(json!({
-            "ID": id, "Image": c.image, "Command": cmd, "CreatedAt": c.created, "RunningFor": super::output::ago(&c.created),
-            "Ports": ports, "Status": status, "Size": "0B", "Names": c.name, "Labels": labels.join(","),
+            "ID": id, "Image": c.image, "Command": cmd, "CreatedAt": super::output::go_time(&c.created), "RunningFor": super::output::ago(&c.created),
+            "Ports": ports, "Status": status, "Size": size, "Names": c.name, "Labels": labels.join(","),
             "Mounts": mounts.join(","), "Networks": networks.join(","), "State": st.status,
+            "LocalVolumes": local_volumes.to_string(), "Platform": null,
         }));
         rows.push(vec![
             id,
@@ -1159,6 +1181,11 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             ports,
             c.name.clone(),
         ]);
+        if a.size {
+            if let Some(r) = rows.last_mut() {
+                r.push(size);
+            }
+        }
     }
     if let Some(f) = a.format.as_deref().filter(|f| !a.quiet && *f != "table") {
         let headers = json!({"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS", "Status": "STATUS", "Size": "SIZE", "Names": "NAMES", "Labels": "LABELS", "Mounts": "MOUNTS", "Networks": "NETWORKS", "State": "STATE"});

@@ -156,6 +156,20 @@ pub fn human_duration(d: Duration) -> String {
     format!("{} years", (secs / 3600.0 / 24.0 / 365.0) as u64)
 }
 
+/// Go's `time.Time` text in UTC (`2026-11-27 14:42:11 +0000 UTC`), as Docker's `CreatedAt`
+/// columns show it; the input as it is when it cannot be parsed.
+pub fn go_time(rfc3339: &str) -> String {
+    match libimage::time::parse_rfc3339(rfc3339)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+    {
+        Some(d) => {
+            let s = libruntime::logs::rfc3339_nanos(d.as_nanos() as u64);
+            format!("{} +0000 UTC", s[..19].replace('T', " "))
+        }
+        None => rfc3339.to_string(),
+    }
+}
+
 /// `7 minutes ago` for an RFC 3339 time; empty when it cannot be parsed.
 pub fn ago(rfc3339: &str) -> String {
     match libimage::time::parse_rfc3339(rfc3339) {

@@ -56,22 +56,6 @@ fn mem_total() -> u64 {
         * 1024
 }
 
-fn binary_size(n: u64) -> String {
-    const U: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let (mut v, mut i) = (n as f64, 0);
-    while v >= 1024.0 && i < U.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    format!("{:.4}", v)
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_string()
-        .parse::<f64>()
-        .map(|x| format!("{}{}", (x * 100.0).round() / 100.0, U[i]))
-        .unwrap_or_default()
-}
-
 /// `info`: the engine and the machine, as Docker lays them out (`--format` sees Docker's
 /// field names).
 pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
@@ -156,7 +140,10 @@ pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
         v["Architecture"].as_str().unwrap_or("")
     );
     o += &format!(" CPUs: {}\n", v["NCPU"]);
-    o += &format!(" Total Memory: {}\n", binary_size(mem_total()));
+    o += &format!(
+        " Total Memory: {}\n",
+        super::output::bytes_size(mem_total())
+    );
     o += &format!(" Name: {}\n", v["Name"].as_str().unwrap_or(""));
     o += &format!(" Docker Root Dir: {}\n", cfg.root.display());
     o += " Debug Mode: false\n Insecure Registries:\n";
@@ -169,28 +156,7 @@ pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
 
 /// Docker's `units.HumanSize`: four significant digits, decimal units.
 fn human_size(size: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let (mut v, mut i) = (size as f64, 0);
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let digits = if v >= 1000.0 {
-        0
-    } else if v >= 100.0 {
-        1
-    } else if v >= 10.0 {
-        2
-    } else {
-        3
-    };
-    let t = format!("{v:.digits$}");
-    let t = if t.contains('.') {
-        t.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        t
-    };
-    format!("{t}{}", UNITS[i])
+    super::output::human_size_with_precision(size, 4)
 }
 
 fn pct(part: u64, total: u64) -> String {

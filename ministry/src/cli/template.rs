@@ -530,6 +530,22 @@ fn pipeline(p: &Pipeline, dot: &Value, vars: &mut Vars) -> Result<Value> {
                 args.extend(prev.take());
                 call(f, args)?
             }
+            // Docker's formatter methods with an argument: `.Label "key"` of `ps`,
+            // `images`, `volume ls` and `network ls` rows (their `Labels` is `k=v,...`).
+            Operand::Field(p) if p.last().is_some_and(|l| l == "Label") && cmd.len() == 2 => {
+                let key = as_str(&operand(&cmd[1], dot, vars)?);
+                let mut path = p.clone();
+                path.pop();
+                path.push("Labels".into());
+                let labels = field(dot.clone(), &path, ".Labels")?;
+                let labels = as_str(&labels);
+                labels
+                    .split(',')
+                    .filter_map(|kv| kv.split_once('='))
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| Value::String(v.to_string()))
+                    .unwrap_or(Value::String(String::new()))
+            }
             first => {
                 if cmd.len() > 1 || prev.is_some() {
                     bail!("can't give argument to non-function {first:?}");
@@ -736,9 +752,16 @@ pub fn go_format(v: &Value) -> String {
 pub fn format_rows(format: &str, headers: &Value, objects: &[Value]) -> Result<String> {
     let format = format.replace("\\t", "\t");
     if format == "json" {
+        // Docker marshals its rows as maps: keys in sorted order.
         return Ok(objects
             .iter()
-            .map(|o| serde_json::to_string(o).unwrap_or_default() + "\n")
+            .map(|o| {
+                let sorted: std::collections::BTreeMap<String, Value> = o
+                    .as_object()
+                    .map(|m| m.clone().into_iter().collect())
+                    .unwrap_or_default();
+                serde_json::to_string(&sorted).unwrap_or_default() + "\n"
+            })
             .collect());
     }
     if let Some(t) = format.strip_prefix("table") {
