@@ -442,6 +442,12 @@ fn scenarios_match_docker() {
     t.same(&["volume", "ls", "--format", "{{.Name}} {{.Driver}}"]);
     t.same(&[
         "volume",
+        "ls",
+        "--format",
+        "{{.Name}} {{.Availability}} {{.Group}} {{.Status}} {{.Scope}} {{.Links}}",
+    ]);
+    t.same(&[
+        "volume",
         "inspect",
         "-f",
         "{{.Name}} {{.Driver}} {{.Scope}}",
@@ -484,6 +490,18 @@ fn scenarios_match_docker() {
     t.same_error(&["network", "inspect", "nope"]);
     t.same_error(&["network", "create", "--driver", "bogus", "n1"]);
     t.same(&["info", "--format", "{{.Driver}}"]);
+    t.same(&[
+        "images",
+        "--format",
+        "{{.Repository}} {{.Tag}} {{.Size}} {{.VirtualSize}} {{json .Digest}} {{.Containers}}",
+        "busybox",
+    ]);
+    t.same(&[
+        "history",
+        "--format",
+        "{{json .CreatedBy}} {{.Size}} {{.Comment}}",
+        "busybox",
+    ]);
     // ps rows: label lookup, sizes, JSON with Docker's keys in its (sorted) order.
     t.same(&run(&[
         "-d", "--name", "ps1", "-l", "app=web", "busybox", "sleep", "30",

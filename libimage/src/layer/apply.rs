@@ -67,8 +67,8 @@ pub struct Applied {
     pub compression: Compression,
     /// Number of entries applied.
     pub entries: u64,
-    /// Bytes of regular-file content written (hard links counted once): the layer size
-    /// Docker reports.
+    /// Bytes of regular-file content written (hard links counted once) and of symlink
+    /// targets: the layer size Docker reports.
     pub content_size: u64,
 }
 
@@ -524,6 +524,8 @@ impl State<'_> {
                 return Err(reject("symlink without a target"));
             }
             fsops::symlinkat(&target, pfd, &name).map_err(ioe("symlink"))?;
+            // A link's own size (its target's length) counts, as Docker counts a layer.
+            self.content_size += target.len() as u64;
             if self.opts.same_owner {
                 fsops::lchown_at(pfd, &name, meta.uid, meta.gid).map_err(ioe("chown"))?;
             }

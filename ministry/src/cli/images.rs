@@ -105,8 +105,9 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
             objects.push(serde_json::json!({
                 "Repository": row[0], "Tag": row[1],
                 "Digest": if a.digests { row[2].clone() } else { "<none>".to_string() },
-                "ID": id_column(&img.id, a.no_trunc), "CreatedSince": ago(created), "CreatedAt": created,
-                "Size": human_size(img.size()), "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A", "VirtualSize": human_size(img.size()),
+                "ID": id_column(&img.id, a.no_trunc), "CreatedSince": ago(created), "CreatedAt": super::output::go_time(created),
+                "Size": human_size(img.size()), "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A",
+                "VirtualSize": super::output::human_size_with_precision(img.size(), 4),
             }));
             rows.push(row);
         }
@@ -267,7 +268,7 @@ pub fn history(engine: &Engine, a: &HistoryArgs) -> Result<()> {
             (r.created.clone(), r.size.to_string())
         };
         objects.push(serde_json::json!({
-            "ID": id, "CreatedSince": ago(&r.created), "CreatedAt": r.created, "CreatedBy": by,
+            "ID": id, "CreatedSince": ago(&r.created), "CreatedAt": super::output::rfc3339_seconds(&r.created), "CreatedBy": by,
             "Size": size, "Comment": r.comment,
         }));
         t.push(vec![id, created, by, size, r.comment]);

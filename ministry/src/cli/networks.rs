@@ -113,10 +113,11 @@ fn row(r: &NetworkRecord, no_trunc: bool) -> Value {
         "Driver": r.driver,
         "Scope": "local",
         "IPv6": "false",
-        "IPv4": "true",
+        // Docker 20.10's daemon does not report IPv4 (the CLI shows false).
+        "IPv4": "false",
         "Internal": "false",
         "Labels": labels.join(","),
-        "CreatedAt": r.created,
+        "CreatedAt": super::output::go_time_precise(&r.created),
     })
 }
 

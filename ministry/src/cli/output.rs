@@ -159,15 +159,41 @@ pub fn human_duration(d: Duration) -> String {
 /// Go's `time.Time` text in UTC (`2026-11-27 14:42:11 +0000 UTC`), as Docker's `CreatedAt`
 /// columns show it; the input as it is when it cannot be parsed.
 pub fn go_time(rfc3339: &str) -> String {
-    match libimage::time::parse_rfc3339(rfc3339)
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-    {
-        Some(d) => {
-            let s = libruntime::logs::rfc3339_nanos(d.as_nanos() as u64);
-            format!("{} +0000 UTC", s[..19].replace('T', " "))
+    match nanos(rfc3339) {
+        Some(ns) => format!(
+            "{} +0000 UTC",
+            libruntime::logs::rfc3339_nanos(ns)[..19].replace('T', " ")
+        ),
+        None => rfc3339.to_string(),
+    }
+}
+
+/// [`go_time`] with the fraction of a second Go prints (trailing zeros dropped:
+/// `2026-11-27 13:13:33.86622316 +0000 UTC`).
+pub fn go_time_precise(rfc3339: &str) -> String {
+    match nanos(rfc3339) {
+        Some(ns) => {
+            let s = libruntime::logs::rfc3339_nanos(ns);
+            let frac = s[20..29].trim_end_matches('0');
+            let dot = if frac.is_empty() { "" } else { "." };
+            format!("{}{dot}{frac} +0000 UTC", s[..19].replace('T', " "))
         }
         None => rfc3339.to_string(),
     }
+}
+
+/// An RFC 3339 time to the second (`2026-11-27T10:35:18Z`), as Docker's history shows it.
+pub fn rfc3339_seconds(rfc3339: &str) -> String {
+    match nanos(rfc3339) {
+        Some(ns) => format!("{}Z", &libruntime::logs::rfc3339_nanos(ns)[..19]),
+        None => rfc3339.to_string(),
+    }
+}
+
+fn nanos(rfc3339: &str) -> Option<u64> {
+    libimage::time::parse_rfc3339(rfc3339)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as u64)
 }
 
 /// `7 minutes ago` for an RFC 3339 time; empty when it cannot be parsed.

@@ -620,6 +620,7 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value> {
         }
     };
     Ok(match f {
+        // (Docker's template `json` does not escape HTML; its `--format json` rows do.)
         "json" => Value::String(serde_json::to_string(&one(&args))?),
         "upper" => Value::String(as_str(&one(&args)).to_uppercase()),
         "lower" => Value::String(as_str(&one(&args)).to_lowercase()),
@@ -746,6 +747,14 @@ pub fn go_format(v: &Value) -> String {
     }
 }
 
+/// JSON as Go's encoder writes it: `<`, `>` and `&` escaped (`\u003c`...). They only
+/// occur inside strings, so the whole text can be rewritten.
+fn go_json(s: &str) -> String {
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 /// Renders `format` (Docker's `--format`: a template, `table TEMPLATE`, or `json`) for
 /// each object; `headers` names the column of each field for `table`. Docker turns `\t`
 /// in the format into a tab.
@@ -760,7 +769,7 @@ pub fn format_rows(format: &str, headers: &Value, objects: &[Value]) -> Result<S
                     .as_object()
                     .map(|m| m.clone().into_iter().collect())
                     .unwrap_or_default();
-                serde_json::to_string(&sorted).unwrap_or_default() + "\n"
+                go_json(&serde_json::to_string(&sorted).unwrap_or_default()) + "\n"
             })
             .collect());
     }

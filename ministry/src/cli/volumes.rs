@@ -96,10 +96,11 @@ pub fn ls(engine: &Engine, a: &VolumeLsArgs) -> Result<()> {
             .iter()
             .map(|v| {
                 json!({"Name": v.name, "Driver": v.driver, "Scope": v.scope, "Mountpoint": v.mountpoint,
-                       "Labels": labels_text(v), "Links": "N/A", "Size": "N/A", "CreatedAt": v.created_at})
+                       "Labels": labels_text(v), "Links": "N/A", "Size": "N/A",
+                       "Availability": "N/A", "Group": "N/A", "Status": "N/A"})
             })
             .collect();
-        let headers = json!({"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "CreatedAt": "CREATED AT"});
+        let headers = json!({"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Availability": "AVAILABILITY", "Group": "GROUP", "Status": "STATUS"});
         out.write_all(super::template::format_rows(f, &headers, &objects)?.as_bytes())?;
         return Ok(());
     }
