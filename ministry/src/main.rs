@@ -47,7 +47,12 @@ fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
     Ok(config)
 }
 
-fn run(cli: Cli) -> anyhow::Result<bool> {
+fn run(mut cli: Cli) -> anyhow::Result<bool> {
+    // `container ...` is the same command under Docker's management command.
+    cli.command = match cli.command {
+        Command::Container(c) => c.into_command(),
+        other => other,
+    };
     let config = engine_config(&cli)?;
     let engine = Engine::open(config)?;
     use cli::images as h;
@@ -140,6 +145,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Image(ImageCommand::Prune(a)) => h::prune(&engine, a).map(|_| true)?,
         Command::System(SystemCommand::Check) => h::system_check(&engine)?,
+        Command::ContainerPrune(a) => cli::system::container_prune(&engine, a).map(|_| true)?,
+        Command::Container(_) => unreachable!("replaced by its command above"),
         Command::System(SystemCommand::Df(a)) => cli::system::df(&engine, a).map(|_| true)?,
         Command::System(SystemCommand::Info(a)) | Command::Info(a) => {
             cli::system::info(&engine, a).map(|_| true)?

@@ -1048,6 +1048,11 @@ fn restart_policies_like_docker() {
         err.contains("You cannot remove a restarting container"),
         "{err}"
     );
+    // Pruning takes stopped containers only: a restarting one stays.
+    m.ok(&["container", "prune", "-f"]);
+    assert!(m
+        .ok(&["ps", "-a", "--format", "{{.Names}}"])
+        .contains("loop"));
     m.ok(&["stop", "loop"]);
     let count = inspect_until(&m, "loop", "{{.State.Status}} {{.RestartCount}}", |s| {
         s.starts_with("exited")

@@ -529,6 +529,28 @@ fn scenarios_match_docker() {
         "{{.Names}} {{.LocalVolumes}} {{.State}} {{.Networks}} {{.Labels}}",
     ]);
     t.same(&["rm", "-f", "ps1"]);
+    // The `container` management command.
+    t.same(&run(&["--name", "cg1", "busybox", "true"]));
+    t.same(&[
+        "container",
+        "ls",
+        "-a",
+        "--filter",
+        "name=cg1",
+        "--format",
+        "{{.Names}}",
+    ]);
+    t.same(&[
+        "container",
+        "inspect",
+        "-f",
+        "{{.Name}} {{.State.Status}}",
+        "cg1",
+    ]);
+    t.same_error(&["container", "inspect", "nope"]);
+    t.same(&["container", "logs", "cg1"]);
+    t.same(&["container", "prune", "-f"]);
+    t.same_error(&["container", "stop", "nope"]);
 
     // Restart policies: three runs, then exited; Docker's refusals.
     t.same(&run(&[

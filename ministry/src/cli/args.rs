@@ -175,6 +175,106 @@ pub enum Command {
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Remove all stopped containers (`container prune`)
+    #[command(hide = true, name = "container-prune")]
+    ContainerPrune(PruneArgs),
+}
+
+/// `container` subcommands: the container commands under Docker's management command.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Create a new image from a container's changes
+    Commit(CommitArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(CpArgs),
+    /// Create a new container
+    Create(RunArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(ContainerArg),
+    /// Execute a command in a running container
+    Exec(ExecArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(ExportArgs),
+    /// Display detailed information on one or more containers
+    Inspect(InspectArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"])]
+    Ls(PsArgs),
+    /// Pause all processes within one or more containers
+    Pause(WaitArgs),
+    /// List port mappings or a specific mapping for the container
+    Port(PortArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(StatsArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Unpause all processes within one or more containers
+    Unpause(WaitArgs),
+    /// Update configuration of one or more containers
+    Update(UpdateArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+}
+
+impl ContainerCommand {
+    /// The top-level command it stands for (`container inspect` inspects containers only).
+    pub fn into_command(self) -> Command {
+        use ContainerCommand as C;
+        match self {
+            C::Attach(a) => Command::Attach(a),
+            C::Commit(a) => Command::Commit(a),
+            C::Cp(a) => Command::Cp(a),
+            C::Create(a) => Command::Create(a),
+            C::Diff(a) => Command::Diff(a),
+            C::Exec(a) => Command::Exec(a),
+            C::Export(a) => Command::Export(a),
+            C::Inspect(mut a) => {
+                a.typ = Some("container".into());
+                Command::Inspect(a)
+            }
+            C::Kill(a) => Command::Kill(a),
+            C::Logs(a) => Command::Logs(a),
+            C::Ls(a) => Command::Ps(a),
+            C::Pause(a) => Command::Pause(a),
+            C::Port(a) => Command::Port(a),
+            C::Prune(a) => Command::ContainerPrune(a),
+            C::Rename(a) => Command::Rename(a),
+            C::Restart(a) => Command::Restart(a),
+            C::Rm(a) => Command::Rm(a),
+            C::Run(a) => Command::Run(a),
+            C::Start(a) => Command::Start(a),
+            C::Stats(a) => Command::Stats(a),
+            C::Stop(a) => Command::Stop(a),
+            C::Top(a) => Command::Top(a),
+            C::Unpause(a) => Command::Unpause(a),
+            C::Update(a) => Command::Update(a),
+            C::Wait(a) => Command::Wait(a),
+        }
+    }
 }
 
 /// `image` subcommands.

@@ -56,6 +56,47 @@ fn mem_total() -> u64 {
         * 1024
 }
 
+/// Removes every stopped container (not running, paused or restarting); returns their
+/// IDs and the bytes their own layers held.
+fn prune_containers(engine: &Engine) -> Result<(Vec<String>, u64)> {
+    let mut reclaimed = 0u64;
+    let mut removed = Vec::new();
+    for c in engine.containers()? {
+        let st = engine.container_state(&c)?;
+        if st.running || st.restarting {
+            continue;
+        }
+        reclaimed += engine
+            .images()
+            .snapshotter()
+            .usage(&c.snapshot)
+            .map(|u| u.size)
+            .unwrap_or(0);
+        engine.remove_container_with(&c.id, false, false)?;
+        removed.push(c.id);
+    }
+    Ok((removed, reclaimed))
+}
+
+/// `container prune`: Docker's prompt (unless `-f`), then every stopped container goes.
+pub fn container_prune(engine: &Engine, a: &super::args::PruneArgs) -> Result<()> {
+    if !a.force {
+        print!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            return Ok(());
+        }
+    }
+    let (removed, reclaimed) = prune_containers(engine)?;
+    if !removed.is_empty() {
+        println!("Deleted Containers:\n{}\n", removed.join("\n"));
+    }
+    println!("Total reclaimed space: {}", human_size(reclaimed));
+    Ok(())
+}
+
 /// `info`: the engine and the machine, as Docker lays them out (`--format` sees Docker's
 /// field names).
 pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
@@ -287,21 +328,7 @@ pub fn prune(engine: &Engine, a: &SystemPruneArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let mut reclaimed = 0u64;
-    let mut removed = Vec::new();
-    for c in engine.containers()? {
-        if engine.container_state(&c)?.running {
-            continue;
-        }
-        reclaimed += engine
-            .images()
-            .snapshotter()
-            .usage(&c.snapshot)
-            .map(|u| u.size)
-            .unwrap_or(0);
-        engine.remove_container_with(&c.id, false, false)?;
-        removed.push(c.id);
-    }
+    let (removed, mut reclaimed) = prune_containers(engine)?;
     if !removed.is_empty() {
         println!("Deleted Containers:\n{}\n", removed.join("\n"));
     }
