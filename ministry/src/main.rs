@@ -85,12 +85,15 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
         },
         Command::Create(a) => match cli::containers::create(&engine, a) {
             Ok(()) => true,
+            Err(e) if e.downcast_ref::<cli::ClientError>().is_some() => {
+                let c = e.downcast_ref::<cli::ClientError>().expect("checked");
+                eprintln!("{c}\n\nRun 'ministry create --help' for more information");
+                std::process::exit(c.code);
+            }
+            // Docker's `create` reports the daemon's refusal and exits 1.
             Err(e) => {
-                eprintln!(
-                    "Error response from daemon: {}.\nSee 'ministry create --help'.",
-                    format!("{e:#}").trim_end_matches('.')
-                );
-                std::process::exit(125);
+                eprintln!("Error response from daemon: {e:#}");
+                std::process::exit(1);
             }
         },
         Command::Start(a) => match cli::containers::start(&engine, a)? {

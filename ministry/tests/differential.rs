@@ -551,6 +551,11 @@ fn scenarios_match_docker() {
     t.same(&["container", "logs", "cg1"]);
     t.same(&["container", "prune", "-f"]);
     t.same_error(&["container", "stop", "nope"]);
+    // `create` exits 1 for the daemon's refusals; -it needs a terminal (tests have none).
+    t.same_error(&["create", "--network", "none", "busybox"]);
+    t.same_error(&["create", "-m", "1", "busybox", "true"]);
+    t.same_error(&["create", "--ulimit", "x", "busybox", "true"]);
+    t.same_error(&run(&["--rm", "-it", "busybox", "true"]));
 
     // Restart policies: three runs, then exited; Docker's refusals.
     t.same(&run(&[

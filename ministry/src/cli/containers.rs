@@ -1,7 +1,7 @@
 //! Container commands: `run`, `create`, `start`, `stop`, `kill`, `wait`, `logs`, `ps`, `rm`,
 //! and `inspect` of containers.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::Stdio;
 
 use anyhow::{bail, Result};
@@ -195,6 +195,13 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
 /// `run`: foreground (the output is logged and copied to this terminal; the exit code is
 /// the container's; 125 for engine errors, 126/127 when the program cannot run), or `-d`.
 pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
+    // Docker's CLI: -it needs this process's stdin to be a terminal.
+    if a.tty && a.interactive && !a.detach && !std::io::stdin().is_terminal() {
+        return Err(super::ClientError::error(
+            "the input device is not a TTY",
+            1,
+        ));
+    }
     let opts = run_options(a)?;
     // `-a`: only the streams named (Docker's default: stdout and stderr, stdin with -i).
     let mut streams = [a.interactive, !a.detach, !a.detach];
@@ -1218,6 +1225,13 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
             e,
             "-e, --env",
             format!("invalid environment variable: {e}"),
+        ));
+    }
+    if a.tty && a.interactive && !a.detach && !std::io::stdin().is_terminal() {
+        engine.container(&a.container)?;
+        return Err(super::ClientError::error(
+            "the input device is not a TTY",
+            1,
         ));
     }
     let o = ministry::ExecOptions {

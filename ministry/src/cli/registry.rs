@@ -34,23 +34,25 @@ pub fn pull_to(
     stream: Stream,
 ) -> Result<()> {
     let r = libimage::Reference::parse(name)?;
-    if !quiet {
-        if default_tag(name) {
-            writeln!(out, "Using default tag: latest")?;
-        }
-        let what = r
-            .tag()
-            .map(str::to_string)
-            .or_else(|| r.digest().map(|d| d.to_string()))
-            .unwrap_or_default();
-        writeln!(out, "{what}: Pulling from {}", r.path())?;
+    if !quiet && default_tag(name) {
+        writeln!(out, "Using default tag: latest")?;
     }
+    // "TAG: Pulling from REPO" once the registry answered (as Docker: not before a failure).
+    let what = r
+        .tag()
+        .map(str::to_string)
+        .or_else(|| r.digest().map(|d| d.to_string()))
+        .unwrap_or_default();
+    let header = Mutex::new(Some(format!("{what}: Pulling from {}", r.path())));
     let present = Mutex::new(std::collections::HashSet::<libimage::Digest>::new());
     let bars = if quiet { None } else { LayerBars::on(stream) };
     let out = Mutex::new(out);
     let progress = |p: Progress| {
         if quiet {
             return;
+        }
+        if let Some(h) = header.lock().expect("lock").take() {
+            let _ = writeln!(out.lock().expect("lock"), "{h}");
         }
         let Progress::Layer {
             digest,
