@@ -556,6 +556,32 @@ fn scenarios_match_docker() {
     t.same_error(&["create", "-m", "1", "busybox", "true"]);
     t.same_error(&["create", "--ulimit", "x", "busybox", "true"]);
     t.same_error(&run(&["--rm", "-it", "busybox", "true"]));
+    t.same_error(&run(&["--rm", "-v", ":/x", "busybox", "true"]));
+    // Refusals that depend on a container's state.
+    t.same(&run(&["--name", "st1", "busybox", "true"]));
+    t.same(&[
+        "create",
+        "--name",
+        "cr1",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "30",
+    ]);
+    for args in [
+        &["kill", "st1"][..],
+        &["kill", "cr1"],
+        &["kill", "-s", "HUP", "nope"],
+        &["unpause", "st1"],
+        &["attach", "cr1"],
+        &["rename", "st1", "cr1"],
+        &["update", "--memory", "10m", "st1"],
+    ] {
+        t.same_error(args);
+    }
+    t.same(&["update", "--memory", "10m", "--memory-swap", "20m", "st1"]);
+    t.same(&["rm", "st1", "cr1"]);
 
     // Restart policies: three runs, then exited; Docker's refusals.
     t.same(&run(&[

@@ -89,6 +89,14 @@ fn check_run_flags(a: &RunArgs) -> Result<()> {
     for p in &a.publish {
         libnet::nat::parse_publish(p).map_err(|e| super::ClientError::error(e.to_string(), 125))?;
     }
+    // Docker's CLI splits `-v` itself (the daemon checks the rest).
+    for v in &a.volume {
+        if let Err(e) = libvolume::parse_volume_flag(v) {
+            if e.to_string().contains("empty section between colons") {
+                return Err(super::ClientError::error(e.to_string(), 125));
+            }
+        }
+    }
     Ok(())
 }
 
@@ -449,7 +457,10 @@ pub fn attach(engine: &Engine, a: &AttachArgs) -> Result<Outcome> {
     let c = engine.container(&a.container)?;
     let rc = engine.runtime().get(&c.id)?;
     if rc.state()?.status != libruntime::Status::Running {
-        bail!("You cannot attach to a stopped container, start it first");
+        return Err(super::ClientError::error(
+            "You cannot attach to a stopped container, start it first",
+            1,
+        ));
     }
     let mut sock = std::os::unix::net::UnixStream::connect(rc.attach_socket())
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.name))?;
@@ -625,8 +636,12 @@ pub fn update(engine: &Engine, a: &UpdateArgs) -> Result<bool> {
 /// `kill`.
 pub fn kill(engine: &Engine, a: &KillArgs) -> Result<bool> {
     let sig = parse_signal(&a.signal)?;
+    // Docker's daemon words a refused kill "Cannot kill container: NAME: WHY".
     Ok(each(&a.containers, |n| {
-        engine.kill_container(n, sig).map(drop)
+        engine
+            .kill_container(n, sig)
+            .map(drop)
+            .map_err(|e| ministry::Error::Conflict(format!("Cannot kill container: {n}: {e}")))
     }))
 }
 

@@ -200,6 +200,10 @@ impl Engine {
     pub fn pause_container(&self, name: &str, pause: bool) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
         let st = self.container_state(&c)?;
+        // Docker checks "paused" first when unpausing.
+        if !pause && !st.paused {
+            return Err(Error::Conflict(format!("Container {} is not paused", c.id)));
+        }
         if st.restarting {
             return Err(Error::Conflict(format!(
                 "Container {} is restarting, wait until the container is running",
@@ -260,7 +264,7 @@ impl Engine {
         }
         if let Some(other) = self.containers()?.iter().find(|x| x.name == new_name) {
             return Err(Error::Conflict(format!(
-                "Conflict. The container name \"/{new_name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
+                "Error when allocating new name: Conflict. The container name \"/{new_name}\" is already in use by container \"{}\". You have to remove (or rename) that container to be able to reuse that name.",
                 other.id
             )));
         }
@@ -606,16 +610,18 @@ impl Engine {
         if res.is_null() {
             res = serde_json::json!({});
         }
-        // A new memory limit without a swap limit keeps Docker's rule (swap = 2x memory)
-        // only when the container had no explicit swap; otherwise the swap stays.
+        // A new memory limit without a swap limit keeps the swap limit, which it must not
+        // exceed (none set counts as exceeded), as Docker's daemon rules.
         let mut h = h.clone();
-        if h.memory.is_some() && h.memory_swap.is_none() {
-            if let Some(s) = res["memory"]["swap"].as_i64() {
-                let old = res["memory"]["limit"].as_i64().unwrap_or(0);
-                if s != old * 2 {
-                    h.memory_swap = Some(s.max(h.memory.unwrap_or(0)));
-                }
+        if let (Some(m), None) = (h.memory, h.memory_swap) {
+            let swap = res["memory"]["swap"].as_i64().unwrap_or(0);
+            if m > 0 && (swap == 0 || (swap > 0 && m > swap)) {
+                return Err(Error::InvalidConfig(format!(
+                    "Cannot update container {}: Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time",
+                    c.id
+                )));
             }
+            h.memory_swap = Some(swap);
         }
         super::hostconfig::set_resources(&mut res, &h)?;
         // The device allowlist does not change with `update`.
