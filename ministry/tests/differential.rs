@@ -485,6 +485,15 @@ fn scenarios_match_docker() {
     t.same_error(&["rmi", "mybox:1"]);
     t.same_error(&["rmi", "-f", "mybox:1"]);
     t.same_error(&["images", "--filter", "bogus=1"]);
+    t.same_error(&["images", "--filter", "since=nope"]);
+    t.same(&[
+        "images",
+        "-q",
+        "--filter",
+        "before=busybox",
+        "--filter",
+        "label=x=y",
+    ]);
     t.same_error(&["tag", "busybox", "Bad:Tag"]);
     t.same_error(&["volume", "inspect", "nope"]);
     t.same_error(&["network", "inspect", "nope"]);

@@ -24,10 +24,26 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
     let mut imgs = engine.images().list()?;
     let mut dangling = None;
     let mut patterns = Vec::new();
+    // (before|since, the other image's creation time); label filters (key or key=value).
+    let mut around: Vec<(bool, String)> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    let created_of = |i: &ImageRecord| {
+        engine
+            .images()
+            .config(i)
+            .ok()
+            .and_then(|c| c.str_field("created").map(str::to_string))
+            .unwrap_or_default()
+    };
     for f in &a.filter {
         match f.split_once('=') {
             Some(("dangling", v)) => dangling = Some(v == "true" || v == "1"),
             Some(("reference", v)) => patterns.push(v.to_string()),
+            Some((k @ ("before" | "since"), v)) => {
+                let other = engine.images().resolve(v)?;
+                around.push((k == "before", created_of(&other)));
+            }
+            Some(("label", v)) => labels.push(v.to_string()),
             _ => {
                 let k = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
                 return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
@@ -37,16 +53,29 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
     if let Some(r) = &a.repository {
         patterns.push(r.clone());
     }
-    let created = |i: &ImageRecord| {
-        engine
-            .images()
-            .config(i)
-            .ok()
-            .and_then(|c| c.str_field("created").map(str::to_string))
-            .unwrap_or_default()
+    let has_labels = |i: &ImageRecord| {
+        let cfg = engine.images().config(i).ok();
+        let l = cfg.as_ref().map(|c| &c.raw()["config"]["Labels"]);
+        labels.iter().all(|want| {
+            let (k, v) = want
+                .split_once('=')
+                .map_or((want.as_str(), None), |(k, v)| (k, Some(v)));
+            match l.and_then(|l| l.get(k)).and_then(|x| x.as_str()) {
+                Some(have) => v.is_none_or(|v| v == have),
+                None => false,
+            }
+        })
     };
-    let mut with_time: Vec<(ImageRecord, String)> =
-        imgs.drain(..).map(|i| (i.clone(), created(&i))).collect();
+    let mut with_time: Vec<(ImageRecord, String)> = imgs
+        .drain(..)
+        .map(|i| (i.clone(), created_of(&i)))
+        .filter(|(i, t)| {
+            around
+                .iter()
+                .all(|(before, other)| if *before { t < other } else { t > other })
+                && has_labels(i)
+        })
+        .collect();
     // Newest first, as Docker lists them.
     with_time.sort_by(|a, b| b.1.cmp(&a.1));
     let mut rows = vec![];
