@@ -486,6 +486,9 @@ fn scenarios_match_docker() {
     t.same_error(&["rmi", "-f", "mybox:1"]);
     t.same_error(&["images", "--filter", "bogus=1"]);
     t.same_error(&["images", "--filter", "since=nope"]);
+    t.same_error(&["import", "/nonexistent.tar", "imp:2"]);
+    t.same_error(&["load", "-i", "/nonexistent.tar"]);
+    t.same_error(&["save", "-o", "/tmp/never-written.tar", "nope"]);
     t.same(&[
         "images",
         "-q",

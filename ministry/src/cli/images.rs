@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use libimage::image::ImageRecord;
 use libimage::service::{ImportOptions, SaveFormat};
 use libimage::Reference;
@@ -178,7 +178,12 @@ fn glob(p: &str, s: &str) -> bool {
 
 /// `import`.
 pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
-    let reference = a.reference.as_deref().map(Reference::parse).transpose()?;
+    let reference = a
+        .reference
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()
+        .map_err(|e| super::ClientError::error(e.to_string(), 1))?;
     let mut opts = ImportOptions {
         reference,
         changes: a.change.clone(),
@@ -201,7 +206,7 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
             .images()
             .import(&mut std::io::stdin().lock(), &opts)?
     } else {
-        let mut f = std::fs::File::open(&a.file).with_context(|| format!("open {}", a.file))?;
+        let mut f = open_input(std::path::Path::new(&a.file))?;
         engine.images().import(&mut f, &opts)?
     };
     engine.image_event("import", &rec.id.to_string());
@@ -446,6 +451,13 @@ pub fn prune(engine: &Engine, _a: &PruneArgs) -> Result<()> {
 
 /// `save`.
 pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
+    for i in &a.images {
+        if let Err(e) = engine.images().resolve(i) {
+            if e.kind() == libimage::ErrorKind::NotFound {
+                return Err(ministry::Error::InvalidConfig(format!("No such image: {i}")).into());
+            }
+        }
+    }
     super::output::write_archive(a.output.as_deref(), |w| {
         engine.images().save(&a.images, SaveFormat::Docker, w)?;
         for i in &a.images {
@@ -458,9 +470,9 @@ pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
 /// `load`.
 pub fn load(engine: &Engine, a: &LoadArgs) -> Result<()> {
     let loaded = match &a.input {
-        Some(p) => engine.images().load(&mut std::io::BufReader::new(
-            std::fs::File::open(p).with_context(|| format!("open {}", p.display()))?,
-        ))?,
+        Some(p) => engine
+            .images()
+            .load(&mut std::io::BufReader::new(open_input(p)?))?,
         None => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                 bail!("requested load from stdin, but stdin is empty");
@@ -478,6 +490,17 @@ pub fn load(engine: &Engine, a: &LoadArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// An input file of `import` or `load`; Docker's client words its absence
+/// (`open F: no such file or directory`).
+fn open_input(p: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::File::open(p).map_err(|e| {
+        super::ClientError::error(
+            format!("open {}: {}", p.display(), ministry::os_error_text(&e)),
+            1,
+        )
+    })
 }
 
 /// `system check`.

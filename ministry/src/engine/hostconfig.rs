@@ -111,7 +111,7 @@ fn bad(s: impl Into<String>) -> Error {
 
 /// An OS error as Go prints it (`no such file or directory`, without Rust's
 /// ` (os error 2)`).
-fn os_error_text(e: &std::io::Error) -> String {
+pub fn os_error_text(e: &std::io::Error) -> String {
     let s = e.to_string();
     let s = s.split(" (os error").next().unwrap_or(&s);
     let mut c = s.chars();
