@@ -664,6 +664,11 @@ fn scenarios_match_docker() {
         &["--log-opt", "max-size=bogus"],
         &["-e", "=x"],
         &["--device", "/dev/nonexist"],
+        &["--env-file", "/nonexistent-env-file"],
+        &["--cap-add", "BOGUS"],
+        &["--cap-drop", "bogus"],
+        &["--security-opt", "bogus"],
+        &["--security-opt", "seccomp=/nonexistent-profile"],
     ] {
         let mut args = vec!["--rm"];
         args.extend_from_slice(bad);
@@ -671,6 +676,15 @@ fn scenarios_match_docker() {
         t.same_error(&run(&args));
     }
     t.same(&run(&["--rm", "--pids-limit", "-1", "busybox", "true"]));
+    // Everything after the image is the container's, even what looks like our flag.
+    t.same(&run(&[
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        "busybox",
+        "-c",
+        "echo $0 -c",
+    ]));
     t.same(&["create", "--name", "up1", "busybox", "true"]);
     t.same(&["update", "--restart", "on-failure:4", "up1"]);
     t.same(&["inspect", "-f", "{{json .HostConfig.RestartPolicy}}", "up1"]);

@@ -786,11 +786,27 @@ pub struct RunArgs {
     /// Expose a port or a range of ports
     #[arg(long)]
     pub expose: Vec<String>,
-    /// The image
-    pub image: String,
-    /// The command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub cmd: Vec<String>,
+    /// The image, then the command and its arguments (everything after the image is the
+    /// container's, even what looks like a flag of ours: `busybox -c 'echo $0'`)
+    #[arg(
+        value_name = "IMAGE [COMMAND] [ARG...]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub image_and_cmd: Vec<String>,
+}
+
+impl RunArgs {
+    /// The image.
+    pub fn image(&self) -> &str {
+        &self.image_and_cmd[0]
+    }
+
+    /// The command and its arguments.
+    pub fn cmd(&self) -> &[String] {
+        &self.image_and_cmd[1..]
+    }
 }
 
 /// `ps`.

@@ -89,6 +89,32 @@ fn check_run_flags(a: &RunArgs) -> Result<()> {
     for p in &a.publish {
         libnet::nat::parse_publish(p).map_err(|e| super::ClientError::error(e.to_string(), 125))?;
     }
+    // Docker's CLI reads --security-opt itself (and a seccomp profile file).
+    for o in &a.security_opt {
+        let (k, val) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
+        match k {
+            "no-new-privileges" | "label" | "apparmor" => {}
+            "seccomp" if val == "unconfined" => {}
+            "seccomp" => {
+                let p = std::path::Path::new(val);
+                if let Err(e) = std::fs::read(p) {
+                    return Err(super::ClientError::error(
+                        format!(
+                            "opening seccomp profile ({val}) failed: {}",
+                            read_error(p, &e)
+                        ),
+                        125,
+                    ));
+                }
+            }
+            _ => {
+                return Err(super::ClientError::error(
+                    format!("Invalid --security-opt: {o:?}"),
+                    125,
+                ))
+            }
+        }
+    }
     // Docker's CLI splits `-v` itself (the daemon checks the rest).
     for v in &a.volume {
         if let Err(e) = libvolume::parse_volume_flag(v) {
@@ -115,8 +141,8 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         ));
     }
     let mut o = RunOptions {
-        image: a.image.clone(),
-        cmd: a.cmd.clone(),
+        image: a.image().to_string(),
+        cmd: a.cmd().to_vec(),
         entrypoint: a.entrypoint.clone(),
         env,
         workdir: a.workdir.clone(),
@@ -1706,9 +1732,28 @@ impl PsFilters {
 
 /// `--env-file`: `KEY=VALUE` lines, `KEY` alone taking the caller's value (skipped when
 /// unset), `#` comments and blank lines ignored; no quote processing (Docker's rules).
+/// A file read failure as Go words it (`open F: no such file or directory`, `read F: is
+/// a directory`).
+fn read_error(path: &std::path::Path, e: &std::io::Error) -> String {
+    let op = if e.raw_os_error() == Some(libc::EISDIR) {
+        "read"
+    } else {
+        "open"
+    };
+    format!("{op} {}: {}", path.display(), ministry::os_error_text(e))
+}
+
 fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("open {}: {e}", path.display()))?;
+    // Docker's texts: a missing file as `open F: ...`, a bad one `invalid env file (F): ...`.
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let why = read_error(path, &e);
+        let msg = if why.starts_with("open ") {
+            why
+        } else {
+            format!("invalid env file ({}): {why}", path.display())
+        };
+        super::ClientError::error(msg, 125)
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_start();

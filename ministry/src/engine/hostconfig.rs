@@ -150,7 +150,32 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
     let capset = if h.privileged {
         caps::all_available()
     } else {
-        caps::adjust(&base, &h.cap_add, &h.cap_drop)?
+        caps::adjust(&base, &h.cap_add, &h.cap_drop).map_err(|e| {
+            // Docker's words: `invalid CapAdd: unknown capability: "CAP_BOGUS"`.
+            let name = e
+                .to_string()
+                .rsplit(": ")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            let full = |c: &str| {
+                let c = c.to_ascii_uppercase();
+                if c.starts_with("CAP_") {
+                    c
+                } else {
+                    format!("CAP_{c}")
+                }
+            };
+            let which = if h.cap_add.iter().any(|c| full(c) == full(&name)) {
+                "CapAdd"
+            } else {
+                "CapDrop"
+            };
+            bad(format!(
+                "invalid {which}: unknown capability: \"{}\"",
+                full(&name)
+            ))
+        })?
     };
     let mut v = serde_json::to_value(&*spec).map_err(|e| bad(e.to_string()))?;
     for set in ["bounding", "effective", "permitted"] {
