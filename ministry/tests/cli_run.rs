@@ -1160,3 +1160,40 @@ fn cp_owners_like_docker() {
     assert_eq!((meta.uid(), meta.gid()), (0, 0));
     m.ok(&["rm", "-f", "own"]);
 }
+
+/// `exec --privileged`: every capability this machine allows (Docker's fails on this host,
+/// whose bounding set lacks CAP_SYS_RESOURCE; ministry's must not), for root; a bounding
+/// set only for another user.
+#[test]
+fn exec_privileged_gets_every_capability_the_machine_allows() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&["run", "-d", "--name", "px", "busybox", "sleep", "100"]);
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let host_bnd = status
+        .lines()
+        .find(|l| l.starts_with("CapBnd:"))
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let cap = |args: &[&str], field: &str| {
+        let mut a = vec!["exec"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["px", "grep", field, "/proc/self/status"]);
+        m.ok(&a).split_whitespace().nth(1).unwrap().to_string()
+    };
+    assert_eq!(
+        cap(&[], "CapEff"),
+        "00000000a80425fb",
+        "Docker's default set"
+    );
+    assert_eq!(cap(&["--privileged"], "CapEff"), host_bnd);
+    assert_eq!(
+        cap(&["--privileged", "-u", "1000"], "CapEff"),
+        "0000000000000000"
+    );
+    assert_eq!(cap(&["--privileged", "-u", "1000"], "CapBnd"), host_bnd);
+    m.ok(&["rm", "-f", "px"]);
+}

@@ -941,6 +941,9 @@ pub struct ExecArgs {
     /// Detached mode: run command in the background
     #[arg(short, long)]
     pub detach: bool,
+    /// Give extended privileges to the command
+    #[arg(long)]
+    pub privileged: bool,
     /// Keep STDIN open even if not attached
     #[arg(short, long)]
     pub interactive: bool,

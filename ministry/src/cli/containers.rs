@@ -1283,6 +1283,7 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
         detach: a.detach,
         tty: a.tty,
         console_size: if a.tty { terminal_size() } else { None },
+        privileged: a.privileged,
     };
     let _raw = (a.tty && a.interactive && !a.detach)
         .then(RawMode::enter)

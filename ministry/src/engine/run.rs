@@ -744,6 +744,9 @@ pub struct ExecOptions {
     pub tty: bool,
     /// The terminal's size `(rows, columns)` for `-t`.
     pub console_size: Option<(u16, u16)>,
+    /// `--privileged`: every capability this machine allows (bounding set; also effective
+    /// and permitted for root).
+    pub privileged: bool,
 }
 
 impl Engine {
@@ -790,7 +793,20 @@ impl Engine {
             let r = self.resolve_user(&c.snapshot, u)?;
             libruntime::spec::set_user(&mut spec, r.uid, r.gid, r.groups)?;
         }
-        let p = spec.process().clone().unwrap_or_default();
+        let mut p = spec.process().clone().unwrap_or_default();
+        if o.privileged {
+            let all: Vec<String> = libruntime::caps::all_available();
+            let mut caps = serde_json::to_value(p.capabilities().clone().unwrap_or_default())
+                .map_err(|e| Error::InvalidConfig(e.to_string()))?;
+            caps["bounding"] = serde_json::json!(all);
+            if p.user().uid() == 0 {
+                caps["effective"] = serde_json::json!(all);
+                caps["permitted"] = serde_json::json!(all);
+            }
+            p.set_capabilities(Some(
+                serde_json::from_value(caps).map_err(|e| Error::InvalidConfig(e.to_string()))?,
+            ));
+        }
         Ok(rc.exec(self.runtime.helper(), &p, stdio, o.detach)?)
     }
 }
