@@ -6,14 +6,6 @@ mod common;
 use common::*;
 use std::process::Command;
 
-fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn one_character_names_are_refused_like_docker() {
     let m = Ministry::new();

@@ -9,14 +9,6 @@ use std::process::Stdio;
 
 use common::*;
 
-fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn push_pull_and_run_pulls_a_missing_image() {
     let reg = Registry::start(None);

@@ -5,14 +5,6 @@ mod common;
 
 use common::*;
 
-fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn run_prints_output_and_exits_with_the_containers_code() {
     let m = Ministry::new();

@@ -10,14 +10,6 @@ use std::process::Command;
 
 use common::*;
 
-fn out(o: &std::process::Output) -> (Option<i32>, String, String) {
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 /// A busybox image with extra content under `/data` (owned 1000:1000, mode 0750, a 0640
 /// file) and `VOLUME /data`, plus a symlink `/vol -> host` (an absolute host path).
 fn image_with_data(m: &Ministry, tmp: &Path, host: &Path) -> String {

@@ -6,6 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// A finished command's (exit code, stdout, stderr).
+pub fn out(o: &Output) -> (Option<i32>, String, String) {
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
 /// Fails (never skips) when not root.
 pub fn require_root() {
     // SAFETY: geteuid has no preconditions.
