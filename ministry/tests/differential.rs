@@ -346,6 +346,7 @@ fn scenarios_match_docker() {
         "d1",
     ]);
     t.same(&["logs", "d1"]);
+    t.same(&["logs", "--details", "d1"]);
     t.same(&[
         "ps",
         "-a",

@@ -919,6 +919,9 @@ pub struct LogsArgs {
     /// Follow log output
     #[arg(short, long)]
     pub follow: bool,
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
     /// Show timestamps
     #[arg(short, long)]
     pub timestamps: bool,

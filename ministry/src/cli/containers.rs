@@ -402,7 +402,7 @@ pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
             engine.start_container_with(&c.id, stdio, true)
         };
         if created && started.is_ok() {
-            follow_log(engine, &c, from, false)?;
+            follow_log(engine, &c, from, LineStyle::default())?;
         }
         let code = engine.wait_container(&c.id)?;
         if let Err(e) = started {
@@ -680,7 +680,8 @@ pub fn pause(engine: &Engine, a: &WaitArgs, pause: bool) -> Result<bool> {
 
 /// `wait`: prints each exit code.
 pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
-    let mut ok = true;
+    // The codes as they come, the refusals after them (as Docker's CLI prints them).
+    let mut errors = Vec::new();
     for n in &a.containers {
         match engine.container(n).and_then(|c| {
             engine
@@ -690,13 +691,13 @@ pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
                 .map_err(Into::into)
         }) {
             Ok(code) => println!("{code}"),
-            Err(e) => {
-                eprintln!("Error response from daemon: {e}");
-                ok = false;
-            }
+            Err(e) => errors.push(e),
         }
     }
-    Ok(ok)
+    for e in &errors {
+        eprintln!("Error response from daemon: {e}");
+    }
+    Ok(errors.is_empty())
 }
 
 /// Prints a container's log (rotated files first), the lines logged within `(since,
@@ -705,12 +706,12 @@ fn print_logs_in(
     engine: &Engine,
     c: &ContainerRecord,
     follow: bool,
-    timestamps: bool,
+    style: LineStyle,
     tail: Option<usize>,
     (since, until): (Option<u64>, Option<u64>),
 ) -> Result<()> {
     let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, timestamps);
+    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, style);
     // The rotated files, then the complete lines of the current one; following continues
     // exactly where those bytes end.
     let parse = |text: &str| {
@@ -747,16 +748,28 @@ fn print_logs_in(
     if !follow {
         return Ok(());
     }
-    follow_log(engine, c, complete as u64, timestamps)
+    follow_log(engine, c, complete as u64, style)
 }
 
-/// Prints one log line on the stream it came from (with its time under `-t`).
-fn emit_log_line(l: &libruntime::logs::LogLine, timestamps: bool) {
-    let text = if timestamps {
-        format!("{} {}", l.time, l.log)
-    } else {
-        l.log.clone()
-    };
+/// How `logs` prints a line: `-t` puts its time first, `--details` its extra attributes
+/// (none are recorded: Docker then prints an empty field, a leading space).
+#[derive(Debug, Clone, Copy, Default)]
+struct LineStyle {
+    timestamps: bool,
+    details: bool,
+}
+
+/// Prints one log line on the stream it came from.
+fn emit_log_line(l: &libruntime::logs::LogLine, style: LineStyle) {
+    let mut text = String::new();
+    if style.timestamps {
+        text.push_str(&l.time);
+        text.push(' ');
+    }
+    if style.details {
+        text.push(' ');
+    }
+    text.push_str(&l.log);
     if l.stream == "stderr" {
         let _ = std::io::stderr().write_all(text.as_bytes());
     } else {
@@ -771,10 +784,10 @@ fn follow_log(
     engine: &Engine,
     c: &ContainerRecord,
     mut offset: u64,
-    timestamps: bool,
+    style: LineStyle,
 ) -> Result<()> {
     let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, timestamps);
+    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, style);
     // Follow the current file; a rotation (the file shrinks) restarts from its beginning.
     loop {
         let running = engine
@@ -825,7 +838,11 @@ pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
         when("since", a.since.as_deref())?,
         when("until", a.until.as_deref())?,
     );
-    print_logs_in(engine, &c, a.follow, a.timestamps, tail, window)
+    let style = LineStyle {
+        timestamps: a.timestamps,
+        details: a.details,
+    };
+    print_logs_in(engine, &c, a.follow, style, tail, window)
 }
 
 fn time_or_zero(ns: Option<u64>) -> String {
