@@ -504,6 +504,11 @@ fn scenarios_match_docker() {
     t.same_error(&["network", "create", "--driver", "bogus", "n1"]);
     t.same(&["info", "--format", "{{.Driver}}"]);
     t.same(&[
+        "info",
+        "--format",
+        "{{json .Plugins.Volume}} {{.OSType}} {{.NCPU}}",
+    ]);
+    t.same(&[
         "images",
         "--format",
         "{{.Repository}} {{.Tag}} {{.Size}} {{.VirtualSize}} {{json .Digest}} {{.Containers}}",

@@ -130,6 +130,12 @@ pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
         "Images": images,
         "Driver": engine.images().snapshotter_name(),
         "LoggingDriver": "json-file",
+        "Plugins": {
+            "Volume": ["local"],
+            "Network": ["bridge", "host", "null"],
+            "Authorization": null,
+            "Log": ["json-file"],
+        },
         "CgroupDriver": "cgroupfs",
         "CgroupVersion": cgroup_version,
         "KernelVersion": uname.release,
