@@ -503,6 +503,7 @@ fn scenarios_match_docker() {
     t.same_error(&["network", "inspect", "nope"]);
     t.same_error(&["network", "create", "--driver", "bogus", "n1"]);
     t.same(&["info", "--format", "{{.Driver}}"]);
+    t.same(&["system", "df", "-v"]);
     t.same(&[
         "info",
         "--format",

@@ -486,6 +486,9 @@ pub struct DfArgs {
     /// Format the output using the given Go template
     #[arg(long)]
     pub format: Option<String>,
+    /// Show detailed information on space usage
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 /// `system prune`.

@@ -1145,52 +1145,8 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             println!("{id}");
             continue;
         }
-        // Docker's COMMAND: arguments holding a space in single quotes.
-        let cmd = std::iter::once(c.path.clone())
-            .chain(c.args.iter().map(|a| {
-                if a.contains(' ') {
-                    format!("'{a}'")
-                } else {
-                    a.clone()
-                }
-            }))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let cmd = if a.no_trunc {
-            format!("\"{cmd}\"")
-        } else {
-            format!("\"{}\"", truncate(&cmd, 20))
-        };
-        let state = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
-        let since = |ns: Option<u64>| {
-            ns.map(|n| {
-                let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n);
-                human_duration(
-                    std::time::SystemTime::now()
-                        .duration_since(t)
-                        .unwrap_or_default(),
-                )
-            })
-            .unwrap_or_default()
-        };
-        let status = match st.status {
-            "running" => format!("Up {}", since(state.as_ref().and_then(|s| s.started_ns))),
-            "paused" => format!(
-                "Up {} (Paused)",
-                since(state.as_ref().and_then(|s| s.started_ns))
-            ),
-            "created" => "Created".to_string(),
-            "restarting" => format!(
-                "Restarting ({}) {} ago",
-                st.exit_code.unwrap_or(0),
-                since(state.as_ref().and_then(|s| s.finished_ns))
-            ),
-            _ => format!(
-                "Exited ({}) {} ago",
-                st.exit_code.unwrap_or(0),
-                since(state.as_ref().and_then(|s| s.finished_ns))
-            ),
-        };
+        let cmd = command_text(&c, a.no_trunc);
+        let status = status_text(engine, &c, &st);
         let ports = ports_text(&c, st.running);
         let labels: Vec<String> = c
             .config
@@ -1261,6 +1217,55 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
         print!("{}", table(&rows));
     }
     Ok(())
+}
+
+/// Docker's COMMAND column: quoted, arguments holding a space in single quotes, cut to 20
+/// characters unless `no_trunc`.
+pub(crate) fn command_text(c: &ContainerRecord, no_trunc: bool) -> String {
+    let cmd = std::iter::once(c.path.clone())
+        .chain(c.args.iter().map(|a| {
+            if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        }))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if no_trunc {
+        format!("\"{cmd}\"")
+    } else {
+        format!("\"{}\"", truncate(&cmd, 20))
+    }
+}
+
+/// Docker's STATUS column: `Up 5 seconds`, `Exited (0) 3 seconds ago`, ...
+pub(crate) fn status_text(
+    engine: &Engine,
+    c: &ContainerRecord,
+    st: &ministry::ContainerState,
+) -> String {
+    let state = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
+    let since = |ns: Option<u64>| {
+        ns.map(|n| {
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n);
+            human_duration(
+                std::time::SystemTime::now()
+                    .duration_since(t)
+                    .unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default()
+    };
+    let started = since(state.as_ref().and_then(|s| s.started_ns));
+    let finished = since(state.as_ref().and_then(|s| s.finished_ns));
+    match st.status {
+        "running" => format!("Up {started}"),
+        "paused" => format!("Up {started} (Paused)"),
+        "created" => "Created".to_string(),
+        "restarting" => format!("Restarting ({}) {finished} ago", st.exit_code.unwrap_or(0)),
+        _ => format!("Exited ({}) {finished} ago", st.exit_code.unwrap_or(0)),
+    }
 }
 
 /// `rm`: every container is attempted; exit code 1 if any failed.

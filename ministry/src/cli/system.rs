@@ -296,6 +296,9 @@ pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
         print!("{}", super::template::format_rows(f, &headers, &objects)?);
         return Ok(());
     }
+    if a.verbose {
+        return df_verbose(engine, &images, &containers, &vols);
+    }
     let mut rows = vec![["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
         .map(String::from)
         .to_vec()];
@@ -309,6 +312,131 @@ pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
         ]);
     }
     print!("{}", table(&rows));
+    Ok(())
+}
+
+/// `system df -v`: each image (its layers shared with others apart), container and
+/// volume, as Docker lays them out.
+fn df_verbose(
+    engine: &Engine,
+    images: &[libimage::image::ImageRecord],
+    containers: &[ministry::ContainerRecord],
+    vols: &[libvolume::Volume],
+) -> Result<()> {
+    // How many images hold each layer.
+    let mut holders: std::collections::HashMap<String, usize> = Default::default();
+    for img in images {
+        for l in &img.layers {
+            *holders.entry(l.chain_id.to_string()).or_default() += 1;
+        }
+    }
+    let created = |i: &libimage::image::ImageRecord| {
+        engine
+            .images()
+            .config(i)
+            .ok()
+            .and_then(|c| c.str_field("created").map(str::to_string))
+            .unwrap_or_default()
+    };
+    let mut sorted: Vec<(&libimage::image::ImageRecord, String)> =
+        images.iter().map(|i| (i, created(i))).collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut rows = vec![[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for (img, when) in sorted {
+        let shared: u64 = img
+            .layers
+            .iter()
+            .filter(|l| holders.get(&l.chain_id.to_string()).is_some_and(|n| *n > 1))
+            .map(|l| l.size)
+            .sum();
+        let size = img.size();
+        let users = engine.image_users(&img.id).len();
+        let mut names: Vec<(String, String)> = img
+            .repo_tags
+            .iter()
+            .filter_map(|t| libimage::Reference::parse(t).ok())
+            .map(|r| {
+                (
+                    r.familiar_repository(),
+                    r.tag().unwrap_or("<none>").to_string(),
+                )
+            })
+            .collect();
+        if names.is_empty() {
+            names.push(("<none>".into(), "<none>".into()));
+        }
+        for (repo, tag) in names {
+            rows.push(vec![
+                repo,
+                tag,
+                img.id.short().to_string(),
+                super::output::ago(&when),
+                super::output::human_size(size),
+                human_size(shared),
+                human_size(size - shared),
+                users.to_string(),
+            ]);
+        }
+    }
+    println!("Images space usage:\n\n{}", table(&rows));
+    let mut rows = vec![[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for c in containers {
+        let st = engine.container_state(c)?;
+        let size = engine
+            .images()
+            .snapshotter()
+            .usage(&c.snapshot)
+            .map(|u| u.size)
+            .unwrap_or(0);
+        rows.push(vec![
+            c.id[..12].to_string(),
+            c.image.clone(),
+            super::containers::command_text(c, false),
+            c.mounts
+                .iter()
+                .filter(|m| !m.name.is_empty())
+                .count()
+                .to_string(),
+            human_size(size),
+            super::output::ago(&c.created),
+            super::containers::status_text(engine, c, &st),
+            c.name.clone(),
+        ]);
+    }
+    println!("Containers space usage:\n\n{}", table(&rows));
+    let mut rows = vec![["VOLUME NAME", "LINKS", "SIZE"].map(String::from).to_vec()];
+    for v in vols {
+        rows.push(vec![
+            v.name.clone(),
+            engine.volume_users(&v.name)?.len().to_string(),
+            human_size(engine.volumes().size(&v.name).unwrap_or(0)),
+        ]);
+    }
+    println!("Local Volumes space usage:\n\n{}", table(&rows));
+    println!("Build cache usage: 0B\n");
+    println!("CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED");
     Ok(())
 }
 
