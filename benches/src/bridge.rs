@@ -32,13 +32,7 @@ pub fn run(runs: usize) -> Result<()> {
     let tar = tmp.path().join("busybox.tar");
     crate::fixture::busybox(&tmp.path().join("rootfs"), &tar)?;
     let m = || {
-        let mut c = Command::new(&ministry);
-        c.arg("--root")
-            .arg(tmp.path().join("m-root"))
-            .arg("--exec-root")
-            .arg(tmp.path().join("m-run"))
-            .arg("--cgroup-parent")
-            .arg("ministry-bench");
+        let mut c = crate::fixture::ministry_in(&ministry, tmp.path());
         crate::netns::enter(&mut c, fd);
         c
     };

@@ -112,24 +112,15 @@ pub fn run(runs: usize) -> Result<()> {
     let rootfs = bundle.join("rootfs");
     let tar = tmp.path().join("busybox.tar");
     crate::fixture::busybox(&rootfs, &tar)?;
-    let m = |c: &mut Command| {
-        c.arg("--root")
-            .arg(tmp.path().join("m-root"))
-            .arg("--exec-root")
-            .arg(tmp.path().join("m-run"))
-            .arg("--cgroup-parent")
-            .arg("ministry-bench");
-    };
-    let mut imp = Command::new(&ministry);
-    m(&mut imp);
+    let m = || crate::fixture::ministry_in(&ministry, tmp.path());
+    let mut imp = m();
     sh(imp
         .args(["import"])
         .arg(&tar)
         .arg("busybox")
         .stdout(Stdio::null()))?;
     let ours = time(runs, || {
-        let mut c = Command::new(&ministry);
-        m(&mut c);
+        let mut c = m();
         assert!(c
             .args(["run", "--rm", "--network", "none", "busybox", "true"])
             .status()
@@ -174,8 +165,7 @@ pub fn run(runs: usize) -> Result<()> {
             .success());
     });
     // exec into a running container, both engines.
-    let mut c = Command::new(&ministry);
-    m(&mut c);
+    let mut c = m();
     sh(c.args([
         "run",
         "-d",
@@ -202,8 +192,7 @@ pub fn run(runs: usize) -> Result<()> {
         ])
         .stdout(Stdio::null()))?;
     let ours_exec = time(runs, || {
-        let mut c = Command::new(&ministry);
-        m(&mut c);
+        let mut c = m();
         assert!(c
             .args(["exec", "benchexec", "true"])
             .status()
@@ -217,8 +206,7 @@ pub fn run(runs: usize) -> Result<()> {
             .unwrap()
             .success());
     });
-    let mut c = Command::new(&ministry);
-    m(&mut c);
+    let mut c = m();
     let _ = c
         .args(["rm", "-f", "benchexec"])
         .stdout(Stdio::null())

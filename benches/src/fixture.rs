@@ -19,6 +19,21 @@ pub fn ministry_binary() -> Result<PathBuf> {
     Ok(ministry)
 }
 
+/// The `ministry` binary `bin` on a private data root and run-state root under `dir`, in
+/// the cgroup parent `ministry-bench`, ignoring the machine's daemon.json.
+pub fn ministry_in(bin: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("--root")
+        .arg(dir.join("m-root"))
+        .arg("--exec-root")
+        .arg(dir.join("m-run"))
+        .arg("--cgroup-parent")
+        .arg("ministry-bench")
+        .arg("--config-file")
+        .arg(dir.join("none.json"));
+    c
+}
+
 /// A busybox root file system at `rootfs` and its tar at `tar`.
 pub fn busybox(rootfs: &Path, tar: &Path) -> Result<()> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/mkbusybox.sh");

@@ -22,6 +22,19 @@ fn rss_kib(pid: i32) -> Result<u64> {
         .parse()?)
 }
 
+/// `run -d --network none busybox sleep 60` with `cli` (ministry or docker): the ID.
+fn run_detached(mut cli: Command) -> Result<String> {
+    let out = cli
+        .args(["run", "-d", "--network", "none", "busybox", "sleep", "60"])
+        .output()?;
+    ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
 pub fn run(runs: usize) -> Result<()> {
     let ministry = crate::fixture::ministry_binary()?;
     let tmp = tempfile::Builder::new()
@@ -29,18 +42,7 @@ pub fn run(runs: usize) -> Result<()> {
         .tempdir_in("/tmp")?;
     let tar = tmp.path().join("busybox.tar");
     crate::fixture::busybox(&tmp.path().join("rootfs"), &tar)?;
-    let m = || {
-        let mut c = Command::new(&ministry);
-        c.arg("--root")
-            .arg(tmp.path().join("m-root"))
-            .arg("--exec-root")
-            .arg(tmp.path().join("m-run"))
-            .arg("--cgroup-parent")
-            .arg("ministry-bench")
-            .arg("--config-file")
-            .arg(tmp.path().join("none.json"));
-        c
-    };
+    let m = || crate::fixture::ministry_in(&ministry, tmp.path());
     ensure!(m()
         .arg("import")
         .arg(&tar)
@@ -58,15 +60,7 @@ pub fn run(runs: usize) -> Result<()> {
         .success());
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for _ in 0..runs.clamp(1, 5) {
-        let out = m()
-            .args(["run", "-d", "--network", "none", "busybox", "sleep", "60"])
-            .output()?;
-        ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let id = String::from_utf8(out.stdout)?.trim().to_string();
+        let id = run_detached(m())?;
         std::thread::sleep(std::time::Duration::from_millis(500));
         let st: serde_json::Value = serde_json::from_slice(&std::fs::read(
             tmp.path().join("m-run").join(&id).join("state.json"),
@@ -75,15 +69,7 @@ pub fn run(runs: usize) -> Result<()> {
         ours.push(rss_kib(mp)?);
         let _ = m().args(["rm", "-f", &id]).stdout(Stdio::null()).status();
 
-        let out = docker(&d)
-            .args(["run", "-d", "--network", "none", "busybox", "sleep", "60"])
-            .output()?;
-        ensure!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let did = String::from_utf8(out.stdout)?.trim().to_string();
+        let did = run_detached(docker(&d))?;
         std::thread::sleep(std::time::Duration::from_millis(500));
         // The shim is the parent of the container's init.
         let pid = docker(&d)
