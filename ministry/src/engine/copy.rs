@@ -105,6 +105,22 @@ fn stream_tree(
     })
 }
 
+/// Where `cp` out of a container puts `src` (relative path `r`) with Docker's rules: into
+/// `dest` when it is a directory (under `src`'s name; its contents for `SRC/.`), else as
+/// `dest`; a directory onto a file is refused.
+fn copy_target(src: &str, r: &Path, dest: &Path, src_is_dir: bool) -> Result<PathBuf, Error> {
+    let base = r.file_name().unwrap_or(OsStr::new("."));
+    match std::fs::metadata(dest) {
+        Ok(m) if m.is_dir() && !src.ends_with("/.") => Ok(dest.join(base)),
+        Ok(m) if m.is_dir() => Ok(dest.to_path_buf()),
+        Ok(_) if src_is_dir => Err(Error::InvalidConfig(format!(
+            "cannot copy a directory to a file: {}",
+            dest.display()
+        ))),
+        _ => Ok(dest.to_path_buf()),
+    }
+}
+
 fn copy_bytes(from: &mut dyn Read, to: &mut dyn Write, what: &Path) -> Result<(), Error> {
     std::io::copy(from, to).map(drop).map_err(io("copy", what))
 }
@@ -162,17 +178,7 @@ impl Engine {
             })?;
         let st = fstat(&fd, &r)?;
         let base = r.file_name().unwrap_or(OsStr::new("."));
-        let target = match std::fs::metadata(dest) {
-            Ok(m) if m.is_dir() && !src.ends_with("/.") => dest.join(base),
-            Ok(m) if m.is_dir() => dest.to_path_buf(),
-            Ok(_) if kind(&st) == libc::S_IFDIR => {
-                return Err(Error::InvalidConfig(format!(
-                    "cannot copy a directory to a file: {}",
-                    dest.display()
-                )))
-            }
-            _ => dest.to_path_buf(),
-        };
+        let target = copy_target(src, &r, dest, kind(&st) == libc::S_IFDIR)?;
         match kind(&st) {
             libc::S_IFDIR => {
                 std::fs::create_dir_all(&target).map_err(io("create", &target))?;
@@ -629,17 +635,7 @@ fn copy_out_of_snapshot(
     let st = layers.stat(r, 0)?.ok_or_else(|| {
         Error::InvalidConfig(format!("Could not find the file {src} in container {name}"))
     })?;
-    let base = r.file_name().unwrap_or(OsStr::new("."));
-    let target = match std::fs::metadata(dest) {
-        Ok(m) if m.is_dir() => dest.join(base),
-        Ok(_) if kind(&st) == libc::S_IFDIR => {
-            return Err(Error::InvalidConfig(format!(
-                "cannot copy a directory to a file: {}",
-                dest.display()
-            )))
-        }
-        _ => dest.to_path_buf(),
-    };
+    let target = copy_target(src, r, dest, kind(&st) == libc::S_IFDIR)?;
     match kind(&st) {
         libc::S_IFDIR => {
             std::fs::create_dir_all(&target).map_err(io("create", &target))?;
