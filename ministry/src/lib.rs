@@ -15,7 +15,7 @@
 mod engine;
 
 pub use engine::{
-    os_error_text, parse_device, parse_record_link, parse_signal, rlimit_type, ContainerRecord,
-    ContainerState, DaemonConfig, DeviceMapping, Engine, EngineConfig, Error, Event, EventFilter,
-    ExecOptions, HostConfig, NetworkConfig, NetworkState, RunOptions,
+    os_error_text, parse_device, parse_record_link, parse_signal, parse_ulimit, rlimit_type,
+    ContainerRecord, ContainerState, DaemonConfig, DeviceMapping, Engine, EngineConfig, Error,
+    Event, EventFilter, ExecOptions, HostConfig, NetworkConfig, NetworkState, RunOptions, Ulimit,
 };

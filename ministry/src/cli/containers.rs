@@ -62,29 +62,7 @@ fn check_run_flags(a: &RunArgs) -> Result<()> {
         }
     }
     for u in &a.ulimit {
-        let Some((name, vals)) = u.split_once('=') else {
-            return Err(flag_error(
-                u,
-                "--ulimit",
-                format!("invalid ulimit argument: {u}"),
-            ));
-        };
-        if ministry::rlimit_type(name).is_none() {
-            return Err(flag_error(
-                u,
-                "--ulimit",
-                format!("invalid ulimit type: {name}"),
-            ));
-        }
-        for n in vals.split(':') {
-            if n.parse::<i64>().is_err() {
-                return Err(flag_error(
-                    u,
-                    "--ulimit",
-                    format!("strconv.ParseInt: parsing \"{n}\": invalid syntax"),
-                ));
-            }
-        }
+        ministry::parse_ulimit(u).map_err(|why| flag_error(u, "--ulimit", why))?;
     }
     for p in &a.publish {
         libnet::nat::parse_publish(p).map_err(|e| super::ClientError::error(e.to_string(), 125))?;
@@ -964,14 +942,10 @@ fn capabilities(caps: &[String]) -> Vec<String> {
 
 /// `--ulimit` values as Docker shows them (`[{"Hard": 200, "Name": "nofile", "Soft": 100}]`).
 fn ulimits_json(ulimits: &[String]) -> serde_json::Value {
-    let parse = |n: &str| n.parse::<i64>().unwrap_or(0);
     ulimits
         .iter()
-        .filter_map(|u| {
-            let (name, vals) = u.split_once('=')?;
-            let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-            Some(json!({"Hard": parse(hard), "Name": name, "Soft": parse(soft)}))
-        })
+        .filter_map(|u| ministry::parse_ulimit(u).ok())
+        .map(|l| json!({"Hard": l.hard, "Name": l.name, "Soft": l.soft}))
         .collect()
 }
 

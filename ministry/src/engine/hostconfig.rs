@@ -121,6 +121,37 @@ pub fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
+/// One `--ulimit name=soft[:hard]` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ulimit {
+    /// `nofile`, `nproc`, ...
+    pub name: String,
+    /// The soft limit (negative: unlimited).
+    pub soft: i64,
+    /// The hard limit (the soft one when not given).
+    pub hard: i64,
+}
+
+/// Parses `--ulimit name=soft[:hard]`; the refusal in Docker's words.
+pub fn parse_ulimit(u: &str) -> Result<Ulimit, String> {
+    let (name, vals) = u
+        .split_once('=')
+        .ok_or_else(|| format!("invalid ulimit argument: {u}"))?;
+    if rlimit_type(name).is_none() {
+        return Err(format!("invalid ulimit type: {name}"));
+    }
+    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+    let n = |x: &str| {
+        x.parse::<i64>()
+            .map_err(|_| format!("strconv.ParseInt: parsing \"{x}\": invalid syntax"))
+    };
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft: n(soft)?,
+        hard: n(hard)?,
+    })
+}
+
 /// The OCI rlimit type of a Docker `--ulimit` name (`nofile` is `RLIMIT_NOFILE`).
 pub fn rlimit_type(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -290,17 +321,11 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
     }
     let mut rlimits = Vec::new();
     for u in &h.ulimits {
-        let (name, vals) = u
-            .split_once('=')
-            .ok_or_else(|| bad(format!("invalid ulimit argument: {u}")))?;
-        let typ = rlimit_type(name).ok_or_else(|| bad(format!("invalid ulimit type: {name}")))?;
-        let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-        let parse = |x: &str| {
-            x.parse::<i64>()
-                .map(|n| if n < 0 { u64::MAX } else { n as u64 })
-                .map_err(|_| bad(format!("invalid ulimit argument: {u}")))
-        };
-        let (soft, hard) = (parse(soft)?, parse(hard)?);
+        let l = parse_ulimit(u).map_err(bad)?;
+        let typ = rlimit_type(&l.name).expect("checked by parse_ulimit");
+        // Negative: unlimited.
+        let limit = |n: i64| if n < 0 { u64::MAX } else { n as u64 };
+        let (soft, hard) = (limit(l.soft), limit(l.hard));
         if soft > hard {
             return Err(bad(format!(
                 "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"

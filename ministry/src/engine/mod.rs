@@ -16,7 +16,9 @@ mod volumes;
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use daemon::DaemonConfig;
 pub use events::{Event, EventFilter};
-pub use hostconfig::{os_error_text, parse_device, rlimit_type, DeviceMapping, HostConfig};
+pub use hostconfig::{
+    os_error_text, parse_device, parse_ulimit, rlimit_type, DeviceMapping, HostConfig, Ulimit,
+};
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
 
