@@ -195,6 +195,22 @@ fn main() {
     // This binary is also libruntime's monitor helper: when started as one, this runs the
     // monitor and never returns. It must come before anything starts a thread.
     libruntime::maybe_run();
+    // A reader that went away (`ministry inspect x | head`): end quietly, as a program
+    // killed by SIGPIPE does (141), not with a panic's backtrace. (SIGPIPE itself stays
+    // ignored: a write to a closed socket must stay an error, not kill attach.)
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default_hook(info);
+    }));
     let cli = Cli::parse();
     let debug =
         cli.debug || DaemonConfig::load(&cli.config_file).is_ok_and(|c| c.debug == Some(true));
