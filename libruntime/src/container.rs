@@ -114,6 +114,14 @@ impl Runtime {
             .mode(0o700)
             .create(&root)
             .map_err(|e| Error::io("create state directory", &root, e))?;
+        if helper == Helper::CurrentExe && !crate::helper::helper_ready() {
+            return Err(Error::InvalidArgument(
+                "this program cannot start containers with itself as the helper: call \
+                 libruntime::maybe_run() first in main (before any thread starts), or use \
+                 Helper::Binary with a program that does"
+                    .into(),
+            ));
+        }
         Ok(Runtime { root, helper })
     }
 
@@ -256,8 +264,10 @@ impl Container {
         loop {
             let st = self.state()?;
             if st.status != Status::Created || st.error.is_some() {
-                if let Some(e) = st.error {
-                    return Err(Error::Exec(e));
+                if let Some(message) = st.error {
+                    // The init exits with Docker's code for the failure (127: not found).
+                    let code = st.exit_code.unwrap_or(126);
+                    return Err(Error::Exec { code, message });
                 }
                 return Ok(());
             }

@@ -44,8 +44,13 @@ pub enum Error {
     Init(String),
     /// The program could not be executed (not found: exit code 127; not executable: 126),
     /// in Docker's words (`exec: "x": executable file not found in $PATH`).
-    #[error("{0}")]
-    Exec(String),
+    #[error("{message}")]
+    Exec {
+        /// Docker's exit code for it: 127 not found, 126 otherwise.
+        code: i32,
+        /// What happened, in runc's and Docker's words.
+        message: String,
+    },
     /// An operating-system error.
     #[error("{op} {path}")]
     Io {
@@ -70,7 +75,9 @@ impl Error {
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Conflict { .. } => ErrorKind::Conflict,
-            Error::Init(_) | Error::Exec(_) | Error::Io { .. } | Error::State(..) => ErrorKind::Io,
+            Error::Init(_) | Error::Exec { .. } | Error::Io { .. } | Error::State(..) => {
+                ErrorKind::Io
+            }
         }
     }
 

@@ -10,8 +10,10 @@
 
 use std::io::BufRead;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
@@ -29,10 +31,69 @@ pub enum Helper {
     Binary(PathBuf),
 }
 
+/// Set once this program can serve as its own helper: the pre-`main` entry ran (it is
+/// linked into every program using libruntime on glibc), or [`maybe_run`] was called.
+static HELPER_READY: AtomicBool = AtomicBool::new(false);
+
+/// Whether the running program can serve as its own monitor helper
+/// ([`Helper::CurrentExe`]). [`Runtime::new`](crate::Runtime::new) refuses
+/// `CurrentExe` otherwise, rather than start helpers that would run the program's `main`
+/// again.
+pub fn helper_ready() -> bool {
+    HELPER_READY.load(Ordering::Relaxed)
+}
+
 /// If this process was started as a libruntime monitor, runs it and never returns;
 /// otherwise returns at once. Call it first in `main`, before any thread starts.
+///
+/// On glibc targets this also happens by itself before `main` runs (an `.init_array`
+/// entry of this crate), so programs whose `main` is `#[tokio::main]`, or that forget
+/// the call, still work: the helper never reaches their `main`. Calling it is harmless.
 pub fn maybe_run() {
-    let mut args = std::env::args_os();
+    HELPER_READY.store(true, Ordering::Relaxed);
+    dispatch(std::env::args_os().collect());
+}
+
+/// The pre-`main` entry: glibc calls `.init_array` functions with `main`'s arguments
+/// before any thread exists (so forking the monitor here is safe) and before the Rust
+/// runtime set up `std::env::args`, hence the arguments are read from `argv`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+extern "C" fn pre_main(
+    argc: libc::c_int,
+    argv: *const *const libc::c_char,
+    _envp: *const *const libc::c_char,
+) {
+    if argv.is_null() || argc <= 0 {
+        return;
+    }
+    HELPER_READY.store(true, Ordering::Relaxed);
+    let args: Vec<std::ffi::OsString> = (0..argc as usize)
+        .map(|i| {
+            // SAFETY: glibc passes `argc` valid, NUL-terminated strings in `argv`.
+            let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+        })
+        .collect();
+    if args
+        .get(1)
+        .is_some_and(|m| m == MONITOR_ARG || m == EXEC_ARG)
+    {
+        dispatch(args);
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[used]
+#[link_section = ".init_array"]
+static PRE_MAIN: extern "C" fn(
+    libc::c_int,
+    *const *const libc::c_char,
+    *const *const libc::c_char,
+) = pre_main;
+
+/// Runs the helper role named by `args[1]` (never returns), or returns.
+fn dispatch(args: Vec<std::ffi::OsString>) {
+    let mut args = args.into_iter();
     let _argv0 = args.next();
     let mode = args.next();
     if matches!(
@@ -62,7 +123,7 @@ pub fn maybe_run() {
     };
     // fd 3 is the pipe to the creator. The first process forks the monitor and exits, so
     // the creator's child is reaped at once and the monitor is reparented away from it.
-    // SAFETY: single-threaded at this point (called first in main).
+    // SAFETY: single-threaded at this point (before main, or first in main).
     let pid = unsafe { libc::fork() };
     if pid != 0 {
         std::process::exit(if pid < 0 { 1 } else { 0 });

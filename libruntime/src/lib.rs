@@ -42,7 +42,7 @@ pub mod syscall;
 
 pub use container::{Container, CreateOptions, ExitLog, Runtime};
 pub use error::{Error, ErrorKind, Result};
-pub use helper::{maybe_run, ContainerStdio, Helper};
+pub use helper::{helper_ready, maybe_run, ContainerStdio, Helper};
 pub use restart::RestartPolicy;
 pub use spec::docker_default;
 pub use state::{State, Status};

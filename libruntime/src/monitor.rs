@@ -532,12 +532,10 @@ impl Run {
         let _ = self.report.read_line(&mut rest);
         st.started_ns = Some(now_ns());
         if let Some(msg) = rest.trim().strip_prefix("exec ") {
-            st.error = Some(
-                msg.split_once(' ')
-                    .map(|(_, m)| m)
-                    .unwrap_or(msg)
-                    .to_string(),
-            );
+            // `exec CODE MESSAGE`: the code the init exits with (Docker's 126/127).
+            let (code, m) = msg.split_once(' ').unwrap_or(("126", msg));
+            st.exit_code = Some(code.parse().unwrap_or(126));
+            st.error = Some(m.to_string());
         } else {
             st.status = Status::Running;
         }

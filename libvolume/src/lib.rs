@@ -35,6 +35,7 @@ mod store;
 pub use error::{Error, ErrorKind, Result};
 pub use mountinfo::is_mount_point;
 pub use mounts::{
-    parse_mount_flag, parse_volume_flag, sort_for_mounting, MountPoint, MountSpec, MountType,
+    check_volume_sections, parse_mount_flag, parse_volume_flag, sort_for_mounting, MountPoint,
+    MountSpec, MountType,
 };
 pub use store::{validate_name, CreateOptions, Volume, VolumeStore};

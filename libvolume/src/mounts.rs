@@ -86,15 +86,23 @@ fn check_target(raw: &str, kind: MountType, target: &str) -> Result<()> {
     Ok(())
 }
 
-/// Parses `-v` (`--volume`): `/ctr`, `name:/ctr`, `/host:/ctr`, each with an optional
-/// `:mode` list (`ro`/`rw`, a propagation, `z`/`Z`, `nocopy`).
-pub fn parse_volume_flag(raw: &str) -> Result<MountSpec> {
+/// The check Docker's client makes of `-v` before asking the daemon: no empty section
+/// between colons.
+pub fn check_volume_sections(raw: &str) -> Result<()> {
     let parts: Vec<&str> = raw.split(':').collect();
     if parts.iter().any(|p| p.is_empty()) && parts.len() > 1 {
         return Err(Error::Invalid(format!(
             "invalid spec: {raw}: empty section between colons"
         )));
     }
+    Ok(())
+}
+
+/// Parses `-v` (`--volume`): `/ctr`, `name:/ctr`, `/host:/ctr`, each with an optional
+/// `:mode` list (`ro`/`rw`, a propagation, `z`/`Z`, `nocopy`).
+pub fn parse_volume_flag(raw: &str) -> Result<MountSpec> {
+    check_volume_sections(raw)?;
+    let parts: Vec<&str> = raw.split(':').collect();
     let valid_mode = |m: &str| parse_mode(m).is_some();
     let (source, target, mode) = match parts.as_slice() {
         [t] => ("", *t, ""),

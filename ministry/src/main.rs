@@ -65,22 +65,12 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
                 std::process::exit(c.code);
             }
             Err(e) => {
-                let msg = format!("{e:#}");
+                let msg = cli::daemon_text(&e);
                 eprintln!(
                     "ministry: Error response from daemon: {}.\nSee 'ministry run --help'.",
                     msg.trim_end_matches('.')
                 );
-                // Docker's CLI: a missing file is 127, a refused one 126, else 125.
-                let code = if msg.contains("executable file not found")
-                    || msg.contains("no such file or directory")
-                {
-                    127
-                } else if msg.contains("permission denied") || msg.contains("is a directory") {
-                    126
-                } else {
-                    125
-                };
-                std::process::exit(code);
+                std::process::exit(cli::run_exit_code(&e));
             }
         },
         Command::Create(a) => match cli::containers::create(&engine, a) {
@@ -92,7 +82,7 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
             }
             // Docker's `create` reports the daemon's refusal and exits 1.
             Err(e) => {
-                eprintln!("Error response from daemon: {e:#}");
+                eprintln!("Error response from daemon: {}", cli::daemon_text(&e));
                 std::process::exit(1);
             }
         },
@@ -120,7 +110,7 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
                 std::process::exit(c.code);
             }
             Err(e) => {
-                eprintln!("Error response from daemon: {e:#}");
+                eprintln!("Error response from daemon: {}", cli::daemon_text(&e));
                 std::process::exit(1);
             }
         },
@@ -223,13 +213,8 @@ fn main() {
                 eprintln!("{c}");
                 std::process::exit(c.code);
             }
-            if e.downcast_ref::<libimage::Error>().is_some()
-                || e.downcast_ref::<ministry::Error>().is_some()
-                || e.downcast_ref::<libruntime::Error>().is_some()
-                || e.downcast_ref::<libvolume::Error>().is_some()
-                || e.downcast_ref::<libregistry::Error>().is_some()
-            {
-                eprintln!("Error response from daemon: {e}");
+            if cli::is_daemon_error(&e) {
+                eprintln!("Error response from daemon: {}", cli::daemon_text(&e));
                 if debug {
                     eprintln!("DEBU[0000] {e:?}");
                 }

@@ -95,10 +95,8 @@ fn check_run_flags(a: &RunArgs) -> Result<()> {
     }
     // Docker's CLI splits `-v` itself (the daemon checks the rest).
     for v in &a.volume {
-        if let Err(e) = libvolume::parse_volume_flag(v) {
-            if e.to_string().contains("empty section between colons") {
-                return Err(super::ClientError::error(e.to_string(), 125));
-            }
+        if let Err(e) = libvolume::check_volume_sections(v) {
+            return Err(super::ClientError::error(e.to_string(), 125));
         }
     }
     Ok(())
@@ -370,17 +368,28 @@ pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
         }
         // A restarted container gets a new monitor that copies its output here; a created
         // one already has a monitor without a terminal, so its log is followed from now on.
-        // The log's end is taken before start, so even a program that exits at once is seen.
-        let from = std::fs::metadata(engine.log_path(&c.id))
-            .map(|m| m.len())
-            .unwrap_or(0);
+        // The stream is opened before start, so even a program that exits at once is seen.
+        let follow = if created {
+            Some(engine.logs(
+                &c.id,
+                ministry::LogOptions {
+                    follow: true,
+                    tail: Some(0),
+                    ..Default::default()
+                },
+            )?)
+        } else {
+            None
+        };
         let started = if created {
             engine.start_container(&c.id)
         } else {
             engine.start_container_with(&c.id, stdio, true)
         };
-        if created && started.is_ok() {
-            follow_log(engine, &c, from, LineStyle::default())?;
+        if let (Some(lines), true) = (follow, started.is_ok()) {
+            for l in lines {
+                emit_log_line(&l?, LineStyle::default());
+            }
         }
         let code = engine.wait_container(&c.id)?;
         if let Err(e) = started {
@@ -678,57 +687,6 @@ pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
     Ok(errors.is_empty())
 }
 
-/// Prints a container's log (rotated files first), the lines logged within `(since,
-/// until)` (nanoseconds) only, the last `tail` of them; then follows with `follow`.
-fn print_logs_in(
-    engine: &Engine,
-    c: &ContainerRecord,
-    follow: bool,
-    style: LineStyle,
-    tail: Option<usize>,
-    (since, until): (Option<u64>, Option<u64>),
-) -> Result<()> {
-    let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, style);
-    // The rotated files, then the complete lines of the current one; following continues
-    // exactly where those bytes end.
-    let parse = |text: &str| {
-        text.lines()
-            .filter_map(|l| serde_json::from_str::<libruntime::logs::LogLine>(l).ok())
-            .collect::<Vec<_>>()
-    };
-    let mut lines = Vec::new();
-    for i in (1..c.log_max_files.max(1)).rev() {
-        let mut p = path.clone().into_os_string();
-        p.push(format!(".{i}"));
-        lines.extend(parse(
-            &std::fs::read_to_string(std::path::PathBuf::from(p)).unwrap_or_default(),
-        ));
-    }
-    let current = std::fs::read(&path).unwrap_or_default();
-    let complete = current
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    lines.extend(parse(&String::from_utf8_lossy(&current[..complete])));
-    if since.is_some() || until.is_some() {
-        lines.retain(|l| {
-            let t = libimage::time::parse_rfc3339(&l.time)
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
-        });
-    }
-    let skip = tail.map(|t| lines.len().saturating_sub(t)).unwrap_or(0);
-    lines[skip..].iter().for_each(emit);
-    if !follow {
-        return Ok(());
-    }
-    follow_log(engine, c, complete as u64, style)
-}
-
 /// How `logs` prints a line: `-t` puts its time first, `--details` its extra attributes
 /// (none are recorded: Docker then prints an empty field, a leading space).
 #[derive(Debug, Clone, Copy, Default)]
@@ -756,48 +714,6 @@ fn emit_log_line(l: &libruntime::logs::LogLine, style: LineStyle) {
     }
 }
 
-/// Prints the log lines written after byte `offset` of the current log file until the
-/// container has stopped and everything it wrote is printed.
-fn follow_log(
-    engine: &Engine,
-    c: &ContainerRecord,
-    mut offset: u64,
-    style: LineStyle,
-) -> Result<()> {
-    let path = engine.log_path(&c.id);
-    let emit = |l: &libruntime::logs::LogLine| emit_log_line(l, style);
-    // Follow the current file; a rotation (the file shrinks) restarts from its beginning.
-    loop {
-        let running = engine
-            .container_state(c)
-            .map(|s| s.status != "exited")
-            .unwrap_or(false);
-        let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        if len < offset {
-            offset = 0;
-        }
-        if len > offset {
-            use std::io::{Read, Seek};
-            let mut f = std::fs::File::open(&path)?;
-            f.seek(std::io::SeekFrom::Start(offset))?;
-            let mut buf = String::new();
-            f.read_to_string(&mut buf)?;
-            let complete = buf.rfind('\n').map(|i| i + 1).unwrap_or(0);
-            for l in buf[..complete].lines() {
-                if let Ok(line) = serde_json::from_str::<libruntime::logs::LogLine>(l) {
-                    emit(&line);
-                }
-            }
-            offset += complete as u64;
-            continue;
-        }
-        if !running {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// `logs`.
 pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
     let c = engine.container(&a.container)?;
@@ -820,7 +736,19 @@ pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
         timestamps: a.timestamps,
         details: a.details,
     };
-    print_logs_in(engine, &c, a.follow, style, tail, window)
+    let lines = engine.logs(
+        &c.id,
+        ministry::LogOptions {
+            follow: a.follow,
+            since: window.0,
+            until: window.1,
+            tail,
+        },
+    )?;
+    for l in lines {
+        emit_log_line(&l?, style);
+    }
+    Ok(())
 }
 
 fn time_or_zero(ns: Option<u64>) -> String {
@@ -1300,9 +1228,9 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
     match engine.exec_container(&a.container, &o, stdio) {
         Ok(code) => Ok(Outcome::Code(code)),
         // The runtime's refusal to start the program, as Docker prints it (on stdout).
-        Err(e) if e.to_string().starts_with("unable to find user") => {
+        Err(e @ ministry::Error::UnknownUser(_)) => {
             println!("{e}");
-            Ok(Outcome::Code(126))
+            Ok(Outcome::Code(e.exit_code().unwrap_or(126)))
         }
         Err(e) => Err(e.into()),
     }

@@ -123,40 +123,26 @@ pub fn run(engine: &Engine, a: &EventsArgs) -> Result<()> {
         _ => None,
     };
     let json = a.format.as_deref() == Some("json");
-    let start_ns = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let from = since.unwrap_or(start_ns);
     let mut out = std::io::stdout().lock();
-    let mut offset = 0;
-    loop {
-        let (events, next) = engine.read_events(offset)?;
-        offset = next;
-        for e in events {
-            if e.time_nano < from || until.is_some_and(|u| e.time_nano > u) || !filter.matches(&e) {
-                continue;
-            }
-            let line = if let Some(t) = &template {
-                t.render_missing_as_no_value(&object(&e))?
-            } else if json {
-                object(&e).to_string()
-            } else {
-                text(&e)
-            };
-            if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
-                return Ok(()); // the reader went away
-            }
+    let stream = engine.events(ministry::EventOptions {
+        since,
+        until,
+        filter,
+    })?;
+    for e in stream {
+        let e = e?;
+        let line = if let Some(t) = &template {
+            t.render_missing_as_no_value(&object(&e))?
+        } else if json {
+            object(&e).to_string()
+        } else {
+            text(&e)
+        };
+        if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+            return Ok(()); // the reader went away
         }
-        let now_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        if until.is_some_and(|u| now_ns > u) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -253,7 +253,7 @@ pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
             Err(e) => {
                 eprintln!("Error response from daemon: {e}");
                 // Docker's CLI: with -f, an image that is not there is not a failure.
-                let missing = e.to_string().starts_with("No such image");
+                let missing = ministry::ErrorKind::of(&e) == Some(ministry::ErrorKind::NotFound);
                 ok &= a.force && missing;
             }
         }

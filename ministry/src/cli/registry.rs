@@ -128,7 +128,7 @@ pub fn pull(engine: &Engine, a: &PullArgs) -> Result<()> {
         if !default_tag(&a.name) {
             bail!("tag can't be used with --all-tags/-a");
         }
-        for tag in engine.registry()?.list_tags(&r)? {
+        for tag in engine.list_tags(&r)? {
             let name = format!("{}:{tag}", r.familiar_repository());
             pull_to(
                 engine,
@@ -276,9 +276,7 @@ pub fn login(engine: &Engine, a: &LoginArgs) -> Result<()> {
     if password.is_empty() {
         bail!("Error: Password Required");
     }
-    engine
-        .registry()?
-        .login(&server, &libregistry::Credentials { username, password })?;
+    engine.login(&server, &libregistry::Credentials { username, password })?;
     println!("Login Succeeded");
     Ok(())
 }
@@ -289,7 +287,7 @@ pub fn logout(engine: &Engine, a: &LogoutArgs) -> Result<()> {
         .server
         .clone()
         .unwrap_or_else(|| libregistry::auth::DOCKER_HUB_KEY.to_string());
-    if engine.registry()?.logout(&server)? {
+    if engine.logout(&server)? {
         println!("Removing login credentials for {server}");
     } else {
         println!("Not logged in to {server}");
@@ -305,7 +303,7 @@ pub fn search(engine: &Engine, a: &SearchArgs) -> Result<()> {
         }
         _ => ("docker.io".to_string(), a.term.clone()),
     };
-    let results = engine.registry()?.search(&host, &term, a.limit)?;
+    let results = engine.search(&host, &term, a.limit)?;
     if let Some(f) = &a.format {
         let objects: Vec<serde_json::Value> = results
             .iter()

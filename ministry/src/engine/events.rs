@@ -257,34 +257,141 @@ impl Engine {
 
     /// The events from byte `offset` of the log on, and the offset after them.
     pub fn read_events(&self, offset: u64) -> Result<(Vec<Event>, u64), Error> {
-        let path = self.events_path();
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
-            Err(e) => return Err(Error::io("open", &path, e)),
-        };
-        f.seek(SeekFrom::Start(offset))
-            .map_err(|e| Error::io("seek", &path, e))?;
-        let mut r = std::io::BufReader::new(f);
-        let mut out = Vec::new();
-        let mut pos = offset;
-        let mut line = String::new();
+        read_events_at(&self.events_path(), offset)
+    }
+
+    /// The events in `opts`' window that pass its filter, as they happen: those recorded
+    /// since `opts.since` first (none when it is not given: only new ones), then each new
+    /// one as soon as it is recorded (inotify wakes the reader; no polling), until
+    /// `opts.until` passes (forever without it). Every process on the data root (other
+    /// CLIs, embedders, containers' monitors) appends to the same log, so the stream sees
+    /// all of them.
+    ///
+    /// The iterator blocks while it waits; from async code run it on a blocking thread
+    /// (`spawn_blocking`). It owns what it needs, so it can move there.
+    pub fn events(&self, opts: EventOptions) -> Result<EventStream, Error> {
+        // The watch comes first, so nothing appended between the replay and the wait is
+        // missed.
+        let watch = super::watch::DirWatch::new(&self.config.root)?;
+        Ok(EventStream {
+            path: self.events_path(),
+            offset: 0,
+            pending: std::collections::VecDeque::new(),
+            from: opts.since.unwrap_or_else(now_ns),
+            opts,
+            watch,
+        })
+    }
+}
+
+/// What [`Engine::events`] replays and follows.
+#[derive(Debug, Clone, Default)]
+pub struct EventOptions {
+    /// Replay from this time (nanoseconds since the epoch); without it, only new events.
+    pub since: Option<u64>,
+    /// Stop after this time; without it, follow forever.
+    pub until: Option<u64>,
+    /// Which events (Docker's `--filter` rules).
+    pub filter: EventFilter,
+}
+
+/// A live stream of events ([`Engine::events`]).
+pub struct EventStream {
+    path: PathBuf,
+    offset: u64,
+    pending: std::collections::VecDeque<Event>,
+    from: u64,
+    opts: EventOptions,
+    watch: super::watch::DirWatch,
+}
+
+impl EventStream {
+    /// The next event if one is recorded within `timeout`; `Ok(None)` when none came
+    /// or the window's end passed (see [`EventStream::ended`]).
+    pub fn next_timeout(&mut self, timeout: std::time::Duration) -> Result<Option<Event>, Error> {
+        let deadline = std::time::Instant::now() + timeout;
         loop {
-            line.clear();
-            let n = r
-                .read_line(&mut line)
-                .map_err(|e| Error::io("read", &path, e))?;
-            // A line still being written (no newline yet) is read next time.
-            if n == 0 || !line.ends_with('\n') {
-                break;
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(Some(e));
             }
-            pos += n as u64;
-            if let Ok(l) = serde_json::from_str::<Line>(&line) {
-                out.extend(l.events());
+            let (events, next) = read_events_at(&self.path, self.offset)?;
+            self.offset = next;
+            let until = self.opts.until;
+            self.pending.extend(events.into_iter().filter(|e| {
+                e.time_nano >= self.from
+                    && until.is_none_or(|u| e.time_nano <= u)
+                    && self.opts.filter.matches(e)
+            }));
+            if !self.pending.is_empty() {
+                continue;
+            }
+            if self.ended() {
+                return Ok(None);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            // Wake for a new line, or in time to notice the window's end.
+            let mut wait = deadline - now;
+            if let Some(u) = until {
+                let left = std::time::Duration::from_nanos(u.saturating_sub(now_ns()));
+                wait = wait.min(left + std::time::Duration::from_millis(1));
+            }
+            self.watch.wait(wait);
+        }
+    }
+
+    /// Whether the window's end (`until`) has passed.
+    pub fn ended(&self) -> bool {
+        self.pending.is_empty() && self.opts.until.is_some_and(|u| now_ns() > u)
+    }
+}
+
+impl Iterator for EventStream {
+    type Item = Result<Event, Error>;
+
+    /// Blocks until the next event, or returns `None` once `until` passed.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.next_timeout(std::time::Duration::from_secs(3600)) {
+                Ok(Some(e)) => return Some(Ok(e)),
+                Ok(None) if self.ended() => return None,
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
             }
         }
-        Ok((out, pos))
     }
+}
+
+/// The events from byte `offset` of the log at `path` on, and the offset after them.
+fn read_events_at(path: &std::path::Path, offset: u64) -> Result<(Vec<Event>, u64), Error> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| Error::io("seek", path, e))?;
+    let mut r = std::io::BufReader::new(f);
+    let mut out = Vec::new();
+    let mut pos = offset;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = r
+            .read_line(&mut line)
+            .map_err(|e| Error::io("read", path, e))?;
+        // A line still being written (no newline yet) is read next time.
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        pos += n as u64;
+        if let Ok(l) = serde_json::from_str::<Line>(&line) {
+            out.extend(l.events());
+        }
+    }
+    Ok((out, pos))
 }
 
 #[cfg(test)]

@@ -289,12 +289,12 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
     }
     for d in &h.devices {
         let m = parse_device(d)?;
-        let md = std::fs::metadata(&m.host).map_err(|e| {
-            bad(format!(
-                "error gathering device information while adding custom device \"{}\": {}",
-                m.host,
-                os_error_text(&e)
-            ))
+        let md = std::fs::metadata(&m.host).map_err(|source| Error::Os {
+            context: format!(
+                "error gathering device information while adding custom device \"{}\"",
+                m.host
+            ),
+            source,
         })?;
         use std::os::unix::fs::{FileTypeExt, MetadataExt};
         let typ = if md.file_type().is_char_device() {

@@ -3,8 +3,10 @@
 mod containers;
 mod copy;
 mod daemon;
+mod error;
 mod events;
 mod hostconfig;
+mod logs;
 mod names;
 mod network;
 mod networks;
@@ -12,13 +14,16 @@ mod registry;
 mod run;
 mod user;
 mod volumes;
+mod watch;
 
 pub use containers::{parse_signal, ContainerRecord, ContainerState};
 pub use daemon::DaemonConfig;
-pub use events::{Event, EventFilter};
+pub use error::{error_text, Error, ErrorKind};
+pub use events::{Event, EventFilter, EventOptions, EventStream};
 pub use hostconfig::{
     os_error_text, parse_device, parse_ulimit, rlimit_type, DeviceMapping, HostConfig, Ulimit,
 };
+pub use logs::{LogLine, LogOptions, LogStream};
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use run::{ExecOptions, RunOptions};
 
@@ -26,59 +31,6 @@ use std::path::PathBuf;
 
 use libimage::service::{ImageService, SnapshotterKind};
 use libruntime::{Helper, Runtime};
-
-/// Errors of the engine.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// From the image store.
-    #[error(transparent)]
-    Image(#[from] libimage::Error),
-    /// From the runtime.
-    #[error(transparent)]
-    Runtime(#[from] libruntime::Error),
-    /// From the volume store.
-    #[error(transparent)]
-    Volume(#[from] libvolume::Error),
-    /// From a registry.
-    #[error(transparent)]
-    Registry(#[from] libregistry::Error),
-    /// From networking.
-    #[error(transparent)]
-    Network(#[from] libnet::Error),
-    /// A configuration value is not valid.
-    #[error("{0}")]
-    InvalidConfig(String),
-    /// No such container.
-    #[error("No such container: {0}")]
-    NoSuchContainer(String),
-    /// No such network.
-    #[error("network {0} not found")]
-    NoSuchNetwork(String),
-    /// The operation conflicts with the container's state or another container.
-    #[error("{0}")]
-    Conflict(String),
-    /// An I/O error on the engine's own files.
-    #[error("{op} {path}")]
-    Io {
-        /// The operation.
-        op: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-impl Error {
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
-    }
-}
 
 /// Where the engine keeps its state and how.
 #[derive(Debug, Clone)]

@@ -46,11 +46,7 @@ pub fn resolve(
                 e.map(|f| f[5].to_string()).unwrap_or_else(|| "/".into()),
             )
         }
-        (Err(_), None) => {
-            return Err(Error::InvalidConfig(format!(
-                "unable to find user {user}: no matching entries in passwd file"
-            )))
-        }
+        (Err(_), None) => return Err(Error::UnknownUser(user.to_string())),
     };
     let groups_file: Vec<Vec<&str>> = group
         .unwrap_or_default()
