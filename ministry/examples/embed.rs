@@ -2,15 +2,13 @@
 //! container from it, reads its output (from the json-file log) and exit code.
 //! `sudo cargo run -p ministry --example embed -- ROOTFS.tar` (scripts/mkbusybox.sh makes a
 //! root; `tar -C DIR -cf ROOTFS.tar .`).
-use libimage::service::ImportOptions;
-use libimage::Reference;
-use libruntime::ContainerStdio;
-use ministry::{Engine, EngineConfig, RunOptions};
+use ministry::libimage::service::ImportOptions;
+use ministry::{Engine, EngineConfig, LogOptions, Reference, RunOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // This program is also libruntime's monitor helper: when started as one, this runs the
-    // monitor and never returns. It comes before anything else.
-    libruntime::maybe_run();
+    // This program is also libruntime's monitor helper. On glibc that is set up before
+    // `main` runs; the call is harmless there and needed on other C libraries.
+    ministry::maybe_run();
     let tar = std::env::args().nth(1).ok_or("usage: embed ROOTFS.tar")?;
     let tmp = std::env::temp_dir().join(format!("ministry-embed-{}", std::process::id()));
     let config = EngineConfig {
@@ -24,9 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         reference: Some(Reference::parse("embedded:latest")?),
         ..Default::default()
     };
-    let image = engine
-        .images()
-        .import(&mut std::fs::File::open(&tar)?, &opts)?;
+    let image = engine.import_image(&mut std::fs::File::open(&tar)?, &opts)?;
     println!("imported {}", image.id);
     let run = RunOptions {
         image: "embedded:latest".into(),
@@ -40,10 +36,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         network: "none".into(),
         ..Default::default()
     };
-    let c = engine.create_container(&run, ContainerStdio::default(), false)?;
+    let c = engine.create_container(&run)?;
     engine.start_container(&c.id)?;
     let code = engine.wait_container(&c.id)?;
-    for line in libruntime::logs::read_log(&engine.log_path(&c.id), 1) {
+    for line in engine.logs(&c.id, LogOptions::default())? {
+        let line = line?;
         print!("[{}] {}", line.stream, line.log);
     }
     println!("exit code {code}");

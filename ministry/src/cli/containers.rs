@@ -102,6 +102,19 @@ fn check_run_flags(a: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// Docker's client rule for `-e KEY` (no `=`): the value of `KEY` in this process's
+/// environment when it is set (`KEY=value`), else `KEY` as given (the engine leaves such
+/// an entry out).
+fn resolve_env(e: &str) -> String {
+    if e.contains('=') {
+        return e.to_string();
+    }
+    match std::env::var(e) {
+        Ok(v) => format!("{e}={v}"),
+        Err(_) => e.to_string(),
+    }
+}
+
 fn run_options(a: &RunArgs) -> Result<RunOptions> {
     check_run_flags(a)?;
     // Docker's order: the files' variables first, then `-e` (which wins).
@@ -109,7 +122,7 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
     for f in &a.env_file {
         env.extend(read_env_file(f)?);
     }
-    env.extend(a.env.iter().cloned());
+    env.extend(a.env.iter().map(|e| resolve_env(e)));
     if a.rm && a.restart != "no" {
         return Err(super::ClientError::error(
             "conflicting options: cannot specify both --restart and --rm",
@@ -245,7 +258,11 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
     // it starts waits for the proxy instead of ending this process.
     let proxied = (a.sig_proxy && !a.tty && !a.detach).then(block_proxied_signals);
     let cid = CidFile::claim(a.cidfile.as_deref())?;
-    let c = engine.create_container(&opts, stdio, !a.detach)?;
+    let c = if a.detach {
+        engine.create_with_stdio(&opts, stdio)?
+    } else {
+        engine.create_attached(&opts, stdio)?
+    };
     cid.write(&c.id)?;
     // -it on a terminal: ours goes raw (the container's pty does the echo and line
     // editing) until the container ends.
@@ -338,7 +355,7 @@ pub fn create(engine: &Engine, a: &RunArgs) -> Result<()> {
     let opts = run_options(a)?;
     super::registry::ensure_image(engine, &opts.image, None)?;
     let cid = CidFile::claim(a.cidfile.as_deref())?;
-    let c = engine.create_container(&opts, ContainerStdio::default(), false)?;
+    let c = engine.create_container(&opts)?;
     cid.write(&c.id)?;
     println!("{}", c.id);
     Ok(())
@@ -1201,7 +1218,7 @@ pub fn exec(engine: &Engine, a: &ExecArgs) -> Result<Outcome> {
     }
     let o = ministry::ExecOptions {
         cmd: a.cmd.clone(),
-        env: a.env.clone(),
+        env: a.env.iter().map(|e| resolve_env(e)).collect(),
         workdir: a.workdir.clone(),
         user: a.user.clone(),
         detach: a.detach,

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 use libimage::image::ImageRecord;
-use libimage::service::{ImportOptions, SaveFormat};
+use libimage::service::ImportOptions;
 use libimage::Reference;
 use ministry::Engine;
 
@@ -202,14 +202,11 @@ pub fn import(engine: &Engine, a: &ImportArgs) -> Result<()> {
         }
     }
     let rec = if a.file == "-" {
-        engine
-            .images()
-            .import(&mut std::io::stdin().lock(), &opts)?
+        engine.import_image(&mut std::io::stdin().lock(), &opts)?
     } else {
         let mut f = open_input(std::path::Path::new(&a.file))?;
-        engine.images().import(&mut f, &opts)?
+        engine.import_image(&mut f, &opts)?
     };
-    engine.image_event("import", &rec.id.to_string());
     println!("{}", rec.id);
     Ok(())
 }
@@ -225,10 +222,7 @@ pub fn tag(engine: &Engine, a: &TagArgs) -> Result<()> {
             1,
         )
     })?;
-    let img = engine.images().tag(&a.source, &target)?;
-    let mut ev = std::collections::BTreeMap::new();
-    ev.insert("name".to_string(), target.to_string());
-    engine.image_event_with("tag", &img.id.to_string(), ev);
+    engine.tag_image(&a.source, &target)?;
     Ok(())
 }
 
@@ -240,14 +234,6 @@ pub fn rmi(engine: &Engine, a: &RmiArgs) -> Result<bool> {
             Ok(events) => {
                 for e in events {
                     println!("{e}");
-                    match &e {
-                        libimage::service::RemoveEvent::Untagged(n) => {
-                            engine.image_event("untag", n)
-                        }
-                        libimage::service::RemoveEvent::Deleted(d) => {
-                            engine.image_event("delete", &d.to_string())
-                        }
-                    }
                 }
             }
             Err(e) => {
@@ -459,10 +445,7 @@ pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
         }
     }
     super::output::write_archive(a.output.as_deref(), |w| {
-        engine.images().save(&a.images, SaveFormat::Docker, w)?;
-        for i in &a.images {
-            engine.image_event("save", i);
-        }
+        engine.save_images(&a.images, w)?;
         Ok(())
     })
 }
@@ -470,21 +453,15 @@ pub fn save(engine: &Engine, a: &SaveArgs) -> Result<()> {
 /// `load`.
 pub fn load(engine: &Engine, a: &LoadArgs) -> Result<()> {
     let loaded = match &a.input {
-        Some(p) => engine
-            .images()
-            .load(&mut std::io::BufReader::new(open_input(p)?))?,
+        Some(p) => engine.load_images(&mut std::io::BufReader::new(open_input(p)?))?,
         None => {
             if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
                 bail!("requested load from stdin, but stdin is empty");
             }
-            engine.images().load(&mut std::io::stdin().lock())?
+            engine.load_images(&mut std::io::stdin().lock())?
         }
     };
     for l in &loaded {
-        engine.image_event(
-            "load",
-            l.to_string().trim().rsplit(' ').next().unwrap_or(""),
-        );
         if !a.quiet {
             print!("{l}");
         }

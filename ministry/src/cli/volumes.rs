@@ -30,13 +30,12 @@ pub fn create(engine: &Engine, a: &VolumeCreateArgs) -> Result<()> {
         }
         (p, f) => p.clone().or(f.clone()),
     };
-    let (v, _) = engine.volumes().create(&libvolume::CreateOptions {
+    let (v, _) = engine.create_volume(&libvolume::CreateOptions {
         name,
         driver: Some(a.driver.clone()),
         labels: key_values(&a.label),
         options: key_values(&a.opt),
     })?;
-    engine.object_event("volume", "create", &v.name, &[("driver", &v.driver)]);
     println!("{}", v.name);
     Ok(())
 }

@@ -249,7 +249,7 @@ impl Engine {
 
     /// Renames a container (`docker rename`), with Docker's checks.
     pub fn rename_container(&self, name: &str, new_name: &str) -> Result<(), Error> {
-        let _g = libimage::fsutil::LockGuard::lock(&self.config.root.join("containers.lock"))?;
+        let _g = self.containers_lock()?;
         let mut c = self.container(name)?;
         let new_name = new_name.strip_prefix('/').unwrap_or(new_name);
         if !super::names::valid(new_name) {
@@ -269,31 +269,56 @@ impl Engine {
             )));
         }
         let old = std::mem::replace(&mut c.name, new_name.to_string());
-        self.save_record(&c)?;
+        self.write_record(&c)?;
         self.emit_container("rename", &c, &[("oldName", format!("/{old}"))]);
         Ok(())
     }
 
-    /// Rewrites a container's record.
-    pub(crate) fn save_record(&self, c: &ContainerRecord) -> Result<(), Error> {
+    /// Writes a container's record as it is (crash-consistently). Only for a caller that
+    /// holds the containers lock (see [`Engine::update_record`]).
+    pub(crate) fn write_record(&self, c: &ContainerRecord) -> Result<(), Error> {
         let path = self.container_dir(&c.id).join("config.v2.json");
         let data = serde_json::to_vec_pretty(c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         libimage::fsutil::write_atomic(&path, &data)?;
         Ok(())
     }
 
-    /// Removes an image (`docker rmi`) with Docker's rules; its shared init layer goes
-    /// first (when no container still sits on it) so its layers can be freed.
-    pub fn remove_image(
+    /// The containers lock: serialises every change of container records (names, and
+    /// every read-modify-write) across the threads and processes on this data root.
+    pub(crate) fn containers_lock(&self) -> Result<libimage::fsutil::LockGuard, Error> {
+        Ok(libimage::fsutil::LockGuard::lock(
+            &self.config.root.join("containers.lock"),
+        )?)
+    }
+
+    /// The one way to change a stored container record: under the containers lock, the
+    /// record is read afresh, `change` edits it, and it is written back atomically, so two
+    /// processes changing one container never lose each other's update. Returns the
+    /// record as written. (Lock order: the network lock, when held, comes first.)
+    pub(crate) fn update_record<T>(
         &self,
-        name: &str,
-        force: bool,
-    ) -> Result<Vec<libimage::service::RemoveEvent>, Error> {
-        if let Ok(img) = self.images.resolve(name) {
-            let init = super::run::init_layer_name(self.images.top_snapshot(&img).as_deref());
-            let _ = self.images.snapshotter().remove(&init);
-        }
-        Ok(self.images.remove(name, force, &|d| self.image_users(d))?)
+        id: &str,
+        change: impl FnOnce(&mut ContainerRecord) -> Result<T, Error>,
+    ) -> Result<(ContainerRecord, T), Error> {
+        let _g = self.containers_lock()?;
+        let mut c = self.record_by_id(id)?;
+        let out = change(&mut c)?;
+        self.write_record(&c)?;
+        Ok((c, out))
+    }
+
+    /// The stored record of the container with exactly this ID.
+    pub(crate) fn record_by_id(&self, id: &str) -> Result<ContainerRecord, Error> {
+        let path = self.container_dir(id).join("config.v2.json");
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NoSuchContainer(id.to_string()))
+            }
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        serde_json::from_slice(&data)
+            .map_err(|e| Error::InvalidConfig(format!("{}: {e}", path.display())))
     }
 
     /// A container that must be running, with its runtime handle (Docker's "is not
@@ -580,15 +605,17 @@ impl Engine {
         name: &str,
         policy: libruntime::RestartPolicy,
     ) -> Result<(), Error> {
-        let mut c = self.container(name)?;
-        if c.auto_remove && policy != libruntime::RestartPolicy::No {
-            return Err(Error::InvalidConfig(format!(
-                "Cannot update container {}: Restart policy cannot be updated because AutoRemove is enabled for the container",
-                c.id
-            )));
-        }
-        c.restart_policy = policy;
-        self.save_record(&c)?;
+        let id = self.container(name)?.id;
+        let (c, ()) = self.update_record(&id, |c| {
+            if c.auto_remove && policy != libruntime::RestartPolicy::No {
+                return Err(Error::InvalidConfig(format!(
+                    "Cannot update container {}: Restart policy cannot be updated because AutoRemove is enabled for the container",
+                    c.id
+                )));
+            }
+            c.restart_policy = policy;
+            Ok(())
+        })?;
         if let Ok(rc) = self.runtime.get(&c.id) {
             if rc.state()?.status != libruntime::Status::Stopped {
                 rc.set_restart_policy(policy)?;

@@ -68,7 +68,9 @@ impl EventFilter {
                 "container" => {
                     e.typ == "container" && (e.id.starts_with(v.as_str()) || attr("name") == v)
                 }
-                "event" => e.action == *v,
+                // `exec_start: sh -c ...` is an `exec_start` event (Docker matches the part
+                // before the colon only).
+                "event" => e.action.split(':').next() == Some(v.as_str()),
                 "type" => e.typ == *v,
                 "image" => {
                     attr("image") == v || (e.typ == "image" && (e.id == *v || attr("name") == v))
@@ -235,19 +237,30 @@ impl Engine {
 
     /// Records an image event (`pull`, `push`, `tag`, `untag`, `delete`, `import`, `load`,
     /// `save`) for `id` (a reference or an image ID, as Docker reports them).
-    pub fn image_event(&self, action: &str, id: &str) {
+    pub(crate) fn image_event(&self, action: &str, id: &str) {
         let mut a = BTreeMap::new();
         a.insert("name".to_string(), id.to_string());
         self.emit("image", action, id, a);
     }
 
     /// [`Engine::image_event`] with Docker's attributes given.
-    pub fn image_event_with(&self, action: &str, id: &str, attributes: BTreeMap<String, String>) {
+    pub(crate) fn image_event_with(
+        &self,
+        action: &str,
+        id: &str,
+        attributes: BTreeMap<String, String>,
+    ) {
         self.emit("image", action, id, attributes);
     }
 
     /// Records a volume or network event.
-    pub fn object_event(&self, typ: &str, action: &str, id: &str, attributes: &[(&str, &str)]) {
+    pub(crate) fn object_event(
+        &self,
+        typ: &str,
+        action: &str,
+        id: &str,
+        attributes: &[(&str, &str)],
+    ) {
         let a = attributes
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

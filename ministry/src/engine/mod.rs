@@ -6,6 +6,7 @@ mod daemon;
 mod error;
 mod events;
 mod hostconfig;
+mod images;
 mod logs;
 mod names;
 mod network;

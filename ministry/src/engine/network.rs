@@ -315,7 +315,12 @@ impl Engine {
                 c.extra_networks.insert(name.clone(), st);
             }
         }
-        self.save_record(c)?;
+        let (network, extra) = (c.network.clone(), c.extra_networks.clone());
+        self.update_record(&c.id, |r| {
+            r.network = network;
+            r.extra_networks.extend(extra);
+            Ok(())
+        })?;
         self.link_rules(c)?;
         drop(_g);
         self.refresh_hosts(c)
@@ -564,8 +569,11 @@ impl Engine {
                     return Err(e);
                 }
             };
-            c.extra_networks.insert(rec_name.clone(), ep);
-            self.save_record(&c)?;
+            c.extra_networks.insert(rec_name.clone(), ep.clone());
+            self.update_record(&c.id, |r| {
+                r.extra_networks.insert(rec_name.clone(), ep);
+                Ok(())
+            })?;
             drop(g);
             self.object_event(
                 "network",
@@ -589,7 +597,12 @@ impl Engine {
                 ("type", "bridge"),
             ],
         );
-        self.save_record(&c)
+        let st = c.extra_networks[&rec_name].clone();
+        self.update_record(&c.id, |r| {
+            r.extra_networks.insert(rec_name.clone(), st);
+            Ok(())
+        })?;
+        Ok(())
     }
 
     /// Disconnects a container from a network it was connected to with `network connect`.
@@ -621,7 +634,10 @@ impl Engine {
                 libnet::link::delete_link(&st.host_interface)?;
             }
             self.ipam(&net.spec).release(&c.id)?;
-            self.save_record(&c)?;
+            self.update_record(&c.id, |r| {
+                r.extra_networks.remove(&name);
+                Ok(())
+            })?;
         }
         self.refresh_hosts(&c)?;
         self.object_event(
@@ -850,7 +866,11 @@ impl Engine {
                 "Could not find entity for {link}"
             )));
         }
-        self.save_record(&c)?;
+        let links = c.links.clone();
+        self.update_record(&c.id, |r| {
+            r.links = links;
+            Ok(())
+        })?;
         self.write_hosts(&c, None)
     }
 }

@@ -1,7 +1,7 @@
 //! `run` and `create`: a writable snapshot on the image, Docker's spec from the image
 //! config and the options, and a libruntime container whose root is that snapshot.
 
-use libimage::fsutil::{write_atomic, LockGuard};
+use libimage::fsutil::write_atomic;
 use libimage::image::ContainerConfig;
 use libruntime::{docker_default, ContainerStdio, CreateOptions};
 
@@ -19,7 +19,8 @@ pub struct RunOptions {
     pub cmd: Vec<String>,
     /// `--entrypoint` (an empty string clears the image's).
     pub entrypoint: Option<String>,
-    /// `-e KEY=VALUE` (or `-e KEY`, taken from this process's environment if set).
+    /// `-e KEY=VALUE`, resolved by the caller (an entry without `=` is left out: the
+    /// engine never reads its own process's environment).
     pub env: Vec<String>,
     /// `-w`.
     pub workdir: Option<String>,
@@ -131,13 +132,11 @@ fn config_env(image: &[String], user: &[String]) -> Vec<String> {
     let key = |kv: &str| kv.split('=').next().unwrap_or("").to_string();
     let mut env: Vec<String> = Vec::new();
     for e in user {
-        let kv = match e.split_once('=') {
-            Some(_) => e.clone(),
-            None => match std::env::var(e) {
-                Ok(v) => format!("{e}={v}"),
-                Err(_) => continue,
-            },
-        };
+        // `KEY` without a value: the caller found none to give it.
+        if !e.contains('=') {
+            continue;
+        }
+        let kv = e.clone();
         match env.iter_mut().find(|x| key(x) == key(&kv)) {
             Some(slot) => *slot = kv,
             None => env.push(kv),
@@ -170,15 +169,8 @@ fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str
     for e in cfg.env.clone().unwrap_or_default() {
         set(e);
     }
-    for e in &o.env {
-        match e.split_once('=') {
-            Some(_) => set(e.clone()),
-            None => {
-                if let Ok(v) = std::env::var(e) {
-                    set(format!("{e}={v}"));
-                }
-            }
-        }
+    for e in o.env.iter().filter(|e| e.contains('=')) {
+        set(e.clone());
     }
     if !env.iter().any(|e| e.starts_with("HOME=")) {
         env.push(format!("HOME={home}"));
@@ -188,11 +180,36 @@ fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str
 
 impl Engine {
     /// Creates a container (`docker create`): a snapshot on the image, the record, and a
-    /// runtime container waiting for start with `stdio`.
-    ///
-    /// The container's output is logged to `<root>/containers/<id>/<id>-json.log` (Docker's
-    /// json-file); with `forward` it is also copied to `stdio`'s stdout and stderr.
-    pub fn create_container(
+    /// runtime container waiting for [`Engine::start_container`]. Its output goes to its
+    /// log only (`<root>/containers/<id>/<id>-json.log`, Docker's json-file, read with
+    /// [`Engine::logs`]); its stdin is empty.
+    pub fn create_container(&self, o: &RunOptions) -> Result<ContainerRecord, Error> {
+        self.create_inner(o, ContainerStdio::default(), false)
+    }
+
+    /// [`Engine::create_container`] attached to `stdio` (an attached `docker run`): the
+    /// program reads `stdio`'s stdin, and its output is logged and also copied to
+    /// `stdio`'s stdout and stderr.
+    pub fn create_attached(
+        &self,
+        o: &RunOptions,
+        stdio: ContainerStdio,
+    ) -> Result<ContainerRecord, Error> {
+        self.create_inner(o, stdio, true)
+    }
+
+    /// [`Engine::create_container`] with the program's stdin (and stdout/stderr, for
+    /// what the log does not take) from `stdio`, its output logged only.
+    pub fn create_with_stdio(
+        &self,
+        o: &RunOptions,
+        stdio: ContainerStdio,
+    ) -> Result<ContainerRecord, Error> {
+        self.create_inner(o, stdio, false)
+    }
+
+    /// Creates the container; with `forward` its output is also copied to `stdio`.
+    fn create_inner(
         &self,
         o: &RunOptions,
         stdio: ContainerStdio,
@@ -396,7 +413,11 @@ impl Engine {
             let mut record = self.claim_name(record, o.name.as_deref())?;
             if !o.links.is_empty() {
                 self.apply_links(&mut record, &o.links, &mut spec)?;
-                self.save_record(&record)?;
+                let links = record.links.clone();
+                self.update_record(&record.id, |r| {
+                    r.links = links;
+                    Ok(())
+                })?;
             }
             let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
             let spec_path = self.container_dir(&id).join("spec.json");
@@ -440,7 +461,7 @@ impl Engine {
         mut record: ContainerRecord,
         name: Option<&str>,
     ) -> Result<ContainerRecord, Error> {
-        let _g = LockGuard::lock(&self.config.root.join("containers.lock"))?;
+        let _g = self.containers_lock()?;
         let existing = self.containers()?;
         let taken = |n: &str| existing.iter().find(|c| c.name == n).map(|c| c.id.clone());
         record.name = match name {
@@ -765,7 +786,7 @@ impl Engine {
         let mut p = spec.process().clone().unwrap_or_default();
         p.set_args(Some(o.cmd.clone()));
         let mut env = p.env().clone().unwrap_or_default();
-        for e in &o.env {
+        for e in o.env.iter().filter(|e| e.contains('=')) {
             let key = e.split('=').next().unwrap_or("");
             env.retain(|x| x.split('=').next() != Some(key));
             env.push(e.clone());
@@ -807,7 +828,28 @@ impl Engine {
                 serde_json::from_value(caps).map_err(|e| Error::InvalidConfig(e.to_string()))?,
             ));
         }
-        Ok(rc.exec(self.runtime.helper(), &p, stdio, o.detach)?)
+        // Docker's exec events: `exec_create: CMD`, `exec_start: CMD`, then (when the
+        // caller waits) `exec_die` with the exit code.
+        let exec_id = hex(&random_bytes::<32>()?);
+        // Docker's text: the program, a space, its arguments (`exec_create: true `).
+        let cmdline = format!("{} {}", o.cmd[0], o.cmd[1..].join(" "));
+        let id_attr = [("execID", exec_id.clone())];
+        self.emit_container(&format!("exec_create: {cmdline}"), &c, &id_attr);
+        self.emit_container(&format!("exec_start: {cmdline}"), &c, &id_attr);
+        let code = rc.exec(self.runtime.helper(), &p, stdio, o.detach);
+        if !o.detach {
+            let exit = match &code {
+                Ok(c) => *c,
+                Err(libruntime::Error::Exec { code, .. }) => *code,
+                Err(_) => 126,
+            };
+            self.emit_container(
+                "exec_die",
+                &c,
+                &[("execID", exec_id), ("exitCode", exit.to_string())],
+            );
+        }
+        Ok(code?)
     }
 }
 

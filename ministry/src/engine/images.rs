@@ -1,0 +1,83 @@
+//! Image operations that record events: every image event (`import`, `tag`, `untag`,
+//! `delete`, `save`, `load`, and `pull`/`push` in `registry.rs`) is written by the
+//! engine, so an embedder's operations appear in `events` as the CLI's do.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+use libimage::image::ImageRecord;
+use libimage::service::{ImportOptions, LoadedImage, RemoveEvent, SaveFormat};
+use libimage::Reference;
+
+use super::{Engine, Error};
+
+impl Engine {
+    /// Imports a root file system tarball as an image (`docker import`).
+    pub fn import_image(
+        &self,
+        reader: &mut dyn Read,
+        opts: &ImportOptions,
+    ) -> Result<ImageRecord, Error> {
+        let rec = self.images.import(reader, opts)?;
+        self.image_event("import", &rec.id.to_string());
+        Ok(rec)
+    }
+
+    /// Gives an image another name (`docker tag`).
+    pub fn tag_image(&self, source: &str, target: &Reference) -> Result<ImageRecord, Error> {
+        let img = self.images.tag(source, target)?;
+        let mut ev = BTreeMap::new();
+        ev.insert("name".to_string(), target.to_string());
+        self.image_event_with("tag", &img.id.to_string(), ev);
+        Ok(img)
+    }
+
+    /// Removes an image (`docker rmi`) with Docker's rules; its shared init layer goes
+    /// first (when no container still sits on it) so its layers can be freed. Returns
+    /// what was untagged and deleted, as `rmi` prints it.
+    pub fn remove_image(&self, name: &str, force: bool) -> Result<Vec<RemoveEvent>, Error> {
+        if let Ok(img) = self.images.resolve(name) {
+            let init = super::run::init_layer_name(self.images.top_snapshot(&img).as_deref());
+            let _ = self.images.snapshotter().remove(&init);
+        }
+        let events = self.images.remove(name, force, &|d| self.image_users(d))?;
+        for e in &events {
+            match e {
+                RemoveEvent::Untagged(n) => self.image_event("untag", n),
+                RemoveEvent::Deleted(d) => self.image_event("delete", &d.to_string()),
+            }
+        }
+        Ok(events)
+    }
+
+    /// Writes images as one archive (`docker save`), read by `docker load` and OCI
+    /// tools.
+    pub fn save_images(&self, names: &[String], out: &mut dyn Write) -> Result<(), Error> {
+        self.images.save(names, SaveFormat::Docker, out)?;
+        for n in names {
+            self.image_event("save", n);
+        }
+        Ok(())
+    }
+
+    /// Loads the images of a `docker save` or OCI archive (`docker load`).
+    pub fn load_images(&self, input: &mut dyn Read) -> Result<Vec<LoadedImage>, Error> {
+        let loaded = self.images.load(input)?;
+        for l in &loaded {
+            let name = l.tags.last().cloned().unwrap_or_else(|| l.id.to_string());
+            self.image_event("load", &name);
+        }
+        Ok(loaded)
+    }
+
+    /// Creates a volume (`docker volume create`); an existing one of that name is
+    /// returned as it is (the flag says whether it was made now).
+    pub fn create_volume(
+        &self,
+        opts: &libvolume::CreateOptions,
+    ) -> Result<(libvolume::Volume, bool), Error> {
+        let (v, created) = self.volumes.create(opts)?;
+        self.object_event("volume", "create", &v.name, &[("driver", &v.driver)]);
+        Ok((v, created))
+    }
+}
