@@ -33,9 +33,11 @@ mod engine;
 
 pub use engine::{
     error_text, os_error_text, parse_device, parse_record_link, parse_signal, parse_ulimit,
-    rlimit_type, ContainerRecord, ContainerState, DaemonConfig, DeviceMapping, Engine,
-    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, ExecOptions,
-    HostConfig, LogLine, LogOptions, LogStream, NetworkConfig, NetworkState, RunOptions, Ulimit,
+    rlimit_type, ContainerInspect, ContainerRecord, ContainerState, ContainerStatus, DaemonConfig,
+    DeviceMapping, DeviceView, EndpointSettings, Engine, EngineConfig, Error, ErrorKind, Event,
+    EventFilter, EventOptions, EventStream, ExecOptions, HostConfig, HostConfigView, LogConfigView,
+    LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkSettings, NetworkState,
+    PortBindingView, RestartPolicyView, RunOptions, StateView, Ulimit, UlimitView,
 };
 
 pub use libimage;

@@ -38,7 +38,10 @@ fn ids(s: &str) -> String {
 fn normalize(s: &str) -> String {
     let s = ids(s);
     let mut out = String::new();
-    for (i, line) in s.lines().enumerate() {
+    // A warning about the host, not the command: dockerd adds it to `update`'s answer
+    // whenever the machine's IPv4 forwarding is off (its value varies between machines).
+    let host_warning = "IPv4 forwarding is disabled. Networking will not work.";
+    for (i, line) in s.lines().filter(|l| *l != host_warning).enumerate() {
         if i > 0 {
             out.push('\n');
         }

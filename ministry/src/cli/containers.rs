@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use anyhow::{bail, Result};
 use libruntime::ContainerStdio;
-use ministry::{parse_signal, ContainerRecord, Engine, RunOptions};
+use ministry::{parse_signal, ContainerRecord, ContainerStatus, Engine, RunOptions};
 use serde_json::json;
 
 use super::args::{
@@ -377,7 +377,7 @@ pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
             stdout: Some(Stdio::inherit()),
             stderr: Some(Stdio::inherit()),
         };
-        let mut created = engine.container_state(&c)?.status == "created";
+        let mut created = engine.container_state(&c)?.status == ContainerStatus::Created;
         if created && stdin {
             // Its monitor was made without this stdin: a new one (it never ran) gets it.
             engine.runtime().get(&c.id)?.delete(true)?;
@@ -768,250 +768,6 @@ pub fn logs(engine: &Engine, a: &LogsArgs) -> Result<()> {
     Ok(())
 }
 
-fn time_or_zero(ns: Option<u64>) -> String {
-    ns.map(libruntime::logs::rfc3339_nanos)
-        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
-}
-
-/// A container's `inspect` object in Docker's shape.
-pub fn inspect_container(engine: &Engine, c: &ContainerRecord) -> Result<serde_json::Value> {
-    let st = engine.container_state(c)?;
-    let rs = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
-    let res = engine.container_resources(c);
-    let mut v = json!({
-        "Id": c.id,
-        "Created": c.created,
-        "Path": c.path,
-        "Args": c.args,
-        "State": {
-            "Status": st.status,
-            "Running": st.running || st.restarting,
-            "Paused": st.paused,
-            "Restarting": st.restarting,
-            "OOMKilled": st.oom_killed,
-            "Dead": false,
-            "Pid": if st.running { rs.as_ref().map(|s| s.pid).unwrap_or(0) } else { 0 },
-            "ExitCode": st.exit_code.unwrap_or(0),
-            "Error": st.error.clone().unwrap_or_default(),
-            "StartedAt": time_or_zero(rs.as_ref().and_then(|s| s.started_ns)),
-            "FinishedAt": time_or_zero(rs.as_ref().and_then(|s| s.finished_ns)),
-        },
-        "Image": c.image_id,
-        "LogPath": engine.log_path(&c.id),
-        "Name": format!("/{}", c.name),
-        "RestartCount": st.restart_count,
-        "Driver": engine.images().snapshotter_name(),
-        "Platform": "linux",
-        "HostConfig": {
-            "AutoRemove": c.auto_remove,
-            "RestartPolicy": {
-                "Name": c.restart_policy.name(),
-                "MaximumRetryCount": c.restart_policy.max_retries(),
-            },
-            "LogConfig": { "Type": "json-file", "Config": {} },
-            "NetworkMode": c.network_mode,
-            "Links": null_if_empty(&c.links),
-            "Init": if c.init { json!(true) } else { json!(null) },
-            "Devices": c.devices.iter().filter_map(|d| ministry::parse_device(d).ok()).map(|d| json!({
-                "PathOnHost": d.host, "PathInContainer": d.container, "CgroupPermissions": d.permissions,
-            })).collect::<Vec<_>>(),
-            "Memory": res["memory"]["limit"].as_i64().unwrap_or(0),
-            "MemorySwap": res["memory"]["swap"].as_i64().unwrap_or(0),
-            "NanoCpus": match (res["cpu"]["quota"].as_i64(), res["cpu"]["period"].as_i64()) {
-                (Some(q), Some(p)) if p > 0 => q * 1_000_000_000 / p,
-                _ => 0,
-            },
-            "CpuShares": res["cpu"]["shares"].as_u64().unwrap_or(0),
-            "CpusetCpus": res["cpu"]["cpus"].as_str().unwrap_or(""),
-            "PidsLimit": res["pids"]["limit"].clone(),
-            "PortBindings": port_bindings(&c.publish),
-            "Binds": null_if_empty(&c.binds),
-            "VolumesFrom": null_if_empty(&c.volumes_from),
-            "Mounts": host_config_mounts(&c.mount_flags),
-            "CapAdd": null_if_empty(&capabilities(&c.host.cap_add)),
-            "CapDrop": null_if_empty(&capabilities(&c.host.cap_drop)),
-            "Dns": c.dns,
-            "DnsOptions": c.dns_options,
-            "DnsSearch": c.dns_search,
-            "ExtraHosts": null_if_empty(&c.extra_hosts),
-            "Privileged": c.host.privileged,
-            "ReadonlyRootfs": c.host.read_only,
-            "SecurityOpt": null_if_empty(&c.host.security_opt),
-            "ShmSize": c.host.shm_size.unwrap_or(64 << 20),
-            "Ulimits": ulimits_json(&c.host.ulimits),
-        },
-        "Config": c.config,
-        "Mounts": c.mounts.iter().map(|m| m.docker_json()).collect::<Vec<_>>(),
-        "NetworkSettings": network_settings(c, st.running),
-    });
-    // Shown only when set, as Docker's omitempty fields.
-    let h = &mut v["HostConfig"];
-    if !c.host.tmpfs.is_empty() {
-        h["Tmpfs"] = c
-            .host
-            .tmpfs
-            .iter()
-            .map(|t| {
-                let (p, o) = t.split_once(':').unwrap_or((t, ""));
-                (p.to_string(), json!(o))
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-    }
-    if !c.host.sysctls.is_empty() {
-        h["Sysctls"] = c
-            .host
-            .sysctls
-            .iter()
-            .filter_map(|s| s.split_once('='))
-            .map(|(k, v)| (k.to_string(), json!(v)))
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-    }
-    Ok(v)
-}
-
-/// Capability names as Docker records them (`CAP_NET_ADMIN`; `ALL` stays).
-fn capabilities(caps: &[String]) -> Vec<String> {
-    caps.iter()
-        .map(|c| {
-            let c = c.to_ascii_uppercase();
-            if c == "ALL" || c.starts_with("CAP_") {
-                c
-            } else {
-                format!("CAP_{c}")
-            }
-        })
-        .collect()
-}
-
-/// `--ulimit` values as Docker shows them (`[{"Hard": 200, "Name": "nofile", "Soft": 100}]`).
-fn ulimits_json(ulimits: &[String]) -> serde_json::Value {
-    ulimits
-        .iter()
-        .filter_map(|u| ministry::parse_ulimit(u).ok())
-        .map(|l| json!({"Hard": l.hard, "Name": l.name, "Soft": l.soft}))
-        .collect()
-}
-
-/// Docker's `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
-fn port_bindings(ports: &[libnet::nat::PortMapping]) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    for p in ports {
-        let e = m
-            .entry(format!("{}/{}", p.container_port, p.proto))
-            .or_insert_with(|| json!([]));
-        e.as_array_mut().expect("array").push(json!({
-            "HostIp": p.host_ip.map(|i| i.to_string()).unwrap_or_else(|| "0.0.0.0".into()),
-            "HostPort": if p.host_port == 0 { String::new() } else { p.host_port.to_string() },
-        }));
-    }
-    serde_json::Value::Object(m)
-}
-
-/// inspect's `NetworkSettings`: addresses only while it runs (Docker clears them at stop);
-/// the top-level address fields are the default bridge's, each network in `Networks`.
-fn network_settings(c: &ContainerRecord, running: bool) -> serde_json::Value {
-    let text = |ip: Option<std::net::Ipv4Addr>| {
-        ip.filter(|_| running)
-            .map(|i| i.to_string())
-            .unwrap_or_default()
-    };
-    let n = &c.network;
-    let mut ports = port_bindings(if running { &n.ports } else { &[] });
-    if let Some(exposed) = &c.config.exposed_ports {
-        for k in exposed.keys() {
-            ports
-                .as_object_mut()
-                .expect("object")
-                .entry(k.clone())
-                .or_insert(serde_json::Value::Null);
-        }
-    }
-    let mut networks = serde_json::Map::new();
-    let name = match c.network_mode.as_str() {
-        "" | "default" => "bridge",
-        m => m,
-    };
-    let mut eps: Vec<(String, ministry::NetworkState)> = Vec::new();
-    if !name.starts_with("container:") {
-        eps.push((name.to_string(), n.clone()));
-    }
-    eps.extend(c.extra_networks.iter().map(|(k, v)| (k.clone(), v.clone())));
-    for (net, st) in &eps {
-        let mut aliases = st.aliases.clone();
-        if net != "bridge" && net != "host" && net != "none" {
-            aliases.push(c.id[..12].to_string());
-        }
-        let links: Vec<String> = if net == "bridge" {
-            c.links
-                .iter()
-                .map(|l| {
-                    let (t, a) = ministry::parse_record_link(l);
-                    format!("{t}:{a}")
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        networks.insert(
-            net.clone(),
-            json!({
-                "IPAMConfig": null,
-                "Links": if links.is_empty() { json!(null) } else { json!(links) },
-                "Aliases": if aliases.is_empty() { json!(null) } else { json!(aliases) },
-                "NetworkID": st.network_id,
-                "EndpointID": "",
-                "Gateway": text(st.gateway),
-                "IPAddress": text(st.ip_address),
-                "IPPrefixLen": if running && st.ip_address.is_some() { st.ip_prefix_len } else { 0 },
-                "MacAddress": if running { st.mac_address.clone() } else { String::new() },
-            }),
-        );
-    }
-    let default = name == "bridge";
-    json!({
-        "Bridge": "",
-        "Ports": ports,
-        "Gateway": if default { text(n.gateway) } else { String::new() },
-        "IPAddress": if default { text(n.ip_address) } else { String::new() },
-        "IPPrefixLen": if default && running && n.ip_address.is_some() { n.ip_prefix_len } else { 0 },
-        "MacAddress": if default && running { n.mac_address.clone() } else { String::new() },
-        "Networks": networks,
-    })
-}
-
-fn null_if_empty(v: &[String]) -> serde_json::Value {
-    if v.is_empty() {
-        serde_json::Value::Null
-    } else {
-        json!(v)
-    }
-}
-
-/// `HostConfig.Mounts`: the `--mount` values as Docker's API shape.
-fn host_config_mounts(flags: &[String]) -> serde_json::Value {
-    let mounts: Vec<serde_json::Value> = flags
-        .iter()
-        .filter_map(|f| libvolume::parse_mount_flag(f).ok())
-        .map(|s| {
-            let mut m = json!({"Type": format!("{:?}", s.kind).to_lowercase(), "Target": s.target});
-            if !s.source.is_empty() {
-                m["Source"] = json!(s.source);
-            }
-            if s.readonly {
-                m["ReadOnly"] = json!(true);
-            }
-            m
-        })
-        .collect();
-    if mounts.is_empty() {
-        serde_json::Value::Null
-    } else {
-        json!(mounts)
-    }
-}
-
 fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() > n {
         s.chars().take(n - 1).collect::<String>() + "…"
@@ -1179,10 +935,12 @@ pub(crate) fn status_text(
     let started = since(state.as_ref().and_then(|s| s.started_ns));
     let finished = since(state.as_ref().and_then(|s| s.finished_ns));
     match st.status {
-        "running" => format!("Up {started}"),
-        "paused" => format!("Up {started} (Paused)"),
-        "created" => "Created".to_string(),
-        "restarting" => format!("Restarting ({}) {finished} ago", st.exit_code.unwrap_or(0)),
+        ContainerStatus::Running => format!("Up {started}"),
+        ContainerStatus::Paused => format!("Up {started} (Paused)"),
+        ContainerStatus::Created => "Created".to_string(),
+        ContainerStatus::Restarting => {
+            format!("Restarting ({}) {finished} ago", st.exit_code.unwrap_or(0))
+        }
         _ => format!("Exited ({}) {finished} ago", st.exit_code.unwrap_or(0)),
     }
 }
@@ -1621,10 +1379,10 @@ impl PsFilters {
                         }
                     }
                     "exited" => {
-                        st.status == "exited"
+                        st.status == ContainerStatus::Exited
                             && st.exit_code.map(|e| e.to_string()) == Some(v.clone())
                     }
-                    "status" => st.status == v,
+                    "status" => st.status.as_str() == v,
                     "ancestor" => {
                         c.image == *v
                             || c.image_id

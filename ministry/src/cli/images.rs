@@ -359,7 +359,7 @@ fn inspect_as(engine: &Engine, typ: &str, n: &str) -> Result<(Option<serde_json:
     Ok(match typ {
         "container" => match engine.container(n) {
             Ok(c) => (
-                Some(super::containers::inspect_container(engine, &c)?),
+                Some(serde_json::to_value(engine.inspect_record(&c)?)?),
                 String::new(),
             ),
             Err(e) => (None, e.to_string()),

@@ -92,11 +92,67 @@ pub struct ContainerRecord {
     pub dns_options: Vec<String>,
 }
 
+/// A container's status, as Docker names it (`State.Status`, `ps --filter status=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerStatus {
+    /// Created, never started (or its program could not start).
+    Created,
+    /// Its program runs.
+    Running,
+    /// Its program runs, frozen.
+    Paused,
+    /// Its restart policy will run it again after a delay.
+    Restarting,
+    /// Being removed.
+    Removing,
+    /// Its program ended.
+    Exited,
+    /// Could not be removed completely.
+    Dead,
+}
+
+impl ContainerStatus {
+    /// Docker's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerStatus::Created => "created",
+            ContainerStatus::Running => "running",
+            ContainerStatus::Paused => "paused",
+            ContainerStatus::Restarting => "restarting",
+            ContainerStatus::Removing => "removing",
+            ContainerStatus::Exited => "exited",
+            ContainerStatus::Dead => "dead",
+        }
+    }
+
+    /// Parses Docker's word (as `ps --filter status=` takes it).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ContainerStatus::Created,
+            ContainerStatus::Running,
+            ContainerStatus::Paused,
+            ContainerStatus::Restarting,
+            ContainerStatus::Removing,
+            ContainerStatus::Exited,
+            ContainerStatus::Dead,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ContainerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The state `ps` and `inspect` show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerState {
-    /// `created`, `running` or `exited`.
-    pub status: &'static str,
+    /// Docker's status.
+    pub status: ContainerStatus,
     /// Whether the program runs (also while paused, as Docker says).
     pub running: bool,
     /// Whether it is paused (frozen).
@@ -167,11 +223,11 @@ impl Engine {
                         .unwrap_or(false);
                 Ok(ContainerState {
                     status: match s.status {
-                        libruntime::Status::Created => "created",
-                        libruntime::Status::Running if paused => "paused",
-                        libruntime::Status::Running => "running",
-                        libruntime::Status::Restarting => "restarting",
-                        libruntime::Status::Stopped => "exited",
+                        libruntime::Status::Created => ContainerStatus::Created,
+                        libruntime::Status::Running if paused => ContainerStatus::Paused,
+                        libruntime::Status::Running => ContainerStatus::Running,
+                        libruntime::Status::Restarting => ContainerStatus::Restarting,
+                        libruntime::Status::Stopped => ContainerStatus::Exited,
                     },
                     running,
                     paused,
@@ -184,7 +240,7 @@ impl Engine {
             }
             // Run-time state is gone (a reboot): the container is exited.
             Err(_) => Ok(ContainerState {
-                status: "exited",
+                status: ContainerStatus::Exited,
                 running: false,
                 paused: false,
                 restarting: false,

@@ -7,6 +7,7 @@ mod error;
 mod events;
 mod hostconfig;
 mod images;
+mod inspect;
 mod logs;
 mod names;
 mod network;
@@ -17,12 +18,16 @@ mod user;
 mod volumes;
 mod watch;
 
-pub use containers::{parse_signal, ContainerRecord, ContainerState};
+pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus};
 pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
 pub use events::{Event, EventFilter, EventOptions, EventStream};
 pub use hostconfig::{
     os_error_text, parse_device, parse_ulimit, rlimit_type, DeviceMapping, HostConfig, Ulimit,
+};
+pub use inspect::{
+    ContainerInspect, DeviceView, EndpointSettings, HostConfigView, LogConfigView, MountView,
+    NetworkSettings, PortBindingView, RestartPolicyView, StateView, UlimitView,
 };
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
