@@ -280,17 +280,12 @@ pub fn run(engine: &Engine, a: &RunArgs) -> Result<Outcome> {
         return Ok(Outcome::Code(0));
     }
     if a.tty && started.is_ok() {
-        if let Ok(rc) = engine.runtime().get(&c.id) {
-            follow_window_size(rc);
+        if let Ok(t) = engine.terminal(&c.id) {
+            follow_window_size(t);
         }
     }
     if let (Some(set), true) = (proxied, started.is_ok()) {
-        if let Ok(pid) = engine
-            .runtime()
-            .get(&c.id)
-            .and_then(|r| r.state())
-            .map(|s| s.pid)
-        {
+        if let Ok(pid) = engine.container_pid(&c.id) {
             proxy_signals(pid, set);
         }
     }
@@ -380,7 +375,7 @@ pub fn start(engine: &Engine, a: &StartArgs) -> Result<Outcome> {
         let mut created = engine.container_state(&c)?.status == ContainerStatus::Created;
         if created && stdin {
             // Its monitor was made without this stdin: a new one (it never ran) gets it.
-            engine.runtime().get(&c.id)?.delete(true)?;
+            engine.discard_created(&c.id)?;
             created = false;
         }
         // A restarted container gets a new monitor that copies its output here; a created
@@ -485,20 +480,25 @@ pub fn attach(engine: &Engine, a: &AttachArgs) -> Result<Outcome> {
     use std::io::Read;
     let keys = parse_detach_keys(&a.detach_keys)?;
     let c = engine.container(&a.container)?;
-    let rc = engine.runtime().get(&c.id)?;
-    if rc.state()?.status != libruntime::Status::Running {
-        return Err(super::ClientError::error(
-            "You cannot attach to a stopped container, start it first",
-            1,
-        ));
-    }
-    let mut sock = std::os::unix::net::UnixStream::connect(rc.attach_socket())
+    // Docker's client checks the state itself, with its own words.
+    let socket = match engine.attach_socket(&c.id) {
+        Err(e) if e.kind() == ministry::ErrorKind::Conflict => {
+            return Err(super::ClientError::error(
+                "You cannot attach to a stopped container, start it first",
+                1,
+            ))
+        }
+        r => r?,
+    };
+    let mut sock = std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.name))?;
     let tty = c.config.tty;
     let _raw = (tty && !a.no_stdin).then(RawMode::enter).flatten();
     let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     if tty {
-        follow_window_size(rc.clone());
+        if let Ok(t) = engine.terminal(&c.id) {
+            follow_window_size(t);
+        }
     }
     if tty && !a.no_stdin {
         let mut to = sock.try_clone()?;
@@ -560,7 +560,7 @@ pub fn attach(engine: &Engine, a: &AttachArgs) -> Result<Outcome> {
 /// Follows this process's terminal size into the container's terminal: now, and at each
 /// SIGWINCH, from a thread of its own (SIGWINCH is blocked first, so only that thread
 /// takes it). Nothing when this process has no terminal.
-fn follow_window_size(rc: libruntime::Container) {
+fn follow_window_size(rc: ministry::ContainerTerminal) {
     if terminal_size().is_none() {
         return;
     }
@@ -687,13 +687,7 @@ pub fn wait(engine: &Engine, a: &WaitArgs) -> Result<bool> {
     // The codes as they come, the refusals after them (as Docker's CLI prints them).
     let mut errors = Vec::new();
     for n in &a.containers {
-        match engine.container(n).and_then(|c| {
-            engine
-                .runtime()
-                .get(&c.id)
-                .and_then(|r| r.wait())
-                .map_err(Into::into)
-        }) {
+        match engine.wait_next_exit(n) {
             Ok(code) => println!("{code}"),
             Err(e) => errors.push(e),
         }
@@ -793,24 +787,16 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
     if a.size {
         rows[0].push("SIZE".into());
     }
-    let filters = PsFilters::parse(&a.filter)?;
-    let last = if a.latest { Some(1) } else { a.last };
-    let all = a.all || last.is_some() || filters.has("status");
-    let everything = engine.containers()?;
-    let mut shown = 0;
-    for c in &everything {
-        if last.is_some_and(|n| shown >= n) {
-            break;
-        }
-        let st = engine.container_state(c)?;
-        if !all && !st.running && !st.restarting {
-            continue;
-        }
-        if !filters.matches(engine, c, &st, &everything)? {
-            continue;
-        }
-        shown += 1;
-        let c = c.clone();
+    let listed = engine.list_containers(&ministry::ContainerListOptions {
+        all: a.all,
+        limit: if a.latest { Some(1) } else { a.last },
+        filter: ministry::ContainerFilter::parse(&a.filter)?,
+    })?;
+    for ministry::ContainerSummary {
+        record: c,
+        state: st,
+    } in listed
+    {
         let id = if a.no_trunc {
             c.id.clone()
         } else {
@@ -821,7 +807,7 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
             continue;
         }
         let cmd = command_text(&c, a.no_trunc);
-        let status = status_text(engine, &c, &st);
+        let status = status_text(&st);
         let ports = ports_text(&c, st.running);
         let labels: Vec<String> = c
             .config
@@ -915,12 +901,7 @@ pub(crate) fn command_text(c: &ContainerRecord, no_trunc: bool) -> String {
 }
 
 /// Docker's STATUS column: `Up 5 seconds`, `Exited (0) 3 seconds ago`, ...
-pub(crate) fn status_text(
-    engine: &Engine,
-    c: &ContainerRecord,
-    st: &ministry::ContainerState,
-) -> String {
-    let state = engine.runtime().get(&c.id).and_then(|r| r.state()).ok();
+pub(crate) fn status_text(st: &ministry::ContainerState) -> String {
     let since = |ns: Option<u64>| {
         ns.map(|n| {
             let t = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(n);
@@ -932,8 +913,8 @@ pub(crate) fn status_text(
         })
         .unwrap_or_default()
     };
-    let started = since(state.as_ref().and_then(|s| s.started_ns));
-    let finished = since(state.as_ref().and_then(|s| s.finished_ns));
+    let started = since(st.started_ns);
+    let finished = since(st.finished_ns);
     match st.status {
         ContainerStatus::Running => format!("Up {started}"),
         ContainerStatus::Paused => format!("Up {started} (Paused)"),
@@ -1063,24 +1044,7 @@ pub fn version(engine: &Engine, a: &super::args::VersionArgs) -> Result<()> {
 
 /// `top`: the host's `ps` (default `-ef`), keeping the container's processes.
 pub fn top(engine: &Engine, a: &super::args::TopArgs) -> Result<()> {
-    let c = engine.container(&a.container)?;
-    let rc = engine.runtime().get(&c.id)?;
-    match rc.state()?.status {
-        libruntime::Status::Running => {}
-        libruntime::Status::Restarting => {
-            return Err(ministry::Error::Conflict(format!(
-                "Container {} is restarting, wait until the container is running",
-                c.id
-            ))
-            .into())
-        }
-        _ => {
-            return Err(
-                ministry::Error::Conflict(format!("Container {} is not running", c.id)).into(),
-            )
-        }
-    }
-    let pids = rc.processes()?;
+    let pids = engine.container_processes(&a.container)?;
     let args: Vec<String> = if a.ps_args.is_empty() {
         vec!["-ef".into()]
     } else {
@@ -1154,7 +1118,7 @@ pub fn stats(engine: &Engine, a: &super::args::StatsArgs) -> Result<()> {
             targets.push(engine.container(n)?);
         }
     }
-    let sample = |c: &ContainerRecord| engine.runtime().get(&c.id).and_then(|r| r.stats()).ok();
+    let sample = |c: &ContainerRecord| engine.container_stats(&c.id).ok();
     let mut prev: Vec<Option<libruntime::cgroup::Stats>> = targets.iter().map(sample).collect();
     let mut t0 = std::time::Instant::now();
     loop {
@@ -1293,141 +1257,6 @@ fn ports_text(c: &ContainerRecord, running: bool) -> String {
         ));
     }
     out.join(", ")
-}
-
-/// `ps --filter` values: the same key ORs, different keys AND (Docker's rule).
-struct PsFilters(Vec<(String, Vec<String>)>);
-
-impl PsFilters {
-    fn parse(items: &[String]) -> Result<Self> {
-        let mut v: Vec<(String, Vec<String>)> = Vec::new();
-        for f in items {
-            let Some((k, val)) = f.split_once('=') else {
-                bail!("bad format of filter (expected name=value)");
-            };
-            let k = k.to_ascii_lowercase();
-            if !matches!(
-                k.as_str(),
-                "id" | "name"
-                    | "label"
-                    | "exited"
-                    | "status"
-                    | "ancestor"
-                    | "before"
-                    | "since"
-                    | "volume"
-                    | "network"
-                    | "publish"
-                    | "expose"
-            ) {
-                return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
-            }
-            if k == "status"
-                && !matches!(
-                    val,
-                    "created"
-                        | "restarting"
-                        | "running"
-                        | "removing"
-                        | "paused"
-                        | "exited"
-                        | "dead"
-                )
-            {
-                return Err(ministry::Error::InvalidConfig(format!(
-                    "Invalid filter 'status={val}'"
-                ))
-                .into());
-            }
-            match v.iter_mut().find(|(x, _)| *x == k) {
-                Some((_, vals)) => vals.push(val.to_string()),
-                None => v.push((k, vec![val.to_string()])),
-            }
-        }
-        Ok(PsFilters(v))
-    }
-
-    fn has(&self, k: &str) -> bool {
-        self.0.iter().any(|(x, _)| x == k)
-    }
-
-    fn matches(
-        &self,
-        engine: &Engine,
-        c: &ContainerRecord,
-        st: &ministry::ContainerState,
-        all: &[ContainerRecord],
-    ) -> Result<bool> {
-        let created_of = |name: &str| -> Result<String> {
-            Ok(all
-                .iter()
-                .find(|x| x.name == name || x.id.starts_with(name))
-                .map(|x| x.created.clone())
-                .ok_or_else(|| ministry::Error::NoSuchContainer(name.to_string()))?)
-        };
-        for (k, vals) in &self.0 {
-            let mut any = false;
-            for v in vals {
-                any |= match k.as_str() {
-                    "id" => c.id.starts_with(v.as_str()),
-                    "name" => c.name.contains(v.as_str()),
-                    "label" => {
-                        let labels = c.config.labels.clone().unwrap_or_default();
-                        match v.split_once('=') {
-                            Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
-                            None => labels.contains_key(v.as_str()),
-                        }
-                    }
-                    "exited" => {
-                        st.status == ContainerStatus::Exited
-                            && st.exit_code.map(|e| e.to_string()) == Some(v.clone())
-                    }
-                    "status" => st.status.as_str() == v,
-                    "ancestor" => {
-                        c.image == *v
-                            || c.image_id
-                                .trim_start_matches("sha256:")
-                                .starts_with(v.trim_start_matches("sha256:"))
-                            || engine
-                                .images()
-                                .resolve(v)
-                                .is_ok_and(|d| d.id.to_string() == c.image_id)
-                    }
-                    "before" => c.created < created_of(v)?,
-                    "since" => c.created > created_of(v)?,
-                    "volume" => c
-                        .mounts
-                        .iter()
-                        .any(|m| m.name == *v || m.destination == *v || m.source == *v),
-                    "network" => ministry::Engine::network_names(c).iter().any(|n| n == v),
-                    "publish" | "expose" => {
-                        let want = if v.contains('/') {
-                            v.clone()
-                        } else {
-                            format!("{v}/tcp")
-                        };
-                        if k == "publish" {
-                            c.network.ports.iter().any(|p| {
-                                format!("{}/{}", p.host_port, p.proto) == want
-                                    || format!("{}/{}", p.container_port, p.proto) == want
-                            })
-                        } else {
-                            c.config
-                                .exposed_ports
-                                .clone()
-                                .unwrap_or_default()
-                                .contains_key(&want)
-                        }
-                    }
-                    _ => false,
-                };
-            }
-            if !any {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
 }
 
 /// `--env-file`: `KEY=VALUE` lines, `KEY` alone taking the caller's value (skipped when

@@ -421,7 +421,7 @@ fn df_verbose(
                 .to_string(),
             human_size(size),
             super::output::ago(&c.created),
-            super::containers::status_text(engine, c, &st),
+            super::containers::status_text(&st),
             c.name.clone(),
         ]);
     }

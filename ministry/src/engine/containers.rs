@@ -168,6 +168,12 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     /// Why it could not run.
     pub error: Option<String>,
+    /// The host PID of its main process while it runs, else 0.
+    pub pid: i32,
+    /// When its program last started (nanoseconds since the epoch).
+    pub started_ns: Option<u64>,
+    /// When its program last ended.
+    pub finished_ns: Option<u64>,
 }
 
 impl Engine {
@@ -236,6 +242,9 @@ impl Engine {
                     oom_killed: s.oom_killed,
                     exit_code: s.exit_code,
                     error: s.error,
+                    pid: if running { s.pid } else { 0 },
+                    started_ns: s.started_ns,
+                    finished_ns: s.finished_ns,
                 })
             }
             // Run-time state is gone (a reboot): the container is exited.
@@ -248,6 +257,9 @@ impl Engine {
                 oom_killed: false,
                 exit_code: None,
                 error: None,
+                pid: 0,
+                started_ns: None,
+                finished_ns: None,
             }),
         }
     }

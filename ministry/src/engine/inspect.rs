@@ -437,7 +437,6 @@ impl Engine {
     /// [`Engine::inspect_container`] of a record already looked up.
     pub fn inspect_record(&self, c: &ContainerRecord) -> Result<ContainerInspect, Error> {
         let st = self.container_state(c)?;
-        let rs = self.runtime.get(&c.id).and_then(|r| r.state()).ok();
         let res = self.container_resources(c);
         let h = &c.host;
         Ok(ContainerInspect {
@@ -452,15 +451,11 @@ impl Engine {
                 restarting: st.restarting,
                 oom_killed: st.oom_killed,
                 dead: false,
-                pid: if st.running {
-                    rs.as_ref().map(|s| s.pid).unwrap_or(0)
-                } else {
-                    0
-                },
+                pid: st.pid,
                 exit_code: st.exit_code.unwrap_or(0),
                 error: st.error.clone().unwrap_or_default(),
-                started_at: time_or_zero(rs.as_ref().and_then(|s| s.started_ns)),
-                finished_at: time_or_zero(rs.as_ref().and_then(|s| s.finished_ns)),
+                started_at: time_or_zero(st.started_ns),
+                finished_at: time_or_zero(st.finished_ns),
             },
             image: c.image_id.clone(),
             log_path: self.log_path(&c.id),

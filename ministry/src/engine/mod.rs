@@ -8,10 +8,12 @@ mod events;
 mod hostconfig;
 mod images;
 mod inspect;
+mod list;
 mod logs;
 mod names;
 mod network;
 mod networks;
+mod process;
 mod registry;
 mod run;
 mod user;
@@ -29,8 +31,10 @@ pub use inspect::{
     ContainerInspect, DeviceView, EndpointSettings, HostConfigView, LogConfigView, MountView,
     NetworkSettings, PortBindingView, RestartPolicyView, StateView, UlimitView,
 };
+pub use list::{ContainerFilter, ContainerListOptions, ContainerSummary};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use network::{parse_record_link, NetworkConfig, NetworkState};
+pub use process::{ContainerTerminal, Stats};
 pub use run::{ExecOptions, RunOptions};
 
 use std::path::PathBuf;
