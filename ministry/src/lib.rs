@@ -32,13 +32,14 @@
 mod engine;
 
 pub use engine::{
-    error_text, os_error_text, parse_device, parse_record_link, parse_signal, parse_ulimit,
-    rlimit_type, ContainerFilter, ContainerInspect, ContainerListOptions, ContainerRecord,
-    ContainerState, ContainerStatus, ContainerSummary, ContainerTerminal, DaemonConfig,
-    DeviceMapping, DeviceView, EndpointSettings, Engine, EngineConfig, Error, ErrorKind, Event,
-    EventFilter, EventOptions, EventStream, ExecOptions, HostConfig, HostConfigView, LogConfigView,
-    LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkSettings, NetworkState,
-    PortBindingView, RestartPolicyView, RunOptions, StateView, Stats, Ulimit, UlimitView,
+    check_device, check_sysctl, error_text, os_error_text, parse_device, parse_record_link,
+    parse_signal, parse_ulimit, rlimit_type, ContainerFilter, ContainerInspect,
+    ContainerListOptions, ContainerRecord, ContainerState, ContainerStatus, ContainerSummary,
+    ContainerTerminal, DaemonConfig, DeviceMapping, DeviceView, EndpointSettings, Engine,
+    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, ExecOptions,
+    HostConfig, HostConfigView, LogConfigView, LogLine, LogOptions, LogStream, MountView,
+    NetworkConfig, NetworkSettings, NetworkState, PortBindingView, RestartPolicyView, RunOptions,
+    StateView, Stats, Ulimit, UlimitView,
 };
 
 pub use libimage;

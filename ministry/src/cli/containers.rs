@@ -143,29 +143,62 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
         log_max_size: None,
         log_max_files: 1,
         volumes: a.volume.clone(),
-        mounts: a.mount.clone(),
+        mounts: a
+            .mount
+            .iter()
+            .map(|m| libvolume::parse_mount_flag(m))
+            .collect::<Result<_, _>>()?,
         volumes_from: a.volumes_from.clone(),
         network: a.network.clone(),
         network_aliases: a.network_alias.clone(),
         links: a.link.clone(),
-        labels: a.label.clone(),
+        labels: a
+            .label
+            .iter()
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
         init: a.init,
         tty: a.tty,
         open_stdin: a.interactive,
         attach_stdin: !a.detach,
         console_size: if a.tty { terminal_size() } else { None },
-        publish: a.publish.clone(),
+        publish: a
+            .publish
+            .iter()
+            .map(|p| libnet::nat::parse_publish(p))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
         publish_all: a.publish_all,
         expose: a.expose.clone(),
         host: ministry::HostConfig {
-            devices: a.device.clone(),
-            sysctls: a.sysctl.clone(),
+            devices: a
+                .device
+                .iter()
+                .map(|d| ministry::parse_device(d))
+                .collect::<Result<_, _>>()?,
+            sysctls: a
+                .sysctl
+                .iter()
+                .map(|s| ministry::check_sysctl(s))
+                .collect::<Result<_, _>>()?,
             cap_add: a.cap_add.clone(),
             cap_drop: a.cap_drop.clone(),
             privileged: a.privileged,
             security_opt: a.security_opt.clone(),
             read_only: a.read_only,
-            tmpfs: a.tmpfs.clone(),
+            tmpfs: a
+                .tmpfs
+                .iter()
+                .map(|t| {
+                    let (p, o) = t.split_once(':').unwrap_or((t.as_str(), ""));
+                    (p.to_string(), o.to_string())
+                })
+                .collect(),
             memory: a
                 .memory
                 .as_deref()
@@ -181,7 +214,11 @@ fn run_options(a: &RunArgs) -> Result<RunOptions> {
             cpus: a.cpus,
             cpu_shares: a.cpu_shares,
             cpuset_cpus: a.cpuset_cpus.clone(),
-            ulimits: a.ulimit.clone(),
+            ulimits: a
+                .ulimit
+                .iter()
+                .map(|u| ministry::parse_ulimit(u).map_err(|why| flag_error(u, "--ulimit", why)))
+                .collect::<Result<_>>()?,
             shm_size: a
                 .shm_size
                 .as_deref()

@@ -47,9 +47,12 @@ pub struct ContainerRecord {
     /// `--volumes-from` values.
     #[serde(default)]
     pub volumes_from: Vec<String>,
-    /// `--mount` values.
-    #[serde(default)]
+    /// `--mount` values as text (records written before `host_mounts`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_flags: Vec<String>,
+    /// `--mount`s, as `HostConfig.Mounts` shows them.
+    #[serde(default)]
+    pub host_mounts: Vec<super::MountView>,
     /// `--network`: `bridge`, `none`, `host` or `container:<name|id>`.
     #[serde(default)]
     pub network_mode: String,
@@ -66,8 +69,8 @@ pub struct ContainerRecord {
     #[serde(default)]
     pub links: Vec<String>,
     /// `--device` values.
-    #[serde(default)]
-    pub devices: Vec<String>,
+    #[serde(default, deserialize_with = "super::hostconfig::compat::devices")]
+    pub devices: Vec<super::DeviceMapping>,
     /// `--init`.
     #[serde(default)]
     pub init: bool,

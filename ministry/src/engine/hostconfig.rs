@@ -2,6 +2,8 @@
 //! `--tmpfs`, resource limits, `--ulimit`, `--shm-size`) applied to a container's spec.
 
 use libruntime::caps;
+use std::collections::BTreeMap;
+
 use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
 
@@ -22,8 +24,9 @@ pub struct HostConfig {
     pub security_opt: Vec<String>,
     /// `--read-only`.
     pub read_only: bool,
-    /// `--tmpfs /path[:options]`.
-    pub tmpfs: Vec<String>,
+    /// `--tmpfs /path[:options]`: each path and its mount options (Docker's `Tmpfs`).
+    #[serde(deserialize_with = "compat::map")]
+    pub tmpfs: BTreeMap<String, String>,
     /// `-m`, bytes.
     pub memory: Option<i64>,
     /// `--memory-swap`, bytes (-1: unlimited).
@@ -37,13 +40,74 @@ pub struct HostConfig {
     /// `--cpuset-cpus`.
     pub cpuset_cpus: Option<String>,
     /// `--ulimit name=soft[:hard]`.
-    pub ulimits: Vec<String>,
+    #[serde(deserialize_with = "compat::ulimits")]
+    pub ulimits: Vec<Ulimit>,
     /// `--shm-size`, bytes.
     pub shm_size: Option<u64>,
     /// `--device HOST[:CONTAINER[:PERMISSIONS]]`.
-    pub devices: Vec<String>,
+    #[serde(deserialize_with = "compat::devices")]
+    pub devices: Vec<DeviceMapping>,
     /// `--sysctl key=value` (namespaced ones only).
-    pub sysctls: Vec<String>,
+    #[serde(deserialize_with = "compat::map")]
+    pub sysctls: BTreeMap<String, String>,
+}
+
+/// Records written before these fields were typed hold them as flag strings; both forms
+/// are read.
+pub(crate) mod compat {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Item<T> {
+        Typed(T),
+        Text(String),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Map {
+        Typed(BTreeMap<String, String>),
+        Texts(Vec<String>),
+    }
+
+    /// `{"k": "v"}`, or `["k=v"]` (sysctls) / `["/path:opts"]` (tmpfs).
+    pub fn map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+        Ok(match Map::deserialize(d)? {
+            Map::Typed(m) => m,
+            Map::Texts(v) => v
+                .iter()
+                .map(|t| {
+                    let (k, v) = t
+                        .split_once(if t.starts_with('/') { ':' } else { '=' })
+                        .unwrap_or((t, ""));
+                    (k.to_string(), v.to_string())
+                })
+                .collect(),
+        })
+    }
+
+    pub fn ulimits<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::Ulimit>, D::Error> {
+        Ok(Vec::<Item<super::Ulimit>>::deserialize(d)?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Typed(u) => Some(u),
+                Item::Text(t) => super::parse_ulimit(&t).ok(),
+            })
+            .collect())
+    }
+
+    pub fn devices<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<super::DeviceMapping>, D::Error> {
+        Ok(Vec::<Item<super::DeviceMapping>>::deserialize(d)?
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Typed(u) => Some(u),
+                Item::Text(t) => super::parse_device(&t).ok(),
+            })
+            .collect())
+    }
 }
 
 /// Docker's rule for `--sysctl`: only sysctls of the container's own namespaces (IPC:
@@ -73,15 +137,31 @@ pub fn check_sysctl(kv: &str) -> Result<(String, String), Error> {
     Ok((k.to_string(), v.to_string()))
 }
 
-/// One `--device`: the host node, where it appears, its cgroup permissions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `--device`: the host node, where it appears, its cgroup permissions (Docker's
+/// `DeviceMapping`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceMapping {
     /// The device on the host.
+    #[serde(rename = "PathOnHost")]
     pub host: String,
     /// Its path in the container.
+    #[serde(rename = "PathInContainer")]
     pub container: String,
     /// `r`, `w`, `m` in any combination (default `rwm`).
+    #[serde(rename = "CgroupPermissions")]
     pub permissions: String,
+}
+
+/// Docker's rules for a device mapping: absolute paths, permissions of `rwm`.
+pub fn check_device(m: &DeviceMapping) -> Result<(), Error> {
+    let perms_ok = !m.permissions.is_empty() && m.permissions.chars().all(|c| "rwm".contains(c));
+    if !m.host.starts_with('/') || !m.container.starts_with('/') || !perms_ok {
+        return Err(bad(format!(
+            "invalid device specification: {}:{}:{}",
+            m.host, m.container, m.permissions
+        )));
+    }
+    Ok(())
 }
 
 /// Parses Docker's `--device` forms.
@@ -121,8 +201,9 @@ pub fn os_error_text(e: &std::io::Error) -> String {
     }
 }
 
-/// One `--ulimit name=soft[:hard]` value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `--ulimit name=soft[:hard]` value (Docker's `Ulimit`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct Ulimit {
     /// `nofile`, `nproc`, ...
     pub name: String,
@@ -249,8 +330,7 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
     if h.read_only {
         v["root"]["readonly"] = json!(true);
     }
-    for t in &h.tmpfs {
-        let (dest, opts) = t.split_once(':').unwrap_or((t.as_str(), ""));
+    for (dest, opts) in &h.tmpfs {
         if !dest.starts_with('/') {
             return Err(bad(format!("invalid mount path for --tmpfs: {dest}")));
         }
@@ -283,12 +363,12 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
         }
     }
     set_resources(&mut v["linux"]["resources"], h)?;
-    for s in &h.sysctls {
-        let (k, val) = check_sysctl(s)?;
+    for (k, val) in &h.sysctls {
+        let (k, val) = check_sysctl(&format!("{k}={val}"))?;
         v["linux"]["sysctl"][k] = json!(val);
     }
-    for d in &h.devices {
-        let m = parse_device(d)?;
+    for m in &h.devices {
+        check_device(m)?;
         let md = std::fs::metadata(&m.host).map_err(|source| Error::Os {
             context: format!(
                 "error gathering device information while adding custom device \"{}\"",
@@ -320,9 +400,9 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
         }
     }
     let mut rlimits = Vec::new();
-    for u in &h.ulimits {
-        let l = parse_ulimit(u).map_err(bad)?;
-        let typ = rlimit_type(&l.name).expect("checked by parse_ulimit");
+    for l in &h.ulimits {
+        let typ =
+            rlimit_type(&l.name).ok_or_else(|| bad(format!("invalid ulimit type: {}", l.name)))?;
         // Negative: unlimited.
         let limit = |n: i64| if n < 0 { u64::MAX } else { n as u64 };
         let (soft, hard) = (limit(l.soft), limit(l.hard));

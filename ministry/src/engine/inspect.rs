@@ -411,20 +411,28 @@ fn network_settings(c: &ContainerRecord, running: bool) -> NetworkSettings {
     }
 }
 
-/// `HostConfig.Mounts`: the `--mount` values as Docker's API shape.
-fn host_config_mounts(flags: &[String]) -> Option<Vec<MountView>> {
-    some_if_any(
-        flags
+impl From<&libvolume::MountSpec> for MountView {
+    fn from(s: &libvolume::MountSpec) -> Self {
+        MountView {
+            typ: format!("{:?}", s.kind).to_lowercase(),
+            source: (!s.source.is_empty()).then(|| s.source.clone()),
+            target: s.target.clone(),
+            read_only: s.readonly.then_some(true),
+        }
+    }
+}
+
+/// `HostConfig.Mounts`: the `--mount`s in Docker's API shape (older records hold the
+/// flags' text).
+fn host_config_mounts(c: &ContainerRecord) -> Option<Vec<MountView>> {
+    let mut v = c.host_mounts.clone();
+    v.extend(
+        c.mount_flags
             .iter()
             .filter_map(|f| libvolume::parse_mount_flag(f).ok())
-            .map(|s| MountView {
-                typ: format!("{:?}", s.kind).to_lowercase(),
-                source: (!s.source.is_empty()).then(|| s.source.clone()),
-                target: s.target.clone(),
-                read_only: s.readonly.then_some(true),
-            })
-            .collect(),
-    )
+            .map(|s| MountView::from(&s)),
+    );
+    some_if_any(v)
 }
 
 impl Engine {
@@ -479,11 +487,10 @@ impl Engine {
                 devices: c
                     .devices
                     .iter()
-                    .filter_map(|d| super::parse_device(d).ok())
                     .map(|d| DeviceView {
-                        path_on_host: d.host,
-                        path_in_container: d.container,
-                        cgroup_permissions: d.permissions,
+                        path_on_host: d.host.clone(),
+                        path_in_container: d.container.clone(),
+                        cgroup_permissions: d.permissions.clone(),
                     })
                     .collect(),
                 memory: res["memory"]["limit"].as_i64().unwrap_or(0),
@@ -498,7 +505,7 @@ impl Engine {
                 port_bindings: port_bindings(&c.publish),
                 binds: some_if_any(c.binds.clone()),
                 volumes_from: some_if_any(c.volumes_from.clone()),
-                mounts: host_config_mounts(&c.mount_flags),
+                mounts: host_config_mounts(c),
                 cap_add: some_if_any(capabilities(&h.cap_add)),
                 cap_drop: some_if_any(capabilities(&h.cap_drop)),
                 dns: c.dns.clone(),
@@ -512,29 +519,14 @@ impl Engine {
                 ulimits: h
                     .ulimits
                     .iter()
-                    .filter_map(|u| super::parse_ulimit(u).ok())
                     .map(|l| UlimitView {
                         hard: l.hard,
-                        name: l.name,
+                        name: l.name.clone(),
                         soft: l.soft,
                     })
                     .collect(),
-                tmpfs: (!h.tmpfs.is_empty()).then(|| {
-                    h.tmpfs
-                        .iter()
-                        .map(|t| {
-                            let (p, o) = t.split_once(':').unwrap_or((t, ""));
-                            (p.to_string(), o.to_string())
-                        })
-                        .collect()
-                }),
-                sysctls: (!h.sysctls.is_empty()).then(|| {
-                    h.sysctls
-                        .iter()
-                        .filter_map(|s| s.split_once('='))
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect()
-                }),
+                tmpfs: (!h.tmpfs.is_empty()).then(|| h.tmpfs.clone()),
+                sysctls: (!h.sysctls.is_empty()).then(|| h.sysctls.clone()),
             },
             config: c.config.clone(),
             mounts: c.mounts.iter().map(|m| m.docker_json()).collect(),

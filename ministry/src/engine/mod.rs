@@ -25,7 +25,8 @@ pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
 pub use events::{Event, EventFilter, EventOptions, EventStream};
 pub use hostconfig::{
-    os_error_text, parse_device, parse_ulimit, rlimit_type, DeviceMapping, HostConfig, Ulimit,
+    check_device, check_sysctl, os_error_text, parse_device, parse_ulimit, rlimit_type,
+    DeviceMapping, HostConfig, Ulimit,
 };
 pub use inspect::{
     ContainerInspect, DeviceView, EndpointSettings, HostConfigView, LogConfigView, MountView,

@@ -58,8 +58,8 @@ pub struct RunOptions {
     pub dns_option: Vec<String>,
     /// `-v` (`--volume`): `/ctr`, `name:/ctr`, `/host:/ctr`, with `:ro` and other modes.
     pub volumes: Vec<String>,
-    /// `--mount type=bind|volume|tmpfs,...`.
-    pub mounts: Vec<String>,
+    /// `--mount type=bind|volume|tmpfs,...` (Docker's `HostConfig.Mounts`), parsed.
+    pub mounts: Vec<libvolume::MountSpec>,
     /// `--volumes-from ctr[:ro|:rw]`.
     pub volumes_from: Vec<String>,
     /// `--network`: `bridge` (the default when empty), `none`, `host`,
@@ -70,7 +70,7 @@ pub struct RunOptions {
     /// `--link name[:alias]`.
     pub links: Vec<String>,
     /// `--label k=v` (added to the image's labels).
-    pub labels: Vec<String>,
+    pub labels: std::collections::BTreeMap<String, String>,
     /// `--init`: a small init (tini, Docker's `docker-init`) as PID 1 that forwards
     /// signals and reaps zombies, the command its child.
     pub init: bool,
@@ -78,8 +78,8 @@ pub struct RunOptions {
     pub tty: bool,
     /// The terminal's size for `-t`.
     pub console_size: Option<(u16, u16)>,
-    /// `-p` values.
-    pub publish: Vec<String>,
+    /// `-p` values (Docker's `PortBindings`; host port 0: chosen at start).
+    pub publish: Vec<libnet::nat::PortMapping>,
     /// `-P`: publish every exposed port on a free host port.
     pub publish_all: bool,
     /// `--expose` values (`80`, `80/udp`, `8000-8001`).
@@ -309,7 +309,13 @@ impl Engine {
             super::hostconfig::apply(&mut spec, &o.host)?;
             let network_mode = self.network_namespace(&mut spec, &o.network)?;
             if !super::network::is_bridged(&network_mode) && network_mode != "none" {
-                if let Some(s) = o.host.sysctls.iter().find(|s| s.starts_with("net.")) {
+                if let Some(s) = o
+                    .host
+                    .sysctls
+                    .iter()
+                    .find(|(k, _)| k.starts_with("net."))
+                    .map(|(k, v)| format!("{k}={v}"))
+                {
                     return Err(Error::InvalidConfig(format!(
                         "sysctl {s:?} is not allowed with --network {network_mode}: it would change the host's (or another container's) network"
                     )));
@@ -358,11 +364,10 @@ impl Engine {
                 o.cmd.clone()
             });
             cfg.image = o.image.clone();
-            for l in &o.labels {
-                let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+            for (k, v) in &o.labels {
                 cfg.labels
                     .get_or_insert_with(Default::default)
-                    .insert(k.to_string(), v.to_string());
+                    .insert(k.clone(), v.clone());
             }
             cfg.working_dir = workdir;
             if let Some(u) = &o.user {
@@ -393,7 +398,12 @@ impl Engine {
                     .cloned()
                     .collect(),
                 volumes_from: o.volumes_from.clone(),
-                mount_flags: o.mounts.clone(),
+                mount_flags: Vec::new(),
+                host_mounts: o
+                    .mounts
+                    .iter()
+                    .map(super::inspect::MountView::from)
+                    .collect(),
                 network_mode,
                 publish,
                 network: super::network::NetworkState {
@@ -874,7 +884,13 @@ fn publish_ports(
 ) -> Result<Vec<libnet::nat::PortMapping>, Error> {
     let mut out = Vec::new();
     for p in &o.publish {
-        out.extend(libnet::nat::parse_publish(p)?);
+        if p.container_port == 0 || (p.proto != "tcp" && p.proto != "udp") {
+            return Err(Error::InvalidConfig(format!(
+                "invalid port specification: \"{}/{}\"",
+                p.container_port, p.proto
+            )));
+        }
+        out.push(p.clone());
     }
     for e in &o.expose {
         for k in expose_keys(e)? {

@@ -128,7 +128,7 @@ impl Engine {
             .volumes
             .iter()
             .map(|v| libvolume::parse_volume_flag(v))
-            .chain(o.mounts.iter().map(|m| libvolume::parse_mount_flag(m)));
+            .chain(o.mounts.iter().map(|m| Ok(m.clone())));
         for s in parsed {
             let s = s?;
             if specs.iter().any(|x| x.target == s.target) {
