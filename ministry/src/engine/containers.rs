@@ -61,10 +61,10 @@ pub struct ContainerRecord {
     pub publish: Vec<libnet::nat::PortMapping>,
     /// What its primary network gave it.
     #[serde(default)]
-    pub network: super::network::NetworkState,
+    pub network: super::container_network::NetworkState,
     /// The other networks it is connected to (`network connect`), by name.
     #[serde(default)]
-    pub extra_networks: std::collections::BTreeMap<String, super::network::NetworkState>,
+    pub extra_networks: std::collections::BTreeMap<String, super::container_network::NetworkState>,
     /// Its links, as Docker records them (`/target:/name/alias`).
     #[serde(default)]
     pub links: Vec<String>,

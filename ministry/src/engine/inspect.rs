@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use libimage::image::ContainerConfig;
 use serde::{Deserialize, Serialize};
 
+use super::container_network::NetworkState;
 use super::containers::{ContainerRecord, ContainerStatus};
-use super::network::NetworkState;
 use super::{Engine, Error};
 
 /// `GET /containers/{id}/json`.

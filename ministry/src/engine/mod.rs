@@ -1,7 +1,9 @@
 //! The engine: one data root and the services on it.
 
+mod container_network;
 mod containers;
 mod copy;
+mod create;
 mod daemon;
 mod error;
 mod events;
@@ -11,8 +13,7 @@ mod inspect;
 mod list;
 mod logs;
 mod names;
-mod network;
-mod networks;
+mod network_objects;
 mod process;
 mod registry;
 mod run;
@@ -20,6 +21,7 @@ mod user;
 mod volumes;
 mod watch;
 
+pub use container_network::{parse_record_link, NetworkConfig, NetworkState};
 pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus};
 pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
@@ -34,7 +36,6 @@ pub use inspect::{
 };
 pub use list::{ContainerFilter, ContainerListOptions, ContainerSummary};
 pub use logs::{LogLine, LogOptions, LogStream};
-pub use network::{parse_record_link, NetworkConfig, NetworkState};
 pub use process::{ContainerTerminal, Stats};
 pub use run::{ExecOptions, RunOptions};
 

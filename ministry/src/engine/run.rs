@@ -3,7 +3,7 @@
 
 use libimage::fsutil::write_atomic;
 use libimage::image::ContainerConfig;
-use libruntime::{docker_default, ContainerStdio, CreateOptions};
+use libruntime::{ContainerStdio, CreateOptions};
 
 use super::containers::ContainerRecord;
 use super::{names, user, Engine, Error};
@@ -94,7 +94,7 @@ pub(crate) fn init_layer_name(top: Option<&str>) -> String {
     }
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
+pub(super) fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     let mut b = [0u8; N];
     // SAFETY: valid buffer.
     let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), N, 0) };
@@ -104,13 +104,13 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], Error> {
     Ok(b)
 }
 
-fn hex(b: &[u8]) -> String {
+pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Docker's argument rules: `--entrypoint` replaces the image's entrypoint and drops its
 /// Cmd; a command given replaces the image's Cmd.
-fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
+pub(super) fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
     let (entry, cmd) = match &o.entrypoint {
         Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
         Some(e) => (vec![e.clone()], o.cmd.clone()),
@@ -128,7 +128,7 @@ fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
 
 /// `Config.Env` as Docker records it: the user's variables, then the image's that the
 /// user did not set (no HOSTNAME, no HOME: those are the process's only).
-fn config_env(image: &[String], user: &[String]) -> Vec<String> {
+pub(super) fn config_env(image: &[String], user: &[String]) -> Vec<String> {
     let key = |kv: &str| kv.split('=').next().unwrap_or("").to_string();
     let mut env: Vec<String> = Vec::new();
     for e in user {
@@ -152,7 +152,12 @@ fn config_env(image: &[String], user: &[String]) -> Vec<String> {
 
 /// Docker's environment: PATH (the image's, the user's, or the default) first, HOSTNAME,
 /// the image's and the user's variables (the user's win), HOME last if unset.
-fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str) -> Vec<String> {
+pub(super) fn environment(
+    cfg: &ContainerConfig,
+    o: &RunOptions,
+    hostname: &str,
+    home: &str,
+) -> Vec<String> {
     let mut env: Vec<String> = Vec::new();
     let mut set = |kv: String| {
         let key = kv.split('=').next().unwrap_or("").to_string();
@@ -179,294 +184,9 @@ fn environment(cfg: &ContainerConfig, o: &RunOptions, hostname: &str, home: &str
 }
 
 impl Engine {
-    /// Creates a container (`docker create`): a snapshot on the image, the record, and a
-    /// runtime container waiting for [`Engine::start_container`]. Its output goes to its
-    /// log only (`<root>/containers/<id>/<id>-json.log`, Docker's json-file, read with
-    /// [`Engine::logs`]); its stdin is empty.
-    pub fn create_container(&self, o: &RunOptions) -> Result<ContainerRecord, Error> {
-        self.create_inner(o, ContainerStdio::default(), false)
-    }
-
-    /// [`Engine::create_container`] attached to `stdio` (an attached `docker run`): the
-    /// program reads `stdio`'s stdin, and its output is logged and also copied to
-    /// `stdio`'s stdout and stderr.
-    pub fn create_attached(
-        &self,
-        o: &RunOptions,
-        stdio: ContainerStdio,
-    ) -> Result<ContainerRecord, Error> {
-        self.create_inner(o, stdio, true)
-    }
-
-    /// [`Engine::create_container`] with the program's stdin (and stdout/stderr, for
-    /// what the log does not take) from `stdio`, its output logged only.
-    pub fn create_with_stdio(
-        &self,
-        o: &RunOptions,
-        stdio: ContainerStdio,
-    ) -> Result<ContainerRecord, Error> {
-        self.create_inner(o, stdio, false)
-    }
-
-    /// Creates the container; with `forward` its output is also copied to `stdio`.
-    fn create_inner(
-        &self,
-        o: &RunOptions,
-        stdio: ContainerStdio,
-        forward: bool,
-    ) -> Result<ContainerRecord, Error> {
-        let image = self.images.resolve(&o.image).map_err(|e| match e.kind() {
-            libimage::ErrorKind::NotFound => Error::InvalidConfig(format!(
-                "Unable to find image '{}' locally",
-                libimage::Reference::parse(&o.image)
-                    .map(|r| r.familiar())
-                    .unwrap_or(o.image.clone())
-            )),
-            _ => e.into(),
-        })?;
-        if o.auto_remove && o.restart != libruntime::RestartPolicy::No {
-            return Err(Error::InvalidConfig(
-                "can't create 'AutoRemove' container with restart policy".into(),
-            ));
-        }
-        if let Some(w) = o
-            .workdir
-            .as_ref()
-            .filter(|w| !w.is_empty() && !w.starts_with('/'))
-        {
-            return Err(Error::InvalidConfig(format!(
-                "the working directory '{w}' is invalid, it needs to be an absolute path"
-            )));
-        }
-        let img_cfg = self.images.config(&image)?;
-        let mut cfg = ContainerConfig::from_image_config(img_cfg.raw())?;
-        let args = command(&cfg, o);
-        if args.is_empty() {
-            return Err(Error::InvalidConfig("No command specified".into()));
-        }
-        let id = hex(&random_bytes::<32>()?);
-        let hostname = o.hostname.clone().unwrap_or_else(|| id[..12].to_string());
-        let snapshot = format!("ctr-{id}");
-        let top = self.images.top_snapshot(&image);
-        let init = self.init_layer(&id, top.as_deref())?;
-        self.images.snapshotter().prepare(&snapshot, Some(&init))?;
-        let mut made_volumes = Vec::new();
-        let result = (|| {
-            let user_spec = o.user.clone().unwrap_or_else(|| cfg.user.clone());
-            let u = self.resolve_user(&snapshot, &user_spec)?;
-            let env = environment(&cfg, o, &hostname, &u.home);
-            let workdir = o
-                .workdir
-                .clone()
-                .filter(|w| !w.is_empty())
-                .unwrap_or_else(|| cfg.working_dir.clone());
-            let dir = self.container_dir(&id);
-            let rootfs = dir.join("rootfs");
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .create(&rootfs)
-                .map_err(|e| Error::io("create", &rootfs, e))?;
-            let mut spec = docker_default(
-                rootfs
-                    .to_str()
-                    .ok_or_else(|| Error::InvalidConfig("data root is not UTF-8".into()))?,
-                &args,
-            )?;
-            let mut process = spec.process().clone().unwrap_or_default();
-            process.set_env(Some(env.clone()));
-            process.set_cwd(if workdir.is_empty() {
-                "/".into()
-            } else {
-                workdir.clone().into()
-            });
-            spec.set_process(Some(process));
-            if o.init {
-                self.add_init(&mut spec)?;
-            }
-            cfg.open_stdin = o.open_stdin;
-            cfg.attach_stdin = o.open_stdin && o.attach_stdin;
-            cfg.stdin_once = cfg.attach_stdin;
-            if o.tty {
-                let mut p = spec.process().clone().unwrap_or_default();
-                p.set_terminal(Some(true));
-                if let Some((rows, cols)) = o.console_size {
-                    let b = oci_spec::runtime::BoxBuilder::default()
-                        .height(rows as u64)
-                        .width(cols as u64)
-                        .build()
-                        .map_err(|e| Error::InvalidConfig(e.to_string()))?;
-                    p.set_console_size(Some(b));
-                }
-                // Docker gives a terminal's program TERM=xterm (unless set).
-                let mut env = p.env().clone().unwrap_or_default();
-                if !env.iter().any(|e| e.starts_with("TERM=")) {
-                    env.push("TERM=xterm".into());
-                }
-                p.set_env(Some(env));
-                spec.set_process(Some(p));
-                cfg.tty = true;
-            }
-            super::hostconfig::apply(&mut spec, &o.host)?;
-            let network_mode = self.network_namespace(&mut spec, &o.network)?;
-            if !super::network::is_bridged(&network_mode) && network_mode != "none" {
-                if let Some(s) = o
-                    .host
-                    .sysctls
-                    .iter()
-                    .find(|(k, _)| k.starts_with("net."))
-                    .map(|(k, v)| format!("{k}={v}"))
-                {
-                    return Err(Error::InvalidConfig(format!(
-                        "sysctl {s:?} is not allowed with --network {network_mode}: it would change the host's (or another container's) network"
-                    )));
-                }
-            }
-            let publish = publish_ports(&mut cfg, o, &network_mode)?;
-            let aliases = self.check_aliases(&network_mode, &o.network_aliases)?;
-            self.name_files(&id, &hostname, o, &mut spec)?;
-            let resolved = self.resolve_mounts(o, &cfg, &snapshot)?;
-            made_volumes = resolved.made;
-            let mut mounts = spec.mounts().clone().unwrap_or_default();
-            // A user's mount replaces the engine's at the same place (`-v x:/etc/hosts`).
-            mounts.retain(|m| {
-                !resolved
-                    .mounts
-                    .iter()
-                    .any(|u| m.destination() == std::path::Path::new(&u.destination))
-            });
-            mounts.extend(resolved.mounts.iter().map(|m| m.to_oci()));
-            spec.set_mounts(Some(mounts));
-            for m in &resolved.mounts {
-                let anonymous_flag = o.volumes.iter().any(|v| {
-                    libvolume::parse_volume_flag(v)
-                        .is_ok_and(|s| s.source.is_empty() && s.target == m.destination)
-                });
-                if anonymous_flag {
-                    cfg.volumes
-                        .get_or_insert_with(Default::default)
-                        .insert(m.destination.clone(), serde_json::json!({}));
-                }
-            }
-            libruntime::spec::set_user(&mut spec, u.uid, u.gid, u.groups.clone())?;
-            if o.stop_timeout.is_some() {
-                cfg.stop_timeout = o.stop_timeout;
-            }
-            if let Some(sig) = &o.stop_signal {
-                super::containers::parse_signal(sig)?;
-                cfg.stop_signal = Some(sig.clone());
-            }
-            spec.set_hostname(Some(hostname.clone()));
-            cfg.hostname = hostname.clone();
-            cfg.env = Some(config_env(cfg.env.as_deref().unwrap_or_default(), &o.env));
-            cfg.cmd = Some(if o.cmd.is_empty() {
-                cfg.cmd.clone().unwrap_or_default()
-            } else {
-                o.cmd.clone()
-            });
-            cfg.image = o.image.clone();
-            for (k, v) in &o.labels {
-                cfg.labels
-                    .get_or_insert_with(Default::default)
-                    .insert(k.clone(), v.clone());
-            }
-            cfg.working_dir = workdir;
-            if let Some(u) = &o.user {
-                cfg.user = u.clone();
-            }
-            if let Some(e) = &o.entrypoint {
-                cfg.entrypoint = (!e.is_empty()).then(|| vec![e.clone()]);
-            }
-            let record = ContainerRecord {
-                id: id.clone(),
-                name: String::new(),
-                image: o.image.clone(),
-                image_id: image.id.to_string(),
-                created: libimage::time::now(),
-                path: args[0].clone(),
-                args: args[1..].to_vec(),
-                config: cfg.clone(),
-                snapshot: snapshot.clone(),
-                auto_remove: o.auto_remove,
-                restart_policy: o.restart,
-                log_max_size: o.log_max_size,
-                log_max_files: o.log_max_files.max(1),
-                mounts: resolved.mounts,
-                binds: o
-                    .volumes
-                    .iter()
-                    .filter(|v| libvolume::parse_volume_flag(v).is_ok_and(|s| !s.source.is_empty()))
-                    .cloned()
-                    .collect(),
-                volumes_from: o.volumes_from.clone(),
-                mount_flags: Vec::new(),
-                host_mounts: o
-                    .mounts
-                    .iter()
-                    .map(super::inspect::MountView::from)
-                    .collect(),
-                network_mode,
-                publish,
-                network: super::network::NetworkState {
-                    aliases,
-                    ..Default::default()
-                },
-                extra_networks: Default::default(),
-                links: Vec::new(),
-                devices: o.host.devices.clone(),
-                init: o.init,
-                host: o.host.clone(),
-                extra_hosts: o.add_host.clone(),
-                dns: o.dns.clone(),
-                dns_search: o.dns_search.clone(),
-                dns_options: o.dns_option.clone(),
-            };
-            let mut record = self.claim_name(record, o.name.as_deref())?;
-            if !o.links.is_empty() {
-                self.apply_links(&mut record, &o.links, &mut spec)?;
-                let links = record.links.clone();
-                self.update_record(&record.id, |r| {
-                    r.links = links;
-                    Ok(())
-                })?;
-            }
-            let root_mounts = self.images.snapshotter().mounts(&snapshot)?;
-            let spec_path = self.container_dir(&id).join("spec.json");
-            let spec_json =
-                serde_json::to_vec(&spec).map_err(|e| Error::InvalidConfig(e.to_string()))?;
-            write_atomic(&spec_path, &spec_json)?;
-            let rc = self.runtime.create(
-                &id,
-                &spec,
-                self.create_options(&record, root_mounts, stdio, forward),
-            )?;
-            let mut record = record;
-            if let Err(e) = rc
-                .state()
-                .map_err(Error::from)
-                .and_then(|st| self.attach_network(&mut record, st.pid as u32))
-            {
-                let _ = rc.delete(true);
-                let _ = self.detach_network(&record, None);
-                return Err(e);
-            }
-            Ok(record)
-        })();
-        if result.is_err() {
-            let _ = self.images.snapshotter().remove(&snapshot);
-            let _ = std::fs::remove_dir_all(self.container_dir(&id));
-            for v in &made_volumes {
-                let _ = self.volumes.remove(v);
-            }
-        }
-        if let Ok(c) = &result {
-            self.emit_container("create", c, &[]);
-        }
-        result
-    }
-
     /// Gives the record a unique name (the one asked for, or a generated one) and writes
     /// it, under the containers lock.
-    fn claim_name(
+    pub(super) fn claim_name(
         &self,
         mut record: ContainerRecord,
         name: Option<&str>,
@@ -509,7 +229,7 @@ impl Engine {
     /// `/etc/resolv.conf`), so they never show up as the container's own changes.
     /// Its content is the same for every container of an image, so one is shared per image
     /// top layer, made on first use and removed with the image.
-    fn init_layer(&self, id: &str, parent: Option<&str>) -> Result<String, Error> {
+    pub(super) fn init_layer(&self, id: &str, parent: Option<&str>) -> Result<String, Error> {
         let sn = self.images.snapshotter();
         let name = init_layer_name(parent);
         if sn.stat(&name).is_ok() {
@@ -548,7 +268,7 @@ impl Engine {
 
     /// Writes the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf` (libnet's
     /// formats) into its directory and bind-mounts them, as Docker does.
-    fn name_files(
+    pub(super) fn name_files(
         &self,
         id: &str,
         hostname: &str,
@@ -595,7 +315,11 @@ impl Engine {
 
     /// Resolves `--user`/`User` against the image's own `/etc/passwd` and `/etc/group`,
     /// read from `snapshot` without mounting it.
-    fn resolve_user(&self, snapshot: &str, spec: &str) -> Result<user::ResolvedUser, Error> {
+    pub(super) fn resolve_user(
+        &self,
+        snapshot: &str,
+        spec: &str,
+    ) -> Result<user::ResolvedUser, Error> {
         let read = |f: &str| -> Result<Option<String>, Error> {
             Ok(self
                 .images
@@ -610,7 +334,7 @@ impl Engine {
     }
 
     /// Runtime options for a container: its snapshot's mounts as root, its log.
-    fn create_options(
+    pub(super) fn create_options(
         &self,
         c: &ContainerRecord,
         root_mounts: Vec<oci_spec::runtime::Mount>,
@@ -877,7 +601,7 @@ fn expose_keys(v: &str) -> Result<Vec<String>, Error> {
 
 /// The ports to publish: `-p` values, and with `-P` every exposed port (the image's
 /// `EXPOSE`s and `--expose`) on a free host port; exposed ports go into the config.
-fn publish_ports(
+pub(super) fn publish_ports(
     cfg: &mut ContainerConfig,
     o: &RunOptions,
     mode: &str,
@@ -926,7 +650,7 @@ fn publish_ports(
             }
         }
     }
-    if !out.is_empty() && !super::network::is_bridged(mode) {
+    if !out.is_empty() && !super::container_network::is_bridged(mode) {
         // Docker ignores published ports outside a bridge network (with a warning).
         eprintln!("WARNING: Published ports are discarded when using host network mode");
         return Ok(Vec::new());
@@ -936,7 +660,7 @@ fn publish_ports(
 
 impl Engine {
     /// Sets the spec's network namespace for `--network` and returns the mode recorded.
-    fn network_namespace(
+    pub(super) fn network_namespace(
         &self,
         spec: &mut oci_spec::runtime::Spec,
         network: &str,
@@ -992,11 +716,16 @@ impl Engine {
 
 impl Engine {
     /// `--network-alias` is only for user-defined networks (Docker's rule).
-    fn check_aliases(&self, mode: &str, aliases: &[String]) -> Result<Vec<String>, Error> {
+    pub(super) fn check_aliases(
+        &self,
+        mode: &str,
+        aliases: &[String],
+    ) -> Result<Vec<String>, Error> {
         if aliases.is_empty() {
             return Ok(Vec::new());
         }
-        if !super::network::is_bridged(mode) || matches!(mode, "bridge" | "default" | "") {
+        if !super::container_network::is_bridged(mode) || matches!(mode, "bridge" | "default" | "")
+        {
             return Err(Error::InvalidConfig(
                 "network-scoped alias is supported only for containers in user defined networks"
                     .into(),
@@ -1008,7 +737,7 @@ impl Engine {
     /// `--link`: each target must run; the link's variables join the environment (of the
     /// spec and of the recorded config) and the link is recorded as Docker does
     /// (`/target:/name/alias`) for the hosts file written at start.
-    fn apply_links(
+    pub(super) fn apply_links(
         &self,
         record: &mut ContainerRecord,
         links: &[String],
@@ -1095,7 +824,7 @@ const INIT_CANDIDATES: [&str; 3] = [
 impl Engine {
     /// `--init`: the init binary bind-mounted read-only at `/sbin/docker-init` and
     /// put before the command, as Docker does.
-    fn add_init(&self, spec: &mut oci_spec::runtime::Spec) -> Result<(), Error> {
+    pub(super) fn add_init(&self, spec: &mut oci_spec::runtime::Spec) -> Result<(), Error> {
         let path = match &self.config.init_path {
             Some(p) => p.clone(),
             None => INIT_CANDIDATES
