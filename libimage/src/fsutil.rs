@@ -58,6 +58,23 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Appends `value` as one JSON line to `path` (created 0600) with a single `write`
+/// on an `O_APPEND` descriptor, so concurrent writers (processes included) never
+/// interleave their lines.
+pub fn append_json_line<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut line =
+        serde_json::to_vec(value).map_err(|e| Error::json(path.display().to_string(), e))?;
+    line.push(b'\n');
+    let mut f = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("open", path, e))?;
+    f.write_all(&line)
+        .map_err(|e| Error::io("append to", path, e))
+}
+
 /// Serialises `value` as JSON and writes it with [`write_atomic`].
 pub(crate) fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let data =

@@ -133,6 +133,51 @@ pub fn ensure_bridge(b: &BridgeSpec) -> Result<()> {
     })?
 }
 
+/// A link's alias (`ip link set NAME alias TEXT`): `None` when there is no such link,
+/// `Some(None)` when it has no alias. Engines mark the bridges they own with it.
+pub fn link_alias(name: &str) -> Result<Option<Option<String>>> {
+    use rtnetlink::packet_route::link::LinkAttribute;
+    block(async {
+        let h = connect().await?;
+        let msg = match h
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute()
+            .try_next()
+            .await
+        {
+            Ok(Some(m)) => m,
+            Ok(None) => return Ok(None),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.code.map(|c| c.get()) == Some(-libc::ENODEV) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(Error::netlink(format!("find link {name}"), e)),
+        };
+        Ok(Some(msg.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfAlias(s) => Some(s.clone()),
+            _ => None,
+        })))
+    })?
+}
+
+/// Sets a link's alias.
+pub fn set_link_alias(name: &str, alias: &str) -> Result<()> {
+    use rtnetlink::packet_route::link::LinkAttribute;
+    block(async {
+        let h = connect().await?;
+        let idx = index_of(&h, name)
+            .await?
+            .ok_or_else(|| Error::netlink(format!("set alias of {name}"), "no such link"))?;
+        let mut msg = LinkUnspec::new_with_index(idx).build();
+        msg.attributes
+            .push(LinkAttribute::IfAlias(alias.to_string()));
+        set(&h, "set link alias", msg).await
+    })?
+}
+
 /// A random locally administered unicast MAC address.
 fn random_mac() -> Result<[u8; 6]> {
     let mut m = [0u8; 6];

@@ -6,8 +6,7 @@
 //! into errors, logs or process arguments.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -233,24 +232,10 @@ impl CredentialStore {
         }
         let data = serde_json::to_vec_pretty(&serde_json::Value::Object(cfg))
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        let tmp = dir.join(format!(".config.json.{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&data)?;
-            f.write_all(b"\n")?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            std::fs::File::open(dir)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("write", &self.path, e)
-        })?;
+        let mut data = data;
+        data.push(b'\n');
+        // Temp file (0600), fsync, rename, fsync of the directory.
+        libimage::fsutil::write_atomic(&self.path, &data)?;
         Ok(true)
     }
 

@@ -62,6 +62,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file operation of the shared file utilities (atomic writes) failed.
+    #[error(transparent)]
+    Files(#[from] libimage::Error),
     /// A state file could not be read or written.
     #[error("invalid state file {0}")]
     State(PathBuf, #[source] serde_json::Error),
@@ -75,9 +78,11 @@ impl Error {
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::Conflict { .. } => ErrorKind::Conflict,
-            Error::Init(_) | Error::Exec { .. } | Error::Io { .. } | Error::State(..) => {
-                ErrorKind::Io
-            }
+            Error::Init(_)
+            | Error::Exec { .. }
+            | Error::Io { .. }
+            | Error::Files(_)
+            | Error::State(..) => ErrorKind::Io,
         }
     }
 

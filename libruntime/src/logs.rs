@@ -21,27 +21,10 @@ pub struct LogConfig {
     pub forward: bool,
 }
 
-/// Formats a time as RFC 3339 UTC with nanoseconds, as Docker's log lines carry it.
+/// Formats a time (nanoseconds since the epoch) as RFC 3339 UTC with nanoseconds, as
+/// Docker's log lines carry it (libimage's formatter).
 pub fn rfc3339_nanos(ns: u64) -> String {
-    let secs = (ns / 1_000_000_000) as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    // Howard Hinnant's civil-from-days.
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60,
-        ns % 1_000_000_000
-    )
+    libimage::time::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns))
 }
 
 /// One line of a json-file log.

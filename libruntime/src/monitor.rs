@@ -867,18 +867,10 @@ fn report_exit(x: &crate::container::ExitLog, id: &str, st: &State) {
     );
 }
 
-/// Appends one JSON line with one `write`.
+/// Appends one JSON line with one `write` (best effort: a lost event never stops the
+/// container).
 fn append_line(path: &Path, line: serde_json::Value) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let line = line.to_string() + "\n";
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-    {
-        let _ = f.write_all(line.as_bytes());
-    }
+    let _ = libimage::fsutil::append_json_line(path, &line);
 }
 
 fn wait(pid: libc::pid_t) -> libc::c_int {

@@ -77,12 +77,6 @@ pub fn read(path: &Path) -> Result<State> {
 
 /// Writes a state file atomically (temp file, fsync, rename).
 pub fn write(path: &Path, s: &State) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let data = serde_json::to_vec(s).map_err(|e| Error::State(path.to_path_buf(), e))?;
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
-    f.write_all(&data)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e))
+    Ok(libimage::fsutil::write_atomic(path, &data)?)
 }

@@ -6,7 +6,6 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
 
 /// What a mount target must be when it is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,99 +320,112 @@ fn secure_join(root: &OwnedFd, dest: &Path, no_symlink: bool) -> io::Result<Path
     Ok(cur)
 }
 
-/// One recorded call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Call {
-    /// `mount(source, target, fstype, flags, data)`.
-    Mount(
-        Option<PathBuf>,
-        PathBuf,
-        Option<String>,
-        libc::c_ulong,
-        Option<String>,
-    ),
-    /// `umount2(target, flags)`.
-    Umount(PathBuf, libc::c_int),
-    /// `pivot_root(new, old)`.
-    PivotRoot(PathBuf, PathBuf),
-    /// `chdir(path)`.
-    Chdir(PathBuf),
-    /// `sethostname(name)`.
-    Hostname(String),
-    /// `mknod(path, mode, dev)`.
-    Mknod(PathBuf, u32, libc::dev_t),
-    /// `symlink(target, link)`.
-    Symlink(PathBuf, PathBuf),
-}
+/// The recording fake, for unit tests only (never in a release build).
+#[cfg(test)]
+pub use fake::{Call, RecordingSyscall};
 
-/// A fake that records calls and succeeds; destinations resolve to `root/dest`.
-#[derive(Debug, Default)]
-pub struct RecordingSyscall {
-    /// The calls, in order.
-    pub calls: Mutex<Vec<Call>>,
-}
+#[cfg(test)]
+mod fake {
+    use std::io;
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
 
-impl RecordingSyscall {
-    fn push(&self, c: Call) -> io::Result<()> {
-        self.calls.lock().expect("not poisoned").push(c);
-        Ok(())
+    use super::*;
+
+    /// One recorded call.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Call {
+        /// `mount(source, target, fstype, flags, data)`.
+        Mount(
+            Option<PathBuf>,
+            PathBuf,
+            Option<String>,
+            libc::c_ulong,
+            Option<String>,
+        ),
+        /// `umount2(target, flags)`.
+        Umount(PathBuf, libc::c_int),
+        /// `pivot_root(new, old)`.
+        PivotRoot(PathBuf, PathBuf),
+        /// `chdir(path)`.
+        Chdir(PathBuf),
+        /// `sethostname(name)`.
+        Hostname(String),
+        /// `mknod(path, mode, dev)`.
+        Mknod(PathBuf, u32, libc::dev_t),
+        /// `symlink(target, link)`.
+        Symlink(PathBuf, PathBuf),
     }
 
-    /// The calls so far.
-    pub fn take(&self) -> Vec<Call> {
-        std::mem::take(&mut self.calls.lock().expect("not poisoned"))
+    /// A fake that records calls and succeeds; destinations resolve to `root/dest`.
+    #[derive(Debug, Default)]
+    pub struct RecordingSyscall {
+        /// The calls, in order.
+        pub calls: Mutex<Vec<Call>>,
     }
-}
 
-impl Syscall for RecordingSyscall {
-    fn mount(
-        &self,
-        source: Option<&Path>,
-        target: &Path,
-        fstype: Option<&str>,
-        flags: libc::c_ulong,
-        data: Option<&str>,
-    ) -> io::Result<()> {
-        self.push(Call::Mount(
-            source.map(Path::to_path_buf),
-            target.to_path_buf(),
-            fstype.map(str::to_string),
-            flags,
-            data.map(str::to_string),
-        ))
+    impl RecordingSyscall {
+        fn push(&self, c: Call) -> io::Result<()> {
+            self.calls.lock().expect("not poisoned").push(c);
+            Ok(())
+        }
+
+        /// The calls so far.
+        pub fn take(&self) -> Vec<Call> {
+            std::mem::take(&mut self.calls.lock().expect("not poisoned"))
+        }
     }
-    fn umount2(&self, target: &Path, flags: libc::c_int) -> io::Result<()> {
-        self.push(Call::Umount(target.to_path_buf(), flags))
-    }
-    fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()> {
-        self.push(Call::PivotRoot(
-            new_root.to_path_buf(),
-            put_old.to_path_buf(),
-        ))
-    }
-    fn chdir(&self, path: &Path) -> io::Result<()> {
-        self.push(Call::Chdir(path.to_path_buf()))
-    }
-    fn sethostname(&self, name: &str) -> io::Result<()> {
-        self.push(Call::Hostname(name.to_string()))
-    }
-    fn mknod(&self, path: &Path, mode: u32, dev: libc::dev_t) -> io::Result<()> {
-        self.push(Call::Mknod(path.to_path_buf(), mode, dev))
-    }
-    fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
-        self.push(Call::Symlink(target.to_path_buf(), link.to_path_buf()))
-    }
-    fn resolve_in_root(
-        &self,
-        root: &Path,
-        dest: &Path,
-        _kind: TargetKind,
-        _no_symlink: bool,
-    ) -> io::Result<(PathBuf, Option<OwnedFd>)> {
-        let rel: PathBuf = dest
-            .components()
-            .filter(|c| matches!(c, Component::Normal(_)))
-            .collect();
-        Ok((root.join(rel), None))
+
+    impl Syscall for RecordingSyscall {
+        fn mount(
+            &self,
+            source: Option<&Path>,
+            target: &Path,
+            fstype: Option<&str>,
+            flags: libc::c_ulong,
+            data: Option<&str>,
+        ) -> io::Result<()> {
+            self.push(Call::Mount(
+                source.map(Path::to_path_buf),
+                target.to_path_buf(),
+                fstype.map(str::to_string),
+                flags,
+                data.map(str::to_string),
+            ))
+        }
+        fn umount2(&self, target: &Path, flags: libc::c_int) -> io::Result<()> {
+            self.push(Call::Umount(target.to_path_buf(), flags))
+        }
+        fn pivot_root(&self, new_root: &Path, put_old: &Path) -> io::Result<()> {
+            self.push(Call::PivotRoot(
+                new_root.to_path_buf(),
+                put_old.to_path_buf(),
+            ))
+        }
+        fn chdir(&self, path: &Path) -> io::Result<()> {
+            self.push(Call::Chdir(path.to_path_buf()))
+        }
+        fn sethostname(&self, name: &str) -> io::Result<()> {
+            self.push(Call::Hostname(name.to_string()))
+        }
+        fn mknod(&self, path: &Path, mode: u32, dev: libc::dev_t) -> io::Result<()> {
+            self.push(Call::Mknod(path.to_path_buf(), mode, dev))
+        }
+        fn symlink(&self, target: &Path, link: &Path) -> io::Result<()> {
+            self.push(Call::Symlink(target.to_path_buf(), link.to_path_buf()))
+        }
+        fn resolve_in_root(
+            &self,
+            root: &Path,
+            dest: &Path,
+            _kind: TargetKind,
+            _no_symlink: bool,
+        ) -> io::Result<(PathBuf, Option<OwnedFd>)> {
+            let rel: PathBuf = dest
+                .components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect();
+            Ok((root.join(rel), None))
+        }
     }
 }

@@ -36,10 +36,10 @@ pub use engine::{
     parse_signal, parse_ulimit, rlimit_type, ContainerFilter, ContainerInspect,
     ContainerListOptions, ContainerRecord, ContainerState, ContainerStatus, ContainerSummary,
     ContainerTerminal, DaemonConfig, DeviceMapping, DeviceView, EndpointSettings, Engine,
-    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, ExecOptions,
-    HostConfig, HostConfigView, LogConfigView, LogLine, LogOptions, LogStream, MountView,
-    NetworkConfig, NetworkSettings, NetworkState, PortBindingView, RestartPolicyView, RunOptions,
-    StateView, Stats, Ulimit, UlimitView,
+    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, EventType,
+    ExecOptions, HostConfig, HostConfigView, LogConfigView, LogLine, LogOptions, LogStream,
+    MountView, NetworkConfig, NetworkSettings, NetworkState, PortBindingView, RestartPolicyView,
+    RunOptions, StateView, Stats, Ulimit, UlimitView,
 };
 
 pub use libimage;

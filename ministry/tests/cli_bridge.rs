@@ -314,3 +314,54 @@ fn nothing_left_after_rm() {
     );
     m.ok(&["exec", &id, "ping", "-c1", "-W2", "172.17.0.1"]);
 }
+
+#[test]
+fn engines_on_two_data_roots_never_share_a_bridge() {
+    let a = Ministry::new();
+    let b = a.sibling();
+    a.busybox("busybox");
+    b.busybox("busybox");
+    a.ok(&["run", "-d", "--name", "one", "busybox", "sleep", "60"]);
+    b.ok(&["run", "-d", "--name", "one", "busybox", "sleep", "60"]);
+    let ip = |m: &Ministry| {
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}",
+            "one",
+        ])
+        .trim()
+        .to_string()
+    };
+    let (ia, ib) = (ip(&a), ip(&b));
+    assert_ne!(ia.split(' ').next(), ib.split(' ').next(), "{ia} / {ib}");
+    // The second engine made a bridge of its own, named after its data root.
+    let links = on_host(&a, &["ip", "-o", "link", "show", "type", "bridge"]);
+    assert!(links.contains("ministry0"), "{links}");
+    let theirs: Vec<&str> = links
+        .lines()
+        .filter_map(|l| l.split(": ").nth(1))
+        .filter(|n| n.starts_with("mst-"))
+        .collect();
+    assert_eq!(theirs.len(), 1, "{links}");
+    // Each container reaches its own gateway; removing one engine's container leaves the
+    // other's address and traffic alone.
+    let gw_b = ib.split(' ').nth(1).unwrap().to_string();
+    b.ok(&["exec", "one", "ping", "-c", "1", "-W", "2", &gw_b]);
+    a.ok(&["rm", "-f", "one"]);
+    b.ok(&["exec", "one", "ping", "-c", "1", "-W", "2", &gw_b]);
+    assert_eq!(ip(&b), ib);
+    // The choice is remembered: a later run on either root uses the same bridge.
+    a.ok(&["run", "-d", "--name", "two", "busybox", "sleep", "60"]);
+    let ia2 = ip_of(&a, "two");
+    assert_eq!(
+        ia2.rsplit_once('.').map(|x| x.0),
+        ia.split(' ').next().unwrap().rsplit_once('.').map(|x| x.0)
+    );
+}
+
+fn ip_of(m: &Ministry, name: &str) -> String {
+    m.ok(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", name])
+        .trim()
+        .to_string()
+}

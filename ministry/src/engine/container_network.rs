@@ -130,6 +130,66 @@ impl Engine {
         libnet::store::NetworkStore::new(self.network_dir().join("networks"))
     }
 
+    /// The mark an engine puts on the default bridge it owns (the link's alias).
+    fn bridge_mark(&self) -> String {
+        format!("ministry:{}", self.config.root.display())
+    }
+
+    /// The default bridge's name for this engine: the configured one (`ministry0`),
+    /// unless the engine of another data root already owns a bridge of that name in this
+    /// network namespace; then one derived from this data root (`mst-` and 8 hex digits),
+    /// so two engines never share a bridge, its leases or its port rules. The choice is
+    /// kept in `<root>/network/bridge-name`; an engine marks the bridge it owns with its
+    /// data root as the link's alias.
+    pub(crate) fn default_bridge(&self) -> Result<String, Error> {
+        let n = &self.config.network;
+        if n.existing_bridge || n.bridge != NetworkConfig::default().bridge {
+            return Ok(n.bridge.clone());
+        }
+        if let Some(b) = self.bridge_name.get() {
+            return Ok(b.clone());
+        }
+        let path = self.network_dir().join("bridge-name");
+        let chosen = match std::fs::read_to_string(&path) {
+            Ok(b) if !b.trim().is_empty() => b.trim().to_string(),
+            _ => {
+                std::fs::create_dir_all(self.network_dir())
+                    .map_err(|e| Error::io("create", self.network_dir(), e))?;
+                let _g = LockGuard::lock(&self.network_dir().join("bridge.lock"))?;
+                let mine = self.bridge_mark();
+                let taken = match libnet::link::link_alias(&n.bridge)? {
+                    Some(Some(other)) if other != mine => other
+                        .strip_prefix("ministry:")
+                        .is_some_and(|root| std::path::Path::new(root).exists()),
+                    _ => false,
+                };
+                let name = if taken {
+                    use sha2::Digest as _;
+                    let h = sha2::Sha256::digest(self.config.root.as_os_str().as_encoded_bytes());
+                    format!("mst-{}", &hex::encode(h)[..8])
+                } else {
+                    n.bridge.clone()
+                };
+                libimage::fsutil::write_atomic(&path, name.as_bytes())?;
+                let _ = self.bridge_claim.set(true);
+                name
+            }
+        };
+        Ok(self.bridge_name.get_or_init(|| chosen).clone())
+    }
+
+    /// Whether this process chose the default bridge and has not marked it yet.
+    fn bridge_claim_pending(&self) -> bool {
+        self.bridge_claim.get() == Some(&true) && self.bridge_marked.get().is_none()
+    }
+
+    /// Marks the default bridge as this engine's (its alias names our data root).
+    fn mark_bridge(&self, name: &str) -> Result<(), Error> {
+        libnet::link::set_link_alias(name, &self.bridge_mark())?;
+        let _ = self.bridge_marked.set(());
+        Ok(())
+    }
+
     /// The default bridge: its subnet from `--bip`, else the one chosen before (kept in
     /// `<root>/network/bridge.json`), else a new choice overlapping no host route and no
     /// user-defined network.
@@ -184,7 +244,7 @@ impl Engine {
             }
         };
         // `--bip 172.30.0.5/16` makes .5 the bridge's address, as Docker does.
-        let mut spec = BridgeSpec::new(cfg.bridge.clone(), subnet, cfg.mtu);
+        let mut spec = BridgeSpec::new(self.default_bridge()?, subnet, cfg.mtu);
         if let Some(ip) = cfg
             .bip
             .as_deref()
@@ -245,7 +305,7 @@ impl Engine {
         )
         .with_gateway(spec.gateway);
         match self.config.network.fixed_cidr {
-            Some(r) if spec.name == self.config.network.bridge => ipam.with_range(r),
+            Some(r) if self.default_bridge().is_ok_and(|b| spec.name == b) => ipam.with_range(r),
             _ => ipam,
         }
     }
@@ -256,7 +316,7 @@ impl Engine {
         libnet::nat::RuleOptions {
             ip_forward: n.ip_forward,
             masquerade: n.ip_masq,
-            icc: n.icc || spec.name != n.bridge,
+            icc: n.icc || self.default_bridge().map_or(true, |b| spec.name != b),
         }
     }
 
@@ -370,6 +430,9 @@ impl Engine {
         let ncfg = &self.config.network;
         if !(ncfg.existing_bridge && spec.name == ncfg.bridge) {
             libnet::link::ensure_bridge(spec)?;
+        }
+        if !net.user_defined && !ncfg.existing_bridge && self.bridge_claim_pending() {
+            self.mark_bridge(&spec.name)?;
         }
         if ncfg.iptables {
             self.ensure_rules(spec)?;
@@ -576,7 +639,7 @@ impl Engine {
             })?;
             drop(g);
             self.object_event(
-                "network",
+                super::EventType::Network,
                 "connect",
                 &net.id,
                 &[
@@ -588,7 +651,7 @@ impl Engine {
             return self.refresh_hosts(&c);
         }
         self.object_event(
-            "network",
+            super::EventType::Network,
             "connect",
             &net.id,
             &[
@@ -641,7 +704,7 @@ impl Engine {
         }
         self.refresh_hosts(&c)?;
         self.object_event(
-            "network",
+            super::EventType::Network,
             "disconnect",
             &net.id,
             &[("container", &c.id), ("name", &name), ("type", "bridge")],

@@ -5,7 +5,7 @@
 //! interleave.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, Seek, SeekFrom, Write};
+use std::io::{BufRead, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -13,13 +13,48 @@ use serde::{Deserialize, Serialize};
 use super::containers::ContainerRecord;
 use super::{Engine, Error};
 
+/// What an event is about (Docker's `Type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    /// A container.
+    Container,
+    /// An image.
+    Image,
+    /// A volume.
+    Volume,
+    /// A network.
+    Network,
+    /// The engine itself.
+    Daemon,
+}
+
+impl EventType {
+    /// Docker's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Container => "container",
+            EventType::Image => "image",
+            EventType::Volume => "volume",
+            EventType::Network => "network",
+            EventType::Daemon => "daemon",
+        }
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One event, in Docker's shape (`Type`, `Action`, `Actor.ID`, `Actor.Attributes`,
 /// `time`, `timeNano`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// `container`, `image`, `volume` or `network`.
+    /// What it is about.
     #[serde(rename = "Type")]
-    pub typ: String,
+    pub typ: EventType,
     /// What happened (`create`, `start`, `die`, ...).
     #[serde(rename = "Action")]
     pub action: String,
@@ -66,19 +101,22 @@ impl EventFilter {
         self.0.iter().all(|(k, vals)| {
             vals.iter().any(|v| match k.as_str() {
                 "container" => {
-                    e.typ == "container" && (e.id.starts_with(v.as_str()) || attr("name") == v)
+                    e.typ == EventType::Container
+                        && (e.id.starts_with(v.as_str()) || attr("name") == v)
                 }
                 // `exec_start: sh -c ...` is an `exec_start` event (Docker matches the part
                 // before the colon only).
                 "event" => e.action.split(':').next() == Some(v.as_str()),
-                "type" => e.typ == *v,
+                "type" => e.typ.as_str() == v,
                 "image" => {
-                    attr("image") == v || (e.typ == "image" && (e.id == *v || attr("name") == v))
+                    attr("image") == v
+                        || (e.typ == EventType::Image && (e.id == *v || attr("name") == v))
                 }
                 "network" => {
-                    e.typ == "network" && (e.id.starts_with(v.as_str()) || attr("name") == v)
+                    e.typ == EventType::Network
+                        && (e.id.starts_with(v.as_str()) || attr("name") == v)
                 }
-                "volume" => e.typ == "volume" && e.id == *v,
+                "volume" => e.typ == EventType::Volume && e.id == *v,
                 _ => match v.split_once('=') {
                     Some((lk, lv)) => e.attributes.get(lk).is_some_and(|x| x == lv),
                     None => e.attributes.contains_key(v.as_str()),
@@ -148,7 +186,7 @@ impl Line {
                 attributes,
                 ..
             } => vec![Event {
-                typ: "container".into(),
+                typ: EventType::Container,
                 action: "start".into(),
                 id,
                 attributes,
@@ -164,7 +202,7 @@ impl Line {
                 let mut out = Vec::new();
                 if oom_killed {
                     out.push(Event {
-                        typ: "container".into(),
+                        typ: EventType::Container,
                         action: "oom".into(),
                         id: id.clone(),
                         attributes: attributes.clone(),
@@ -174,7 +212,7 @@ impl Line {
                 let mut attributes = attributes;
                 attributes.insert("exitCode".into(), exit_code.to_string());
                 out.push(Event {
-                    typ: "container".into(),
+                    typ: EventType::Container,
                     action: "die".into(),
                     id,
                     attributes,
@@ -195,30 +233,19 @@ impl Engine {
     /// the operation it reports).
     pub(crate) fn emit(
         &self,
-        typ: &str,
+        typ: EventType,
         action: &str,
         id: &str,
         attributes: BTreeMap<String, String>,
     ) {
-        use std::os::unix::fs::OpenOptionsExt;
         let e = Event {
-            typ: typ.into(),
+            typ,
             action: action.into(),
             id: id.into(),
             attributes,
             time_nano: now_ns(),
         };
-        let Ok(line) = serde_json::to_string(&e) else {
-            return;
-        };
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(self.events_path())
-        {
-            let _ = f.write_all((line + "\n").as_bytes());
-        }
+        let _ = libimage::fsutil::append_json_line(&self.events_path(), &e);
     }
 
     /// A container event with its image, name and labels (and `extra`).
@@ -232,7 +259,7 @@ impl Engine {
         for (k, v) in extra {
             a.insert(k.to_string(), v.clone());
         }
-        self.emit("container", action, &c.id, a);
+        self.emit(EventType::Container, action, &c.id, a);
     }
 
     /// Records an image event (`pull`, `push`, `tag`, `untag`, `delete`, `import`, `load`,
@@ -240,7 +267,7 @@ impl Engine {
     pub(crate) fn image_event(&self, action: &str, id: &str) {
         let mut a = BTreeMap::new();
         a.insert("name".to_string(), id.to_string());
-        self.emit("image", action, id, a);
+        self.emit(EventType::Image, action, id, a);
     }
 
     /// [`Engine::image_event`] with Docker's attributes given.
@@ -250,13 +277,13 @@ impl Engine {
         id: &str,
         attributes: BTreeMap<String, String>,
     ) {
-        self.emit("image", action, id, attributes);
+        self.emit(EventType::Image, action, id, attributes);
     }
 
     /// Records a volume or network event.
     pub(crate) fn object_event(
         &self,
-        typ: &str,
+        typ: EventType,
         action: &str,
         id: &str,
         attributes: &[(&str, &str)],

@@ -77,7 +77,12 @@ impl Engine {
         opts: &libvolume::CreateOptions,
     ) -> Result<(libvolume::Volume, bool), Error> {
         let (v, created) = self.volumes.create(opts)?;
-        self.object_event("volume", "create", &v.name, &[("driver", &v.driver)]);
+        self.object_event(
+            super::EventType::Volume,
+            "create",
+            &v.name,
+            &[("driver", &v.driver)],
+        );
         Ok((v, created))
     }
 }

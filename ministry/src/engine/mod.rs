@@ -25,7 +25,7 @@ pub use container_network::{parse_record_link, NetworkConfig, NetworkState};
 pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus};
 pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
-pub use events::{Event, EventFilter, EventOptions, EventStream};
+pub use events::{Event, EventFilter, EventOptions, EventStream, EventType};
 pub use hostconfig::{
     check_device, check_sysctl, os_error_text, parse_device, parse_ulimit, rlimit_type,
     DeviceMapping, HostConfig, Ulimit,
@@ -114,6 +114,11 @@ pub struct Engine {
     images: ImageService,
     runtime: Runtime,
     volumes: libvolume::VolumeStore,
+    /// The default bridge's name, once decided ([`Engine::default_bridge`]).
+    bridge_name: std::sync::OnceLock<String>,
+    /// Whether this process made that decision (and so marks the bridge it creates).
+    bridge_claim: std::sync::OnceLock<bool>,
+    bridge_marked: std::sync::OnceLock<()>,
 }
 
 impl Engine {
@@ -131,6 +136,9 @@ impl Engine {
             images,
             runtime,
             volumes,
+            bridge_name: Default::default(),
+            bridge_claim: Default::default(),
+            bridge_marked: Default::default(),
         })
     }
 

@@ -14,7 +14,7 @@ impl Engine {
         used.push(self.bridge_spec()?.subnet);
         let r = self.network_store().create(req, &used)?;
         self.object_event(
-            "network",
+            super::EventType::Network,
             "create",
             &r.id,
             &[("name", &r.name), ("type", "bridge")],
@@ -100,7 +100,7 @@ impl Engine {
         }
         self.network_store().remove(&r)?;
         self.object_event(
-            "network",
+            super::EventType::Network,
             "destroy",
             &r.id,
             &[("name", &r.name), ("type", "bridge")],

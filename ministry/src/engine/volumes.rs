@@ -58,7 +58,12 @@ impl Engine {
             .into());
         }
         self.volumes.remove(name)?;
-        self.object_event("volume", "destroy", name, &[("driver", "local")]);
+        self.object_event(
+            super::EventType::Volume,
+            "destroy",
+            name,
+            &[("driver", "local")],
+        );
         Ok(())
     }
 

@@ -69,6 +69,14 @@ impl Ministry {
         }
     }
 
+    /// Another engine, on a data root of its own, in this one's network namespace.
+    pub fn sibling(&self) -> Self {
+        Ministry {
+            root: tempfile::tempdir().unwrap(),
+            netns: self.netns.as_ref().map(|f| f.try_clone().unwrap()),
+        }
+    }
+
     /// In the machine's own network namespace (to reach a registry on its loopback); its
     /// containers must use `--network none`.
     pub fn host_network() -> Self {
