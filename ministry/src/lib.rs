@@ -38,8 +38,9 @@ pub use engine::{
     ContainerTerminal, DaemonConfig, DeviceMapping, DeviceView, EndpointSettings, Engine,
     EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, EventType,
     ExecOptions, HostConfig, HostConfigView, LogConfigView, LogLine, LogOptions, LogStream,
-    MountView, NetworkConfig, NetworkSettings, NetworkState, PortBindingView, RestartPolicyView,
-    RunOptions, StateView, Stats, Ulimit, UlimitView,
+    MountView, NetworkConfig, NetworkSettings, NetworkState, PluginsInfo, PortBindingView,
+    RegistryConfigInfo, RestartPolicyView, RunOptions, StateView, Stats, SystemInfo, Ulimit,
+    UlimitView,
 };
 
 pub use libimage;

@@ -9,53 +9,6 @@ use serde_json::{json, Value};
 use super::args::{DfArgs, InfoArgs, SystemPruneArgs};
 use super::output::table;
 
-struct Uname {
-    release: String,
-    machine: String,
-    nodename: String,
-}
-
-impl Uname {
-    fn get() -> Self {
-        // SAFETY: uname fills the zeroed struct we own.
-        let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-        unsafe { libc::uname(&mut u) };
-        let s = |f: &[libc::c_char]| {
-            let b: Vec<u8> = f
-                .iter()
-                .take_while(|c| **c != 0)
-                .map(|c| *c as u8)
-                .collect();
-            String::from_utf8_lossy(&b).into_owned()
-        };
-        Uname {
-            release: s(&u.release),
-            machine: s(&u.machine),
-            nodename: s(&u.nodename),
-        }
-    }
-}
-
-fn first_line(path: &str, key: &str) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key)
-                .map(|v| v.trim().trim_matches('"').to_string())
-        })
-        .unwrap_or_default()
-}
-
-fn mem_total() -> u64 {
-    first_line("/proc/meminfo", "MemTotal:")
-        .trim_end_matches("kB")
-        .trim()
-        .parse::<u64>()
-        .unwrap_or(0)
-        * 1024
-}
-
 /// Removes every stopped container (not running, paused or restarting); returns their
 /// IDs and the bytes their own layers held.
 fn prune_containers(engine: &Engine) -> Result<(Vec<String>, u64)> {
@@ -100,62 +53,11 @@ pub fn container_prune(engine: &Engine, a: &super::args::PruneArgs) -> Result<()
 /// `info`: the engine and the machine, as Docker lays them out (`--format` sees Docker's
 /// field names).
 pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
-    let containers = engine.containers()?;
-    let (mut running, mut paused, mut stopped) = (0, 0, 0);
-    for c in &containers {
-        let st = engine.container_state(c)?;
-        if st.paused {
-            paused += 1;
-        } else if st.running {
-            running += 1;
-        } else {
-            stopped += 1;
-        }
-    }
-    let images = engine.images().list()?.len();
-    let cgroup_version = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
-        "2"
-    } else {
-        "1"
-    };
-    let uname = Uname::get();
-    let cfg = engine.config();
-    let mut insecure = cfg.registry.insecure_registries.clone();
-    insecure.insert(0, "127.0.0.0/8".into());
-    let v = json!({
-        "Containers": containers.len(),
-        "ContainersRunning": running,
-        "ContainersPaused": paused,
-        "ContainersStopped": stopped,
-        "Images": images,
-        "Driver": engine.images().snapshotter_name(),
-        "LoggingDriver": "json-file",
-        "Plugins": {
-            "Volume": ["local"],
-            "Network": ["bridge", "host", "null"],
-            "Authorization": null,
-            "Log": ["json-file"],
-        },
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": cgroup_version,
-        "KernelVersion": uname.release,
-        "OperatingSystem": first_line("/etc/os-release", "PRETTY_NAME="),
-        "OSType": "linux",
-        "Architecture": uname.machine,
-        "NCPU": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "MemTotal": mem_total(),
-        "Name": uname.nodename,
-        "ServerVersion": env!("CARGO_PKG_VERSION"),
-        "DockerRootDir": cfg.root,
-        "DefaultRuntime": "libruntime",
-        "SecurityOptions": ["name=seccomp,profile=default"],
-        "RegistryConfig": {"InsecureRegistryCIDRs": insecure},
-        "Debug": false,
-    });
+    let i = engine.info()?;
     if let Some(f) = &a.format {
         let t = super::template::Template::parse(&f.replace("\\t", "\t"))
             .map_err(|e| anyhow::anyhow!("template parsing error: {e}"))?;
-        println!("{}", t.render(&v)?);
+        println!("{}", t.render(&serde_json::to_value(&i)?)?);
         return Ok(());
     }
     let mut o = String::new();
@@ -164,37 +66,28 @@ pub fn info(engine: &Engine, a: &InfoArgs) -> Result<()> {
         env!("CARGO_PKG_VERSION")
     );
     o += &format!(
-        " Containers: {}\n  Running: {running}\n  Paused: {paused}\n  Stopped: {stopped}\n Images: {images}\n",
-        containers.len()
+        " Containers: {}\n  Running: {}\n  Paused: {}\n  Stopped: {}\n Images: {}\n",
+        i.containers, i.containers_running, i.containers_paused, i.containers_stopped, i.images
     );
-    o += &format!(" Server Version: {}\n", env!("CARGO_PKG_VERSION"));
-    o += &format!(" Storage Driver: {}\n", engine.images().snapshotter_name());
+    o += &format!(" Server Version: {}\n", i.server_version);
+    o += &format!(" Storage Driver: {}\n", i.driver);
     o += " Logging Driver: json-file\n Cgroup Driver: cgroupfs\n";
-    o += &format!(" Cgroup Version: {cgroup_version}\n");
+    o += &format!(" Cgroup Version: {}\n", i.cgroup_version);
     o += " Plugins:\n  Volume: local\n  Network: bridge host null\n  Log: json-file\n";
     o += " Default Runtime: libruntime\n Security Options:\n  seccomp\n   Profile: default\n";
-    o += &format!(
-        " Kernel Version: {}\n",
-        v["KernelVersion"].as_str().unwrap_or("")
-    );
-    o += &format!(
-        " Operating System: {}\n",
-        v["OperatingSystem"].as_str().unwrap_or("")
-    );
+    o += &format!(" Kernel Version: {}\n", i.kernel_version);
+    o += &format!(" Operating System: {}\n", i.operating_system);
     o += " OSType: linux\n";
-    o += &format!(
-        " Architecture: {}\n",
-        v["Architecture"].as_str().unwrap_or("")
-    );
-    o += &format!(" CPUs: {}\n", v["NCPU"]);
+    o += &format!(" Architecture: {}\n", i.architecture);
+    o += &format!(" CPUs: {}\n", i.ncpu);
     o += &format!(
         " Total Memory: {}\n",
-        super::output::bytes_size(mem_total())
+        super::output::bytes_size(i.mem_total)
     );
-    o += &format!(" Name: {}\n", v["Name"].as_str().unwrap_or(""));
-    o += &format!(" Docker Root Dir: {}\n", cfg.root.display());
+    o += &format!(" Name: {}\n", i.name);
+    o += &format!(" Docker Root Dir: {}\n", i.docker_root_dir.display());
     o += " Debug Mode: false\n Insecure Registries:\n";
-    for r in &insecure {
+    for r in &i.registry_config.insecure_registry_cidrs {
         o += &format!("  {r}\n");
     }
     print!("{o}");

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod hostconfig;
 mod images;
+mod info;
 mod inspect;
 mod list;
 mod logs;
@@ -30,6 +31,7 @@ pub use hostconfig::{
     check_device, check_sysctl, os_error_text, parse_device, parse_ulimit, rlimit_type,
     DeviceMapping, HostConfig, Ulimit,
 };
+pub use info::{PluginsInfo, RegistryConfigInfo, SystemInfo};
 pub use inspect::{
     ContainerInspect, DeviceView, EndpointSettings, HostConfigView, LogConfigView, MountView,
     NetworkSettings, PortBindingView, RestartPolicyView, StateView, UlimitView,
