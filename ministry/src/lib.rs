@@ -35,12 +35,12 @@ pub use engine::{
     check_device, check_sysctl, error_text, os_error_text, parse_device, parse_record_link,
     parse_signal, parse_ulimit, rlimit_type, ContainerFilter, ContainerInspect,
     ContainerListOptions, ContainerRecord, ContainerState, ContainerStatus, ContainerSummary,
-    ContainerTerminal, DaemonConfig, DeviceMapping, DeviceView, EndpointSettings, Engine,
-    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, EventType,
-    ExecOptions, HostConfig, HostConfigView, LogConfigView, LogLine, LogOptions, LogStream,
-    MountView, NetworkConfig, NetworkSettings, NetworkState, PluginsInfo, PortBindingView,
-    RegistryConfigInfo, RestartPolicyView, RunOptions, StateView, Stats, SystemInfo, Ulimit,
-    UlimitView,
+    ContainerTerminal, ContainerUsage, DaemonConfig, DeviceMapping, DeviceView, DiskUsage,
+    EndpointSettings, Engine, EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions,
+    EventStream, EventType, ExecOptions, HostConfig, HostConfigView, ImageUsage, LogConfigView,
+    LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkSettings, NetworkState,
+    PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, RunOptions, StateView,
+    Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
 };
 
 pub use libimage;

@@ -109,50 +109,27 @@ fn pct(part: u64, total: u64) -> String {
 
 /// `system df`: images, containers' writable layers, local volumes (build cache: none).
 pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
-    let images = engine.images().list()?;
-    let containers = engine.containers()?;
-    // Layers shared between images count once.
-    let mut layers = std::collections::BTreeMap::new();
-    let mut used_layers = std::collections::BTreeMap::new();
-    let mut active_images = 0;
-    for img in &images {
-        let used = !engine.image_users(&img.id).is_empty();
-        active_images += used as usize;
-        for l in &img.layers {
-            layers.insert(l.chain_id.to_string(), l.size);
-            if used {
-                used_layers.insert(l.chain_id.to_string(), l.size);
-            }
-        }
-    }
-    let img_size: u64 = layers.values().sum();
-    let img_reclaim = img_size - used_layers.values().sum::<u64>();
-    let (mut ctr_size, mut ctr_reclaim, mut ctr_active) = (0, 0, 0);
-    for c in &containers {
-        let size = engine
-            .images()
-            .snapshotter()
-            .usage(&c.snapshot)
-            .map(|u| u.size)
-            .unwrap_or(0);
-        ctr_size += size;
-        if engine.container_state(c)?.running {
-            ctr_active += 1;
-        } else {
-            ctr_reclaim += size;
-        }
-    }
-    let vols = engine.volumes().list()?;
-    let (mut vol_size, mut vol_reclaim, mut vol_active) = (0, 0, 0);
-    for v in &vols {
-        let size = engine.volumes().size(&v.name).unwrap_or(0);
-        vol_size += size;
-        if engine.volume_users(&v.name)?.is_empty() {
-            vol_reclaim += size;
-        } else {
-            vol_active += 1;
-        }
-    }
+    let u = engine.disk_usage()?;
+    let active_images = u.images.iter().filter(|i| i.containers > 0).count();
+    let img_size = u.layers_size;
+    let img_reclaim = u.reclaimable_layers_size;
+    let ctr_size: u64 = u.containers.iter().map(|c| c.size_rw).sum();
+    let ctr_active = u.containers.iter().filter(|c| c.state.running).count();
+    let ctr_reclaim: u64 = u
+        .containers
+        .iter()
+        .filter(|c| !c.state.running)
+        .map(|c| c.size_rw)
+        .sum();
+    let vol_size: u64 = u.volumes.iter().map(|v| v.size).sum();
+    let vol_active = u.volumes.iter().filter(|v| v.ref_count > 0).count();
+    let vol_reclaim: u64 = u
+        .volumes
+        .iter()
+        .filter(|v| v.ref_count == 0)
+        .map(|v| v.size)
+        .sum();
+    let (images, containers, vols) = (&u.images, &u.containers, &u.volumes);
     let rows_data = [
         (
             "Images",
@@ -190,7 +167,7 @@ pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
         return Ok(());
     }
     if a.verbose {
-        return df_verbose(engine, &images, &containers, &vols);
+        return df_verbose(&u);
     }
     let mut rows = vec![["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
         .map(String::from)
@@ -210,30 +187,7 @@ pub fn df(engine: &Engine, a: &DfArgs) -> Result<()> {
 
 /// `system df -v`: each image (its layers shared with others apart), container and
 /// volume, as Docker lays them out.
-fn df_verbose(
-    engine: &Engine,
-    images: &[libimage::image::ImageRecord],
-    containers: &[ministry::ContainerRecord],
-    vols: &[libvolume::Volume],
-) -> Result<()> {
-    // How many images hold each layer.
-    let mut holders: std::collections::HashMap<String, usize> = Default::default();
-    for img in images {
-        for l in &img.layers {
-            *holders.entry(l.chain_id.to_string()).or_default() += 1;
-        }
-    }
-    let created = |i: &libimage::image::ImageRecord| {
-        engine
-            .images()
-            .config(i)
-            .ok()
-            .and_then(|c| c.str_field("created").map(str::to_string))
-            .unwrap_or_default()
-    };
-    let mut sorted: Vec<(&libimage::image::ImageRecord, String)> =
-        images.iter().map(|i| (i, created(i))).collect();
-    sorted.sort_by(|a, b| b.1.cmp(&a.1));
+fn df_verbose(u: &ministry::DiskUsage) -> Result<()> {
     let mut rows = vec![[
         "REPOSITORY",
         "TAG",
@@ -246,15 +200,8 @@ fn df_verbose(
     ]
     .map(String::from)
     .to_vec()];
-    for (img, when) in sorted {
-        let shared: u64 = img
-            .layers
-            .iter()
-            .filter(|l| holders.get(&l.chain_id.to_string()).is_some_and(|n| *n > 1))
-            .map(|l| l.size)
-            .sum();
-        let size = img.size();
-        let users = engine.image_users(&img.id).len();
+    for i in &u.images {
+        let img = &i.image;
         let mut names: Vec<(String, String)> = img
             .repo_tags
             .iter()
@@ -274,11 +221,11 @@ fn df_verbose(
                 repo,
                 tag,
                 img.id.short().to_string(),
-                super::output::ago(&when),
-                super::output::human_size(size),
-                human_size(shared),
-                human_size(size - shared),
-                users.to_string(),
+                super::output::ago(&i.created),
+                super::output::human_size(i.size),
+                human_size(i.shared_size),
+                human_size(i.size - i.shared_size),
+                i.containers.to_string(),
             ]);
         }
     }
@@ -295,36 +242,30 @@ fn df_verbose(
     ]
     .map(String::from)
     .to_vec()];
-    for c in containers {
-        let st = engine.container_state(c)?;
-        let size = engine
-            .images()
-            .snapshotter()
-            .usage(&c.snapshot)
-            .map(|u| u.size)
-            .unwrap_or(0);
+    for c in &u.containers {
+        let r = &c.record;
         rows.push(vec![
-            c.id[..12].to_string(),
-            c.image.clone(),
-            super::containers::command_text(c, false),
-            c.mounts
+            r.id[..12].to_string(),
+            r.image.clone(),
+            super::containers::command_text(r, false),
+            r.mounts
                 .iter()
                 .filter(|m| !m.name.is_empty())
                 .count()
                 .to_string(),
-            human_size(size),
-            super::output::ago(&c.created),
-            super::containers::status_text(&st),
-            c.name.clone(),
+            human_size(c.size_rw),
+            super::output::ago(&r.created),
+            super::containers::status_text(&c.state),
+            r.name.clone(),
         ]);
     }
     println!("Containers space usage:\n\n{}", table(&rows));
     let mut rows = vec![["VOLUME NAME", "LINKS", "SIZE"].map(String::from).to_vec()];
-    for v in vols {
+    for v in &u.volumes {
         rows.push(vec![
-            v.name.clone(),
-            engine.volume_users(&v.name)?.len().to_string(),
-            human_size(engine.volumes().size(&v.name).unwrap_or(0)),
+            v.volume.name.clone(),
+            v.ref_count.to_string(),
+            human_size(v.size),
         ]);
     }
     println!("Local Volumes space usage:\n\n{}", table(&rows));

@@ -18,6 +18,7 @@ mod network_objects;
 mod process;
 mod registry;
 mod run;
+mod usage;
 mod user;
 mod volumes;
 mod watch;
@@ -40,6 +41,7 @@ pub use list::{ContainerFilter, ContainerListOptions, ContainerSummary};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use process::{ContainerTerminal, Stats};
 pub use run::{ExecOptions, RunOptions};
+pub use usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 
 use std::path::PathBuf;
 
