@@ -181,6 +181,21 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
+/// Whether standard output is a pipe or socket whose reader went away (poll reports
+/// `POLLERR`/`POLLHUP` on the writing end): printing then panics in `println!`.
+fn stdout_reader_gone() -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(
+        std::os::fd::AsFd::as_fd(&stdout),
+        PollFlags::POLLOUT,
+    )];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP))
+}
+
 fn main() {
     // This binary is also libruntime's monitor helper: when started as one, this runs the
     // monitor and never returns. It must come before anything starts a thread.
@@ -190,13 +205,7 @@ fn main() {
     // ignored: a write to a closed socket must stay an error, not kill attach.)
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+        if stdout_reader_gone() {
             std::process::exit(141);
         }
         default_hook(info);

@@ -72,6 +72,22 @@ pub struct Applied {
     pub content_size: u64,
 }
 
+/// The error [`CapReader`] fails with (typed, so it is told apart from I/O errors).
+#[derive(Debug)]
+struct CapExceeded(u64);
+
+impl std::fmt::Display for CapExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "layer exceeds the limit of {} uncompressed bytes",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CapExceeded {}
+
 /// A reader that fails once more than `cap` bytes were read (decompression bombs).
 struct CapReader<R> {
     inner: R,
@@ -83,10 +99,7 @@ impl<R: Read> Read for CapReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.left {
-            return Err(io::Error::other(format!(
-                "layer exceeds the limit of {} uncompressed bytes",
-                self.cap
-            )));
+            return Err(io::Error::other(CapExceeded(self.cap)));
         }
         self.left -= n as u64;
         Ok(n)
@@ -287,7 +300,7 @@ fn copy_with(buf: &mut [u8], r: &mut dyn Read, w: &mut dyn io::Write) -> io::Res
 }
 
 fn classify_read_error(e: io::Error, root: &Path) -> Error {
-    if e.to_string().contains("uncompressed bytes") {
+    if e.get_ref().is_some_and(|i| i.is::<CapExceeded>()) {
         Error::LimitExceeded(e.to_string())
     } else {
         Error::io("read layer", root, e)

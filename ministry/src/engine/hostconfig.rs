@@ -262,32 +262,27 @@ pub fn apply(spec: &mut Spec, h: &HostConfig) -> Result<Vec<String>, Error> {
     let capset = if h.privileged {
         caps::all_available()
     } else {
-        caps::adjust(&base, &h.cap_add, &h.cap_drop).map_err(|e| {
-            // Docker's words: `invalid CapAdd: unknown capability: "CAP_BOGUS"`.
-            let name = e
-                .to_string()
-                .rsplit(": ")
-                .next()
-                .unwrap_or_default()
-                .to_string();
-            let full = |c: &str| {
-                let c = c.to_ascii_uppercase();
-                if c.starts_with("CAP_") {
-                    c
-                } else {
-                    format!("CAP_{c}")
-                }
-            };
-            let which = if h.cap_add.iter().any(|c| full(c) == full(&name)) {
-                "CapAdd"
+        // Docker's words for a name it does not know, checked name by name (added ones
+        // first): `invalid CapAdd: unknown capability: "CAP_BOGUS"`.
+        let full = |c: &str| {
+            let c = c.to_ascii_uppercase();
+            if c.starts_with("CAP_") {
+                c
             } else {
-                "CapDrop"
-            };
-            bad(format!(
-                "invalid {which}: unknown capability: \"{}\"",
-                full(&name)
-            ))
-        })?
+                format!("CAP_{c}")
+            }
+        };
+        for (which, names) in [("CapAdd", &h.cap_add), ("CapDrop", &h.cap_drop)] {
+            for c in names.iter().filter(|c| !c.eq_ignore_ascii_case("ALL")) {
+                if caps::parse(c).is_err() {
+                    return Err(bad(format!(
+                        "invalid {which}: unknown capability: \"{}\"",
+                        full(c)
+                    )));
+                }
+            }
+        }
+        caps::adjust(&base, &h.cap_add, &h.cap_drop)?
     };
     let mut v = serde_json::to_value(&*spec).map_err(|e| bad(e.to_string()))?;
     for set in ["bounding", "effective", "permitted"] {
