@@ -1,6 +1,6 @@
 //! Container commands: `run`, `create`, `start`, `stop`, `kill`, `wait`, `logs`, `ps`, `rm`,
-//! `exec`, `attach`, `cp`, `stats`, `top` and the others on one container, a file each
-//! group.
+//! `exec`, `attach`, `cp`, `stats`, `top` and the others on one container, one file per
+//! command group.
 
 mod attach;
 mod cp;
