@@ -28,7 +28,7 @@ impl Template {
     /// Parses `s`.
     pub fn parse(s: &str) -> Result<Self> {
         let mut it = items(s)?.into_iter().peekable();
-        let (nodes, close) = nodes(&mut it)?;
+        let (nodes, close) = nodes(&mut it, 0)?;
         if let Some(c) = close {
             bail!("template: unexpected {{{{{c}}}}}");
         }

@@ -21,9 +21,17 @@ pub(super) struct Pipeline {
     pub(super) cmds: Vec<Vec<Operand>>,
 }
 
+/// How deep parentheses in an action, and `if`/`range`/`with` blocks (an `else if` is one
+/// more), may nest. Parsing and rendering recurse once per level, and a few thousand
+/// levels overflowed the main thread's 8 MiB stack (a segfault, no error); no `--format`
+/// comes near this.
+const MAX_DEPTH: usize = 100;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// Parentheses open around the current pipeline.
+    depth: usize,
 }
 
 impl Parser {
@@ -79,7 +87,12 @@ impl Parser {
                             Tok::Field(p, _) => Operand::Field(p),
                             Tok::Var(n, p) => Operand::Var(n, p),
                             Tok::LParen => {
+                                if self.depth == MAX_DEPTH {
+                                    bail!("max expression depth exceeded");
+                                }
+                                self.depth += 1;
                                 let inner = self.pipeline()?;
+                                self.depth -= 1;
                                 if self.peek() != Some(&Tok::RParen) {
                                     bail!("unclosed left paren");
                                 }
@@ -114,6 +127,7 @@ fn parse_pipeline(s: &str) -> Result<Pipeline> {
     let mut p = Parser {
         toks: lex(s)?,
         pos: 0,
+        depth: 0,
     };
     let pl = p.pipeline()?;
     if p.pos != p.toks.len() {
@@ -176,8 +190,10 @@ pub(super) fn items(s: &str) -> Result<Vec<Item>> {
 }
 
 /// Parses nodes until `end`/`else`; returns them and the closing keyword's action.
+/// `depth`: the blocks open around them.
 pub(super) fn nodes(
     it: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
+    depth: usize,
 ) -> Result<(Vec<Node>, Option<String>)> {
     let mut out = Vec::new();
     while let Some(item) = it.next() {
@@ -187,7 +203,7 @@ pub(super) fn nodes(
                 let (kw, rest) = a.split_once(char::is_whitespace).unwrap_or((&a, ""));
                 match kw {
                     "end" | "else" => return Ok((out, Some(a.clone()))),
-                    "if" | "range" | "with" => out.push(block(kw, rest, it)?),
+                    "if" | "range" | "with" => out.push(block(kw, rest, it, depth + 1)?),
                     _ => out.push(Node::Action(parse_pipeline(&a)?)),
                 }
             }
@@ -200,18 +216,22 @@ fn block(
     kw: &str,
     cond: &str,
     it: &mut std::iter::Peekable<std::vec::IntoIter<Item>>,
+    depth: usize,
 ) -> Result<Node> {
+    if depth > MAX_DEPTH {
+        bail!("template: max nesting depth exceeded");
+    }
     let pl = parse_pipeline(cond)?;
-    let (body, close) = nodes(it)?;
+    let (body, close) = nodes(it, depth)?;
     let close = close.ok_or_else(|| anyhow!("template: unexpected EOF"))?;
     let mut otherwise = Vec::new();
     if close != "end" {
         let rest = close.trim_start_matches("else").trim();
         if let Some(c) = rest.strip_prefix("if ") {
             // `else if`: a nested if that shares our `end`.
-            otherwise.push(block("if", c, it)?);
+            otherwise.push(block("if", c, it, depth + 1)?);
         } else {
-            let (e, c2) = nodes(it)?;
+            let (e, c2) = nodes(it, depth)?;
             if c2.as_deref() != Some("end") {
                 bail!("template: expected end; found {c2:?}");
             }
@@ -223,4 +243,30 @@ fn block(
         "range" => Node::Range(pl, body, otherwise),
         _ => Node::With(pl, body, otherwise),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Template;
+    use serde_json::json;
+
+    /// Found with the `template` fuzz target: ~1,500 nested parentheses (or a few thousand
+    /// nested `with`s) overflowed the stack and killed the process with SIGSEGV; deep
+    /// nesting is now a parse error, and nesting up to the limit still renders.
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let parens = |n: usize| format!("{{{{{}1{}}}}}", "(".repeat(n), ")".repeat(n));
+        let v = json!({});
+        let ok = Template::parse(&parens(super::MAX_DEPTH)).unwrap();
+        assert_eq!(ok.render(&v).unwrap(), "1");
+        let e = Template::parse(&parens(100_000)).unwrap_err().to_string();
+        assert_eq!(e, "max expression depth exceeded");
+        let with = |n: usize| format!("{}x{}", "{{with 1}}".repeat(n), "{{end}}".repeat(n));
+        let ok = Template::parse(&with(super::MAX_DEPTH)).unwrap();
+        assert_eq!(ok.render(&v).unwrap(), "x");
+        let e = Template::parse(&with(100_000)).unwrap_err().to_string();
+        assert_eq!(e, "template: max nesting depth exceeded");
+        let chain = format!("{{{{if 0}}}}{}{{{{end}}}}", "{{else if 0}}".repeat(100_000));
+        assert!(Template::parse(&chain).is_err());
+    }
 }
