@@ -216,6 +216,30 @@ fn read_only_tmpfs_limits_and_ulimits() {
         ]),
         "rc=1\nrun-ok\n"
     );
+    // The name files follow the root, as Docker's network mounts do.
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--read-only",
+            "busybox",
+            "sh",
+            "-c",
+            "for f in hosts hostname resolv.conf; do echo x >> /etc/$f 2>/dev/null; echo $f=$?; done"
+        ]),
+        "hosts=1\nhostname=1\nresolv.conf=1\n"
+    );
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "busybox",
+            "sh",
+            "-c",
+            "echo x >> /etc/hosts; echo $?"
+        ]),
+        "0\n"
+    );
     assert_eq!(
         m.ok(&[
             "run",

@@ -306,7 +306,12 @@ impl Engine {
             m.set_destination(std::path::Path::new("/etc").join(name));
             m.set_typ(Some("bind".into()));
             m.set_source(Some(path));
-            m.set_options(Some(vec!["rbind".into(), "rprivate".into()]));
+            let mut options = vec!["rbind".to_string(), "rprivate".into()];
+            // Docker's network mounts follow the root: read-only with `--read-only`.
+            if o.host.read_only {
+                options.push("ro".into());
+            }
+            m.set_options(Some(options));
             mounts.push(m);
         }
         spec.set_mounts(Some(mounts));
