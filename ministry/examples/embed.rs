@@ -3,7 +3,7 @@
 //! `sudo cargo run -p ministry --example embed -- ROOTFS.tar` (scripts/mkbusybox.sh makes a
 //! root; `tar -C DIR -cf ROOTFS.tar .`).
 use ministry::libimage::service::ImportOptions;
-use ministry::{Engine, EngineConfig, LogOptions, Reference, RunOptions};
+use ministry::{Engine, EngineConfig, LogOptions, NetworkMode, Reference, RunOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // This program is also libruntime's monitor helper. On glibc that is set up before
@@ -33,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ],
         log_max_files: 1,
         // No bridge: the example leaves the machine's network alone.
-        network: "none".into(),
+        network: NetworkMode::None,
         ..Default::default()
     };
     let c = engine.create_container(&run)?;

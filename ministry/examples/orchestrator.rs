@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ministry::libimage::service::ImportOptions;
 use ministry::{
-    Engine, EngineConfig, EventFilter, EventOptions, LogOptions, Reference, RunOptions,
+    Engine, EngineConfig, EventFilter, EventOptions, LogOptions, NetworkMode, Reference, RunOptions,
 };
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -21,7 +21,7 @@ fn replica(engine: &Engine, n: u32) -> Result<String, Error> {
             format!("echo replica {n} up; sleep 0.$RANDOM; exit 3"),
         ],
         name: Some(format!("replica-{n}")),
-        network: "none".into(),
+        network: NetworkMode::None,
         log_max_files: 1,
         ..Default::default()
     };

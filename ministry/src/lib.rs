@@ -38,9 +38,9 @@ pub use engine::{
     ContainerTerminal, ContainerUsage, DaemonConfig, DeviceMapping, DeviceView, DiskUsage,
     EndpointSettings, Engine, EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions,
     EventStream, EventType, ExecOptions, HostConfig, HostConfigView, ImageUsage, LogConfigView,
-    LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkSettings, NetworkState,
-    PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, RunOptions, StateView,
-    Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
+    LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkMode, NetworkSettings,
+    NetworkState, PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, RunOptions,
+    StateView, Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
 };
 
 pub use libimage;

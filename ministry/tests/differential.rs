@@ -296,6 +296,15 @@ fn scenarios_match_docker() {
         "grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status",
     ]));
     t.same_code(&run(&["--rm", "--read-only", "busybox", "touch", "/x"]));
+    // The name files follow a read-only root (Docker's network mounts).
+    t.same(&run(&[
+        "--rm",
+        "--read-only",
+        "busybox",
+        "sh",
+        "-c",
+        "for f in hosts hostname resolv.conf; do echo x >> /etc/$f 2>/dev/null; echo $f=$?; done",
+    ]));
     t.same(&run(&[
         "--rm",
         "--read-only",

@@ -15,7 +15,8 @@ use std::time::Duration;
 use common::*;
 use ministry::libimage::service::ImportOptions;
 use ministry::{
-    Engine, EngineConfig, ErrorKind, EventFilter, EventOptions, LogOptions, Reference, RunOptions,
+    Engine, EngineConfig, ErrorKind, EventFilter, EventOptions, LogOptions, NetworkMode, Reference,
+    RunOptions,
 };
 
 /// An engine on a private data root, removed with everything it made.
@@ -78,7 +79,7 @@ fn sh_opts(image: &str, script: &str) -> RunOptions {
     RunOptions {
         image: image.into(),
         cmd: vec!["sh".into(), "-c".into(), script.into()],
-        network: "none".into(),
+        network: NetworkMode::None,
         log_max_files: 1,
         ..Default::default()
     }

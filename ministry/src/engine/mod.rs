@@ -40,7 +40,7 @@ pub use inspect::{
 pub use list::{ContainerFilter, ContainerListOptions, ContainerSummary};
 pub use logs::{LogLine, LogOptions, LogStream};
 pub use process::{ContainerTerminal, Stats};
-pub use run::{ExecOptions, RunOptions};
+pub use run::{ExecOptions, NetworkMode, RunOptions};
 pub use usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 
 use std::path::PathBuf;

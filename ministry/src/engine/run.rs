@@ -62,9 +62,8 @@ pub struct RunOptions {
     pub mounts: Vec<libvolume::MountSpec>,
     /// `--volumes-from ctr[:ro|:rw]`.
     pub volumes_from: Vec<String>,
-    /// `--network`: `bridge` (the default when empty), `none`, `host`,
-    /// `container:<name|id>`, or a user-defined network's name or ID.
-    pub network: String,
+    /// `--network`.
+    pub network: NetworkMode,
     /// `--network-alias`: more names on a user-defined network.
     pub network_aliases: Vec<String>,
     /// `--link name[:alias]`.
@@ -84,6 +83,56 @@ pub struct RunOptions {
     pub publish_all: bool,
     /// `--expose` values (`80`, `80/udp`, `8000-8001`).
     pub expose: Vec<String>,
+}
+
+/// Where a container's network namespace comes from (`--network`, Docker's
+/// `HostConfig.NetworkMode`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub enum NetworkMode {
+    /// The default bridge (`bridge`, `default`, or nothing given).
+    #[default]
+    Bridge,
+    /// No network but loopback (`none`).
+    None,
+    /// The host's network namespace (`host`).
+    Host,
+    /// Another container's network namespace (`container:<name|id>`).
+    Container(String),
+    /// A user-defined network, by name or ID.
+    Network(String),
+}
+
+impl NetworkMode {
+    /// Parses Docker's `--network` value.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "" | "default" | "bridge" => NetworkMode::Bridge,
+            "none" => NetworkMode::None,
+            "host" => NetworkMode::Host,
+            m => match m.strip_prefix("container:") {
+                Some(c) => NetworkMode::Container(c.to_string()),
+                None => NetworkMode::Network(m.to_string()),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NetworkMode::Bridge => f.write_str("bridge"),
+            NetworkMode::None => f.write_str("none"),
+            NetworkMode::Host => f.write_str("host"),
+            NetworkMode::Container(c) => write!(f, "container:{c}"),
+            NetworkMode::Network(n) => f.write_str(n),
+        }
+    }
+}
+
+impl From<&str> for NetworkMode {
+    fn from(s: &str) -> Self {
+        NetworkMode::parse(s)
+    }
 }
 
 /// The shared init layer of an image whose top snapshot is `top`.
@@ -668,8 +717,10 @@ impl Engine {
     pub(super) fn network_namespace(
         &self,
         spec: &mut oci_spec::runtime::Spec,
-        network: &str,
+        network: &NetworkMode,
     ) -> Result<String, Error> {
+        let network = network.to_string();
+        let network = network.as_str();
         let mode = match network {
             "" | "default" | "bridge" => "bridge".to_string(),
             "none" | "host" => network.to_string(),

@@ -136,7 +136,7 @@ pub(super) fn run_options(a: &RunArgs) -> Result<RunOptions> {
             .map(|m| libvolume::parse_mount_flag(m))
             .collect::<Result<_, _>>()?,
         volumes_from: a.volumes_from.clone(),
-        network: a.network.clone(),
+        network: ministry::NetworkMode::parse(&a.network),
         network_aliases: a.network_alias.clone(),
         links: a.link.clone(),
         labels: a
