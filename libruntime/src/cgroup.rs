@@ -227,6 +227,28 @@ impl ContainerCgroup {
             })
     }
 
+    /// Kills every process of the existing cgroup `path` (thawed first: a frozen process
+    /// does not die on v1) and deletes the cgroup: for a container whose monitor is gone.
+    pub fn kill_all(path: &str) -> Result<()> {
+        let me = Self::load(path);
+        if Self::is_frozen(path) {
+            Self::set_frozen(path, false)?;
+        }
+        for _ in 0..200 {
+            let pids = me.pids();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                // SAFETY: kill has no memory preconditions. The PID was read from the
+                // cgroup's member list just now.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        me.delete()
+    }
+
     /// Moves a process (all its threads) into the cgroup.
     pub fn add(&self, pid: i32) -> Result<()> {
         self.cg
