@@ -457,6 +457,14 @@ impl Container {
                 op: "exec",
             });
         }
+        // The helper would join the frozen cgroup and freeze before running anything,
+        // holding the caller's streams open for as long as the container stays paused.
+        if self.is_paused() {
+            return Err(Error::Paused {
+                id: self.id.clone(),
+                op: "exec",
+            });
+        }
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let file = self
@@ -574,6 +582,11 @@ impl Container {
             _ if force => {
                 self.cancel_restart()?;
                 let _ = self.kill(libc::SIGKILL);
+                // A frozen init does not die (cgroup v1) until thawed; thawed after the
+                // signal is queued, it dies without running any more of its program.
+                if self.is_paused() {
+                    self.resume()?;
+                }
                 self.wait_monitor();
             }
             s => {

