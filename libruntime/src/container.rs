@@ -107,6 +107,9 @@ fn pidfd_signal(fd: &std::os::fd::OwnedFd, signal: i32) -> std::io::Result<()> {
 /// now) killed, as by SIGKILL.
 const MONITOR_DIED_EXIT_CODE: i32 = 128 + libc::SIGKILL;
 
+/// The marker of a pause bound to a process's life (see [`Container::pause_while_alive`]).
+const PAUSED_BY: &str = "paused-by";
+
 /// Holds an exclusive `flock` on a file until dropped.
 struct FileLock {
     _file: std::fs::File,
@@ -292,6 +295,7 @@ impl Container {
     /// and start work and its PIDs are never trusted again.
     pub fn state(&self) -> Result<State> {
         let st = state::read(&self.dir.join("state.json"))?;
+        self.thaw_if_pauser_died();
         if st.status == Status::Stopped || state::is_alive(st.monitor_pid, st.monitor_start) {
             return Ok(st);
         }
@@ -511,7 +515,43 @@ impl Container {
 
     /// Thaws a paused container (`docker unpause`).
     pub fn resume(&self) -> Result<()> {
-        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)
+        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)?;
+        let _ = std::fs::remove_file(self.dir.join(PAUSED_BY));
+        Ok(())
+    }
+
+    /// Freezes a running container for as long as the calling process lives (the pause
+    /// of `docker commit`): a marker in the state directory names the caller (PID and
+    /// start time), and if it dies before [`Container::resume`] (killed mid-commit),
+    /// the next look at the container ([`Container::state`]) thaws it.
+    pub fn pause_while_alive(&self) -> Result<()> {
+        let me = std::process::id() as i32;
+        let start = state::start_time(me).unwrap_or(0);
+        let marker = self.dir.join(PAUSED_BY);
+        std::fs::write(&marker, format!("{me} {start}"))
+            .map_err(|e| Error::io("write", &marker, e))?;
+        self.pause().inspect_err(|_| {
+            let _ = std::fs::remove_file(&marker);
+        })
+    }
+
+    /// Thaws the container if a process that paused it with
+    /// [`Container::pause_while_alive`] died without resuming it.
+    fn thaw_if_pauser_died(&self) {
+        let marker = self.dir.join(PAUSED_BY);
+        let Ok(owner) = std::fs::read_to_string(&marker) else {
+            return;
+        };
+        let mut f = owner.split_whitespace().map(str::parse::<u64>);
+        if let (Some(Ok(pid)), Some(Ok(start))) = (f.next(), f.next()) {
+            if start != 0 && state::is_alive(pid as i32, start) {
+                return;
+            }
+        }
+        if let Ok(cg) = self.cgroup_path() {
+            let _ = crate::cgroup::ContainerCgroup::set_frozen(&cg, false);
+        }
+        let _ = std::fs::remove_file(&marker);
     }
 
     /// The host PIDs of the container's processes (for `top`).

@@ -79,3 +79,51 @@ fn exec_into_paused_container_is_refused_at_once_and_rm_f_removes_it() {
     assert!(!cgroup_dir(&m, &id).exists());
     assert_eq!(m.ok(&["ps", "-aq"]), "");
 }
+
+/// A `commit` killed while it had the container frozen (for a consistent layer) left the
+/// container paused for good. The pause is now bound to the commit process's life.
+#[test]
+fn killed_commit_does_not_leave_the_container_paused() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    m.ok(&["run", "-d", "--name", "keeper", "busybox", "sleep", "1000"]);
+    let mut commit = m
+        .cmd()
+        .args(["commit", "keeper", "kept:one"])
+        .env("MINISTRY_FAILPOINT", "commit-after-pause")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while m.ok(&["inspect", "-f", "{{.State.Paused}}", "keeper"]) != "true\n" {
+        assert!(
+            Instant::now() < deadline,
+            "commit never paused the container"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    commit.kill().unwrap();
+    commit.wait().unwrap();
+    assert_eq!(
+        within(m.cmd().args(["exec", "keeper", "echo", "alive"]), 10),
+        (Some(0), "alive\n".to_string(), String::new())
+    );
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Paused}}",
+            "keeper"
+        ]),
+        "running false\n"
+    );
+    assert_eq!(m.ok(&["images", "-q", "kept"]), "");
+    // An honest commit still pauses and resumes.
+    m.ok(&["commit", "keeper", "kept:two"]);
+    assert_eq!(
+        m.ok(&["inspect", "-f", "{{.State.Status}}", "keeper"]),
+        "running\n"
+    );
+}

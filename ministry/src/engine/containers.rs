@@ -512,13 +512,21 @@ impl Engine {
             r.state()
                 .is_ok_and(|s| s.status == libruntime::Status::Running)
         });
+        // Frozen only while this process lives: a commit killed meanwhile leaves the
+        // container to be thawed by the next command that looks at it.
         let froze = match &rc {
             Some(r) if pause && !r.is_paused() => {
-                r.pause()?;
+                r.pause_while_alive()?;
                 true
             }
             _ => false,
         };
+        if froze
+            && std::env::var_os("MINISTRY_FAILPOINT").is_some_and(|v| v == "commit-after-pause")
+        {
+            // Test hook: wait here, the container frozen, to be killed.
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
         let created_by = std::iter::once(c.path.clone())
             .chain(c.args.iter().cloned())
             .collect::<Vec<_>>()
