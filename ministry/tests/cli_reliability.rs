@@ -172,3 +172,54 @@ fn parallel_run_rm_rounds_never_fail_each_other() {
         .collect();
     assert_eq!(left, Vec::<String>::new());
 }
+
+/// 25 parallel `rm -f` of one container: 16 returned success and others failed with
+/// `remove .../containers/ID`. Docker (20.10, checked) answers one with success and the
+/// others with `removal of container NAME is already in progress`; a call that comes
+/// after the removal finished finds no such container (which Docker's client reports,
+/// with `-f`, in the same words but exit code 0; ministry's `rm -f` exits 1 there).
+#[test]
+fn parallel_rm_f_of_one_container_succeeds_once() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let id = m
+        .ok(&["run", "-d", "--name", "target", "busybox", "sleep", "1000"])
+        .trim()
+        .to_string();
+    let children: Vec<_> = (0..25)
+        .map(|_| {
+            m.cmd()
+                .args(["rm", "-f", "target"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ok = 0;
+    let (mut in_progress, mut gone) = (0, 0);
+    for c in children {
+        let (code, stdout, stderr) = out(&c.wait_with_output().unwrap());
+        match code {
+            Some(0) => {
+                assert_eq!(stdout, "target\n");
+                ok += 1;
+            }
+            Some(1) => {
+                assert_eq!(stdout, "");
+                match stderr.as_str() {
+                    "Error response from daemon: removal of container target is already in progress\n" => in_progress += 1,
+                    "Error response from daemon: No such container: target\n" => gone += 1,
+                    other => panic!("{other}"),
+                }
+            }
+            other => panic!("rm -f exited {other:?}: {stderr}"),
+        }
+    }
+    println!("{ok} removed, {in_progress} already in progress, {gone} no such container");
+    assert_eq!((ok, in_progress + gone), (1, 24));
+    assert_eq!(m.ok(&["ps", "-aq"]), "");
+    assert!(!cgroup_dir(&m, &id).exists());
+    assert!(!m.root.path().join("data/containers").join(&id).exists());
+}

@@ -401,6 +401,8 @@ impl Engine {
         volumes: bool,
     ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
+        // One removal at a time; the others get Docker's answer.
+        let _removing = removal_lock(&self.container_dir(&c.id), name)?;
         if let Ok(rc) = self.runtime.get(&c.id) {
             let st = rc.state()?;
             let what = match st.status {
@@ -435,6 +437,41 @@ impl Engine {
         }
         Ok(c)
     }
+}
+
+/// An exclusive `flock` on a container's directory while it is removed (it goes with
+/// the directory): a second removal is refused at once, as Docker refuses it, and one
+/// that finds the directory removed meanwhile finds no container.
+fn removal_lock(dir: &std::path::Path, name: &str) -> Result<std::fs::File, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let f = match std::fs::File::open(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) => return Err(Error::io("open", dir, e)),
+    };
+    // SAFETY: flock on an fd we own; released when it closes.
+    if unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    } != 0
+    {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(Error::Conflict(format!(
+                "removal of container {name} is already in progress"
+            )));
+        }
+        return Err(Error::io("lock", dir, e));
+    }
+    // The previous holder removed it: no links left.
+    if f.metadata().map_err(|e| Error::io("stat", dir, e))?.nlink() == 0 {
+        return Err(Error::NoSuchContainer(name.to_string()));
+    }
+    Ok(f)
 }
 
 /// Waits until a container whose restart was cancelled has stopped.
