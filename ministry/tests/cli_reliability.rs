@@ -223,3 +223,53 @@ fn parallel_rm_f_of_one_container_succeeds_once() {
     assert!(!cgroup_dir(&m, &id).exists());
     assert!(!m.root.path().join("data/containers").join(&id).exists());
 }
+
+/// Every CLI call, even `version` and `ps`, mounted an overlayfs probe under the data
+/// root to choose the snapshotter. It is now probed once per data root and the answer
+/// remembered: later calls create no probe directory there.
+#[test]
+fn overlay_probe_runs_once_per_data_root() {
+    let m = Ministry::new();
+    m.ok(&["ps"]);
+    let data = m.root.path().join("data");
+    assert_eq!(
+        std::fs::read_to_string(data.join("snapshotter-auto")).unwrap(),
+        "overlay"
+    );
+    // SAFETY: inotify_init1 returns a new fd (owned below) or -1.
+    let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    assert!(fd >= 0);
+    // SAFETY: the fd was just returned to us.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+    let path = std::ffi::CString::new(data.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: valid fd and C string.
+    assert!(unsafe { libc::inotify_add_watch(raw, path.as_ptr(), libc::IN_CREATE) } >= 0);
+    for args in [&["version"][..], &["ps"], &["images"]] {
+        m.ok(args);
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    // SAFETY: reading into our buffer.
+    let n = unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) };
+    let mut created = Vec::new();
+    let mut off = 0;
+    while n > 0 && off < n as usize {
+        // SAFETY: the kernel wrote whole events; read unaligned from our buffer.
+        let ev: libc::inotify_event =
+            unsafe { std::ptr::read_unaligned(buf[off..].as_ptr().cast()) };
+        let name_at = off + std::mem::size_of::<libc::inotify_event>();
+        let name = &buf[name_at..name_at + ev.len as usize];
+        let name = String::from_utf8_lossy(name.split(|b| *b == 0).next().unwrap_or_default());
+        created.push(name.into_owned());
+        off = name_at + ev.len as usize;
+    }
+    assert!(
+        !created.iter().any(|n| n.starts_with(".overlay-probe-")),
+        "{created:?}"
+    );
+    assert_eq!(
+        m.ok(&["info", "-f", "{{.Driver}}"]),
+        "overlay2\n",
+        "the remembered choice is used"
+    );
+}
