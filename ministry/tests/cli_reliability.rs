@@ -62,10 +62,7 @@ fn exec_into_paused_container_is_refused_at_once_and_rm_f_removes_it() {
         (
             Some(1),
             "",
-            format!(
-                "Error response from daemon: Container {id} is paused, unpause the container before exec\n"
-            )
-            .as_str()
+            "Error response from daemon: Container frozen is paused, unpause the container before exec\n"
         )
     );
     m.ok(&["unpause", "frozen"]);

@@ -431,6 +431,8 @@ fn scenarios_match_docker() {
         "exe1",
     ]);
     t.same_error(&["pause", "exe1"]);
+    // Refused at once while paused (it used to hang, frozen in the cgroup).
+    t.same_error(&["exec", "exe1", "true"]);
     t.same(&["unpause", "exe1"]);
     t.same(&["kill", "exe1"]);
     t.same(&["wait", "exe1"]);

@@ -807,7 +807,14 @@ impl Engine {
                 serde_json::from_value(caps).map_err(|e| Error::InvalidConfig(e.to_string()))?,
             ));
         }
-        Ok(rc.exec(self.runtime.helper(), &p, stdio, o.detach)?)
+        rc.exec(self.runtime.helper(), &p, stdio, o.detach)
+            .map_err(|e| match e {
+                // Docker names the container as it was asked for.
+                libruntime::Error::Paused { op, .. } => Error::Conflict(format!(
+                    "Container {name} is paused, unpause the container before {op}"
+                )),
+                e => e.into(),
+            })
     }
 }
 
