@@ -421,7 +421,9 @@ impl Container {
         }
     }
 
-    /// Sends `signal` to the container's init.
+    /// Sends `signal` to the container's init. A paused container is thawed once the
+    /// signal is queued (as Docker does), so that it takes effect: a frozen process
+    /// handles no signal, not even SIGKILL on cgroup v1.
     pub fn kill(&self, signal: i32) -> Result<()> {
         let st = self.state()?;
         if st.status == Status::Stopped || st.pid <= 0 {
@@ -438,7 +440,11 @@ impl Container {
             state: Status::Stopped.to_string(),
             op: "kill",
         })?;
-        pidfd_signal(&fd, signal).map_err(|e| Error::io("kill", "", e))
+        pidfd_signal(&fd, signal).map_err(|e| Error::io("kill", "", e))?;
+        if self.is_paused() {
+            self.resume()?;
+        }
+        Ok(())
     }
 
     /// Runs `process` in the running container (its namespaces, cgroup, seccomp profile;
@@ -622,8 +628,7 @@ impl Container {
             _ if force => {
                 self.cancel_restart()?;
                 let _ = self.kill(libc::SIGKILL);
-                // A frozen init does not die (cgroup v1) until thawed; thawed after the
-                // signal is queued, it dies without running any more of its program.
+                // (kill thaws a paused container; again here in case it failed.)
                 if self.is_paused() {
                     self.resume()?;
                 }

@@ -270,3 +270,53 @@ fn overlay_probe_runs_once_per_data_root() {
         "the remembered choice is used"
     );
 }
+
+/// kill of a paused container left it frozen (the signal pending), and stop of one hung
+/// for ever (waiting for an exit a frozen init never makes). Docker (20.10, checked)
+/// thaws after the signal: kill ends it at once with 137, stop after its timeout, and
+/// kill -s TERM of a paused `sleep` (which ignores it as PID 1) leaves it running.
+#[test]
+fn kill_and_stop_of_paused_container_end_it_as_docker_does() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    for name in ["pzk", "pzs", "pzt"] {
+        m.ok(&["run", "-d", "--name", name, "busybox", "sleep", "1000"]);
+        m.ok(&["pause", name]);
+    }
+    assert_eq!(
+        within(m.cmd().args(["kill", "pzk"]), 10),
+        (Some(0), "pzk\n".to_string(), String::new())
+    );
+    let t = Instant::now();
+    assert_eq!(
+        within(m.cmd().args(["stop", "-t", "1", "pzs"]), 20),
+        (Some(0), "pzs\n".to_string(), String::new())
+    );
+    assert!(t.elapsed() >= Duration::from_millis(900));
+    for name in ["pzk", "pzs"] {
+        assert_eq!(
+            m.ok(&[
+                "inspect",
+                "-f",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                name
+            ]),
+            "exited 137\n"
+        );
+    }
+    assert_eq!(
+        within(m.cmd().args(["kill", "-s", "TERM", "pzt"]), 10),
+        (Some(0), "pzt\n".to_string(), String::new())
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{.State.Paused}}",
+            "pzt"
+        ]),
+        "running false\n"
+    );
+    m.ok(&["rm", "-f", "pzk", "pzs", "pzt"]);
+}
