@@ -320,3 +320,27 @@ fn kill_and_stop_of_paused_container_end_it_as_docker_does() {
     );
     m.ok(&["rm", "-f", "pzk", "pzs", "pzt"]);
 }
+
+/// `run --rm` whose container is removed by someone else (`rm -f`) while it runs: the
+/// run reports the program's exit (137) and no removal error, as Docker's does.
+#[test]
+fn run_rm_of_a_container_removed_meanwhile_reports_the_exit_only() {
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let run = m
+        .cmd()
+        .args(["run", "--rm", "--name", "gone", "busybox", "sleep", "100"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    m.until_ok(&["exec", "gone", "true"]);
+    assert_eq!(m.ok(&["rm", "-f", "gone"]), "gone\n");
+    let (code, stdout, stderr) = out(&run.wait_with_output().unwrap());
+    assert_eq!(
+        (code, stdout.as_str(), stderr.as_str()),
+        (Some(137), "", "")
+    );
+    assert_eq!(m.ok(&["ps", "-aq"]), "");
+}

@@ -684,7 +684,15 @@ impl Engine {
         let c = self.container(name)?;
         let code = self.runtime.get(&c.id)?.wait()?;
         if c.auto_remove {
-            self.remove_container_with(&c.id, true, true)?;
+            match self.remove_container_with(&c.id, true, true) {
+                // Removed by someone else meanwhile (`rm -f` while it ran), as Docker's
+                // run reports only the exit then.
+                Err(Error::NoSuchContainer(_)) => {}
+                Err(Error::Conflict(m)) if m.starts_with("removal of container") => {}
+                r => {
+                    r?;
+                }
+            }
         }
         Ok(code)
     }
