@@ -110,23 +110,19 @@ const MONITOR_DIED_EXIT_CODE: i32 = 128 + libc::SIGKILL;
 /// The marker of a pause bound to a process's life (see [`Container::pause_while_alive`]).
 const PAUSED_BY: &str = "paused-by";
 
-/// Holds an exclusive `flock` on a file until dropped.
-struct FileLock {
-    _file: std::fs::File,
+/// Holds an exclusive `flock` on a directory until dropped (a lock that creates no file,
+/// so it never keeps a directory being removed from being empty).
+struct DirLock {
+    _dir: std::fs::File,
 }
 
-impl FileLock {
+impl DirLock {
     fn lock(path: &Path) -> Result<Self> {
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io("open", path, e))?;
+        let f = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
         loop {
             // SAFETY: flock on an fd we own; released when it closes.
             if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
-                return Ok(FileLock { _file: f });
+                return Ok(DirLock { _dir: f });
             }
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() != Some(libc::EINTR) {
@@ -304,7 +300,7 @@ impl Container {
 
     /// Records the exit of a container whose monitor is gone (see [`Container::state`]).
     fn monitor_died(&self) -> Result<State> {
-        let _lock = FileLock::lock(&self.dir.join("monitor-died.lock"))?;
+        let _lock = DirLock::lock(&self.dir)?;
         // Read again under the lock: a monitor publishes its final state before it exits,
         // and another caller may have recorded the exit meanwhile.
         let path = self.dir.join("state.json");
