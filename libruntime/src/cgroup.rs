@@ -112,6 +112,36 @@ pub fn resources(r: &LinuxResources) -> Resources {
     out
 }
 
+/// Sends SIGKILL to `pid` if it is (still) a member of the cgroup `path`: checked through a
+/// pidfd, since a PID read from the member list may have exited and been reused by then.
+fn kill_member(pid: i32, path: &str) {
+    // SAFETY: pidfd_open returns a new fd we own, or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
+    if fd < 0 {
+        return;
+    }
+    let fd = crate::init::owned(fd);
+    // Read after the pidfd was opened: while the process it names lives, /proc/PID is it.
+    let rel = path.trim_start_matches('/');
+    let member = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).is_ok_and(|s| {
+        s.lines()
+            .filter_map(|l| l.splitn(3, ':').nth(2))
+            .any(|p| p.trim_start_matches('/') == rel)
+    });
+    if member {
+        // SAFETY: a pidfd we own, no siginfo.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+    }
+}
+
 impl ContainerCgroup {
     /// Creates the cgroup `path` (relative to each hierarchy's root) and applies `res`.
     pub fn create(path: &str, res: Option<&LinuxResources>) -> Result<Self> {
@@ -225,6 +255,26 @@ impl ContainerCgroup {
                     cgroups_rs::FreezerState::Frozen | cgroups_rs::FreezerState::Freezing
                 )
             })
+    }
+
+    /// Kills every process of the existing cgroup `path` (thawed first: a frozen process
+    /// does not die on v1) and deletes the cgroup: for a container whose monitor is gone.
+    pub fn kill_all(path: &str) -> Result<()> {
+        let me = Self::load(path);
+        if Self::is_frozen(path) {
+            Self::set_frozen(path, false)?;
+        }
+        for _ in 0..200 {
+            let pids = me.pids();
+            if pids.is_empty() {
+                break;
+            }
+            for pid in pids {
+                kill_member(pid, path);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        me.delete()
     }
 
     /// Moves a process (all its threads) into the cgroup.

@@ -71,11 +71,65 @@ pub struct Container {
     dir: PathBuf,
 }
 
-/// A pidfd of process `pid` (`None` if it is gone).
-fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+/// A pidfd of process `pid`, if it is still the process that started at `start`
+/// (`None` if it is gone, or its PID now names another process).
+fn pidfd(pid: i32, start: u64) -> Option<std::os::fd::OwnedFd> {
+    if pid <= 0 {
+        return None;
+    }
     // SAFETY: pidfd_open returns a new fd we own, or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as libc::c_int;
-    (fd >= 0).then(|| crate::init::owned(fd))
+    let fd = (fd >= 0).then(|| crate::init::owned(fd))?;
+    // Checked after opening: the process that started at `start` held this PID before the
+    // fd was opened and still holds it, so the fd names that process and no other.
+    state::is_alive(pid, start).then_some(fd)
+}
+
+/// Sends `signal` to the process of a pidfd.
+fn pidfd_signal(fd: &std::os::fd::OwnedFd, signal: i32) -> std::io::Result<()> {
+    // SAFETY: a pidfd we own, no siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The exit code recorded for a container whose monitor died: its program was (or is
+/// now) killed, as by SIGKILL.
+const MONITOR_DIED_EXIT_CODE: i32 = 128 + libc::SIGKILL;
+
+/// The marker of a pause bound to a process's life (see [`Container::pause_while_alive`]).
+const PAUSED_BY: &str = "paused-by";
+
+/// Holds an exclusive `flock` on a directory until dropped (a lock that creates no file,
+/// so it never keeps a directory being removed from being empty).
+struct DirLock {
+    _dir: std::fs::File,
+}
+
+impl DirLock {
+    fn lock(path: &Path) -> Result<Self> {
+        let f = std::fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+        loop {
+            // SAFETY: flock on an fd we own; released when it closes.
+            if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+                return Ok(DirLock { _dir: f });
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::io("flock", path, e));
+            }
+        }
+    }
 }
 
 /// Whether the process of `fd` exited within `timeout_ms` (-1: waits until it does).
@@ -239,9 +293,48 @@ impl Container {
         &self.id
     }
 
-    /// The current state.
+    /// The current state. A container whose monitor died (killed) without recording an
+    /// exit is found out here: what of it still runs is killed through its cgroup, the
+    /// cgroup deleted, and it is recorded as exited with code 137, so that stop, delete
+    /// and start work and its PIDs are never trusted again.
     pub fn state(&self) -> Result<State> {
-        state::read(&self.dir.join("state.json"))
+        let st = state::read(&self.dir.join("state.json"))?;
+        self.thaw_if_pauser_died();
+        if st.status == Status::Stopped || state::is_alive(st.monitor_pid, st.monitor_start) {
+            return Ok(st);
+        }
+        self.monitor_died()
+    }
+
+    /// Records the exit of a container whose monitor is gone (see [`Container::state`]).
+    fn monitor_died(&self) -> Result<State> {
+        let _lock = DirLock::lock(&self.dir)?;
+        // Read again under the lock: a monitor publishes its final state before it exits,
+        // and another caller may have recorded the exit meanwhile.
+        let path = self.dir.join("state.json");
+        let mut st = state::read(&path)?;
+        if st.status == Status::Stopped || state::is_alive(st.monitor_pid, st.monitor_start) {
+            return Ok(st);
+        }
+        // The init (and in its PID namespace everything else) dies with SIGKILL; through a
+        // pidfd checked against its start time, so a reused PID is never signalled.
+        if let Some(fd) = pidfd(st.pid, st.pid_start) {
+            let _ = pidfd_signal(&fd, libc::SIGKILL);
+        }
+        if let Ok(cg) = self.cgroup_path() {
+            crate::cgroup::ContainerCgroup::kill_all(&cg)?;
+        }
+        st.status = Status::Stopped;
+        st.pid = 0;
+        st.pid_start = 0;
+        st.exit_code = Some(MONITOR_DIED_EXIT_CODE);
+        st.finished_ns = Some(state::now_ns());
+        st.error = Some("the container's monitor process died".into());
+        state::write(&path, &st)?;
+        if let Some(x) = self.monitor_config().ok().and_then(|c| c.exit_log) {
+            crate::monitor::report_exit(&x, &self.id, &st);
+        }
+        Ok(st)
     }
 
     /// Runs the program of a created container.
@@ -280,7 +373,7 @@ impl Container {
     pub fn wait(&self) -> Result<i32> {
         let before = self.state()?;
         if !matches!(before.status, Status::Stopped | Status::Restarting) {
-            if let Some(fd) = pidfd(before.monitor_pid) {
+            if let Some(fd) = pidfd(before.monitor_pid, before.monitor_start) {
                 // The monitor's exit, or (restart policies) a run that ended: a new
                 // status or restart count.
                 while !exited(&fd, 50) {
@@ -329,12 +422,14 @@ impl Container {
         if st.status == Status::Stopped {
             return;
         }
-        if let Some(fd) = pidfd(st.monitor_pid) {
+        if let Some(fd) = pidfd(st.monitor_pid, st.monitor_start) {
             exited(&fd, -1);
         }
     }
 
-    /// Sends `signal` to the container's init.
+    /// Sends `signal` to the container's init. A paused container is thawed once the
+    /// signal is queued (as Docker does), so that it takes effect: a frozen process
+    /// handles no signal, not even SIGKILL on cgroup v1.
     pub fn kill(&self, signal: i32) -> Result<()> {
         let st = self.state()?;
         if st.status == Status::Stopped || st.pid <= 0 {
@@ -344,21 +439,16 @@ impl Container {
                 op: "kill",
             });
         }
-        // A pidfd names exactly this process even if its PID were reused.
-        let fd = pidfd(st.pid)
-            .ok_or_else(|| Error::io("pidfd_open", "", std::io::Error::last_os_error()))?;
-        // SAFETY: as above.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                fd.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
-        };
-        if r < 0 {
-            return Err(Error::io("kill", "", std::io::Error::last_os_error()));
+        // A pidfd of the process that started at the recorded time: a reused PID (the
+        // init exited just now) is never signalled.
+        let fd = pidfd(st.pid, st.pid_start).ok_or_else(|| Error::Conflict {
+            id: self.id.clone(),
+            state: Status::Stopped.to_string(),
+            op: "kill",
+        })?;
+        pidfd_signal(&fd, signal).map_err(|e| Error::io("kill", "", e))?;
+        if self.is_paused() {
+            self.resume()?;
         }
         Ok(())
     }
@@ -383,6 +473,14 @@ impl Container {
                 op: "exec",
             });
         }
+        // The helper would join the frozen cgroup and freeze before running anything,
+        // holding the caller's streams open for as long as the container stays paused.
+        if self.is_paused() {
+            return Err(Error::Paused {
+                id: self.id.clone(),
+                op: "exec",
+            });
+        }
         static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let file = self
@@ -390,6 +488,7 @@ impl Container {
             .join(format!("exec-{}-{n}.json", std::process::id()));
         let cfg = crate::exec::ExecConfig {
             pid: st.pid,
+            pid_start: st.pid_start,
             process: process.clone(),
         };
         let data = serde_json::to_vec(&cfg).map_err(|e| Error::State(file.clone(), e))?;
@@ -401,11 +500,15 @@ impl Container {
         r
     }
 
-    fn cgroup_path(&self) -> Result<String> {
+    fn monitor_config(&self) -> Result<MonitorConfig> {
         let p = self.dir.join("config.json");
         let data = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
-        let cfg: MonitorConfig = serde_json::from_slice(&data).map_err(|e| Error::State(p, e))?;
-        cfg.cgroup
+        serde_json::from_slice(&data).map_err(|e| Error::State(p, e))
+    }
+
+    fn cgroup_path(&self) -> Result<String> {
+        self.monitor_config()?
+            .cgroup
             .ok_or_else(|| Error::InvalidArgument(format!("container {} has no cgroup", self.id)))
     }
 
@@ -424,7 +527,43 @@ impl Container {
 
     /// Thaws a paused container (`docker unpause`).
     pub fn resume(&self) -> Result<()> {
-        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)
+        crate::cgroup::ContainerCgroup::set_frozen(&self.cgroup_path()?, false)?;
+        let _ = std::fs::remove_file(self.dir.join(PAUSED_BY));
+        Ok(())
+    }
+
+    /// Freezes a running container for as long as the calling process lives (the pause
+    /// of `docker commit`): a marker in the state directory names the caller (PID and
+    /// start time), and if it dies before [`Container::resume`] (killed mid-commit),
+    /// the next look at the container ([`Container::state`]) thaws it.
+    pub fn pause_while_alive(&self) -> Result<()> {
+        let me = std::process::id() as i32;
+        let start = state::start_time(me).unwrap_or(0);
+        let marker = self.dir.join(PAUSED_BY);
+        std::fs::write(&marker, format!("{me} {start}"))
+            .map_err(|e| Error::io("write", &marker, e))?;
+        self.pause().inspect_err(|_| {
+            let _ = std::fs::remove_file(&marker);
+        })
+    }
+
+    /// Thaws the container if a process that paused it with
+    /// [`Container::pause_while_alive`] died without resuming it.
+    fn thaw_if_pauser_died(&self) {
+        let marker = self.dir.join(PAUSED_BY);
+        let Ok(owner) = std::fs::read_to_string(&marker) else {
+            return;
+        };
+        let mut f = owner.split_whitespace().map(str::parse::<u64>);
+        if let (Some(Ok(pid)), Some(Ok(start))) = (f.next(), f.next()) {
+            if start != 0 && state::is_alive(pid as i32, start) {
+                return;
+            }
+        }
+        if let Ok(cg) = self.cgroup_path() {
+            let _ = crate::cgroup::ContainerCgroup::set_frozen(&cg, false);
+        }
+        let _ = std::fs::remove_file(&marker);
     }
 
     /// The host PIDs of the container's processes (for `top`).
@@ -478,10 +617,7 @@ impl Container {
 
     /// The OCI spec the container was created with.
     pub fn spec(&self) -> Result<Spec> {
-        let p = self.dir.join("config.json");
-        let data = std::fs::read(&p).map_err(|e| Error::io("read", &p, e))?;
-        let cfg: MonitorConfig = serde_json::from_slice(&data).map_err(|e| Error::State(p, e))?;
-        Ok(cfg.spec)
+        Ok(self.monitor_config()?.spec)
     }
 
     /// Deletes a stopped (or, with `force`, any) container: kills it if needed, waits for
@@ -498,6 +634,10 @@ impl Container {
             _ if force => {
                 self.cancel_restart()?;
                 let _ = self.kill(libc::SIGKILL);
+                // (kill thaws a paused container; again here in case it failed.)
+                if self.is_paused() {
+                    self.resume()?;
+                }
                 self.wait_monitor();
             }
             s => {

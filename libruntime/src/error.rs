@@ -39,6 +39,15 @@ pub enum Error {
         /// What was asked.
         op: &'static str,
     },
+    /// The container is paused (frozen): a process joining its cgroup would freeze too,
+    /// so the operation is refused until it is thawed (Docker's words).
+    #[error("Container {id} is paused, unpause the container before {op}")]
+    Paused {
+        /// The container.
+        id: String,
+        /// What was asked.
+        op: &'static str,
+    },
     /// The container's init failed before running the program (reported by the init).
     #[error("container init failed: {0}")]
     Init(String),
@@ -77,7 +86,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Conflict { .. } | Error::Paused { .. } => ErrorKind::Conflict,
             Error::Init(_)
             | Error::Exec { .. }
             | Error::Io { .. }

@@ -21,6 +21,10 @@ use crate::monitor::MonitorConfig;
 pub(crate) struct ExecConfig {
     /// The container's init, whose namespaces are joined.
     pub pid: i32,
+    /// Its start time (see [`crate::State::pid_start`]): the namespaces opened are the
+    /// container's only if `pid` still names the process that started then.
+    #[serde(default)]
+    pub pid_start: u64,
     /// The process to run.
     pub process: Process,
 }
@@ -78,6 +82,11 @@ fn exec(dir: &Path, exec_file: &Path) -> std::result::Result<i32, (i32, String)>
             let f = std::fs::File::open(&p).map_err(|e| fail(Error::io("open", &p, e)))?;
             ns.push((flag, f));
         }
+    }
+    // Opened from the init that started at the recorded time, not from a process that
+    // reused its PID after it exited.
+    if ecfg.pid_start != 0 && !crate::state::is_alive(ecfg.pid, ecfg.pid_start) {
+        return Err((126, "container is not running".into()));
     }
     // The user namespace first (the others belong to it), the mount namespace last.
     ns.sort_by_key(|(flag, _)| match *flag {

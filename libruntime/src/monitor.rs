@@ -140,12 +140,15 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         let _ = l.set_nonblocking(true);
     }
     let state_path = dir.join("state.json");
+    // SAFETY: getpid has no preconditions.
+    let monitor_pid = unsafe { libc::getpid() };
     let mut st = State {
         id: cfg.id.clone(),
         status: Status::Created,
         pid: 0,
-        // SAFETY: getpid has no preconditions.
-        monitor_pid: unsafe { libc::getpid() },
+        monitor_pid,
+        monitor_start: state::start_time(monitor_pid).unwrap_or(0),
+        pid_start: 0,
         exit_code: None,
         created_ns: now_ns(),
         started_ns: None,
@@ -189,6 +192,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             let status = wait(run.pid);
             st.status = Status::Stopped;
             st.pid = 0;
+            st.pid_start = 0;
             st.exit_code = Some(exit_code(status));
             st.finished_ns = Some(now_ns());
             st.error = Some(msg.clone());
@@ -212,6 +216,8 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
             }));
         }
         st.pid = run.pid;
+        // Our unreaped child: its PID cannot be reused while we read this.
+        st.pid_start = state::start_time(run.pid).unwrap_or(0);
         // (A network namespace belongs to the user namespace it was made in, which a
         // later run, in a user namespace of its own, could not join.)
         if netns.is_none() && new_ns(LinuxNamespaceType::Network) && !new_user_ns {
@@ -243,6 +249,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
         )?;
         st.status = Status::Stopped;
         st.pid = 0;
+        st.pid_start = 0;
         st.exit_code = Some(exit_code(status));
         st.finished_ns = Some(now_ns());
         if let Some(cg) = &cgroup {
@@ -287,6 +294,7 @@ fn monitor(dir: &Path, sync: &mut std::fs::File) -> Result<()> {
     // final state may remove the cgroup parent.
     st.status = Status::Stopped;
     st.pid = 0;
+    st.pid_start = 0;
     if let Some(cg) = &cgroup {
         if let Err(e) = cg.delete() {
             st.error.get_or_insert_with(|| e.to_string());
@@ -854,7 +862,7 @@ fn report_start(x: &crate::container::ExitLog, id: &str, st: &State) {
 }
 
 /// Appends the exit line (best effort: the state file is the record; this feeds events).
-fn report_exit(x: &crate::container::ExitLog, id: &str, st: &State) {
+pub(crate) fn report_exit(x: &crate::container::ExitLog, id: &str, st: &State) {
     append_line(
         &x.path,
         serde_json::json!({

@@ -59,6 +59,46 @@ pub struct State {
     /// How often the restart policy ran the program again.
     #[serde(default)]
     pub restart_count: u32,
+    /// The start time of `pid` (`/proc/PID/stat` field 22, clock ticks since boot): a PID
+    /// is trusted (signalled, joined) only while this still matches, so a reused PID never
+    /// is. 0 in state files written before it was recorded (the PID alone is checked).
+    #[serde(default)]
+    pub pid_start: u64,
+    /// The start time of `monitor_pid`, likewise.
+    #[serde(default)]
+    pub monitor_start: u64,
+}
+
+/// The start time of process `pid` (`/proc/PID/stat` field 22, clock ticks since boot),
+/// or `None` when no such process lives (a zombie counts as gone).
+pub fn start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    start_time_of_stat(&stat)
+}
+
+/// [`start_time`] from the text of a `stat` file: the command name (field 2) may hold
+/// spaces and parentheses, so fields are counted after its last `)`.
+fn start_time_of_stat(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // Field 3, the state: a zombie (or dying) process is gone for our purposes.
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    // Fields 4..=21 come before the start time.
+    fields.nth(18)?.parse().ok()
+}
+
+/// Whether process `pid` is alive and is the one that started at `start` (any process
+/// with that PID when `start` is 0, an old state file).
+pub fn is_alive(pid: i32, start: u64) -> bool {
+    match start_time(pid) {
+        Some(s) => start == 0 || s == start,
+        None => false,
+    }
 }
 
 /// Nanoseconds since the Unix epoch, now.
@@ -79,4 +119,27 @@ pub fn read(path: &Path) -> Result<State> {
 pub fn write(path: &Path, s: &State) -> Result<()> {
     let data = serde_json::to_vec(s).map_err(|e| Error::State(path.to_path_buf(), e))?;
     Ok(libimage::fsutil::write_atomic(path, &data)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_is_field_22_even_with_parentheses_in_the_name() {
+        let stat = "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615";
+        assert_eq!(start_time_of_stat(stat), Some(987654));
+        let zombie = "4242 (x) Z 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 0 0";
+        assert_eq!(start_time_of_stat(zombie), None);
+    }
+
+    #[test]
+    fn our_own_process_is_alive_and_a_wrong_start_time_is_not() {
+        let me = std::process::id() as i32;
+        let start = start_time(me).expect("our own stat");
+        assert!(is_alive(me, start));
+        assert!(is_alive(me, 0));
+        assert!(!is_alive(me, start + 1));
+        assert!(!is_alive(0, 0));
+    }
 }

@@ -71,14 +71,14 @@ fn logs_follow_sees_every_line_until_exit() {
         "run",
         "-d",
         "--name",
-        "ff",
+        "follow",
         "busybox",
         "sh",
         "-c",
         "for i in 1 2 3 4 5; do echo line $i; sleep 0.1; done",
     ]);
     assert_eq!(
-        m.ok(&["logs", "-f", "ff"]),
+        m.ok(&["logs", "-f", "follow"]),
         "line 1\nline 2\nline 3\nline 4\nline 5\n"
     );
 }
@@ -259,37 +259,42 @@ fn diff_export_and_rename() {
     m.ok(&[
         "run",
         "--name",
-        "df",
+        "differ",
         "busybox",
         "sh",
         "-c",
         "echo x > /newfile; rm /etc/group; mkdir -p /tmp/d",
     ]);
     assert_eq!(
-        m.ok(&["diff", "df"]),
+        m.ok(&["diff", "differ"]),
         "C /etc\nD /etc/group\nA /newfile\nC /tmp\nA /tmp/d\n"
     );
     let tmp = tempfile::tempdir().unwrap();
     let tar = tmp.path().join("fs.tar");
-    m.ok(&["export", "-o", tar.to_str().unwrap(), "df"]);
+    m.ok(&["export", "-o", tar.to_str().unwrap(), "differ"]);
     let list = sh(Command::new("tar").arg("tf").arg(&tar));
     assert!(list.lines().any(|l| l == "newfile") && list.lines().any(|l| l == "bin/busybox"));
     assert!(!list.lines().any(|l| l == "etc/group"));
-    m.ok(&["rename", "df", "df2"]);
-    assert!(m.ok(&["ps", "-a"]).lines().nth(1).unwrap().ends_with("df2"));
-    let (code, _, err) = out(&m.run(&["rename", "df", "x2"]));
+    m.ok(&["rename", "differ", "differ2"]);
+    assert!(m
+        .ok(&["ps", "-a"])
+        .lines()
+        .nth(1)
+        .unwrap()
+        .ends_with("differ2"));
+    let (code, _, err) = out(&m.run(&["rename", "differ", "x2"]));
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
-        "Error response from daemon: No such container: df\nError: failed to rename container named df\n"
+        "Error response from daemon: No such container: differ\nError: failed to rename container named differ\n"
     );
     m.ok(&["run", "--name", "other", "busybox", "true"]);
-    let (_, _, err) = out(&m.run(&["rename", "df2", "other"]));
+    let (_, _, err) = out(&m.run(&["rename", "differ2", "other"]));
     assert!(
         err.contains("Conflict. The container name \"/other\" is already in use"),
         "{err}"
     );
-    m.ok(&["rm", "df2", "other"]);
+    m.ok(&["rm", "differ2", "other"]);
 }
 
 #[test]
@@ -450,14 +455,14 @@ fn commit_restart_env_file_and_cidfile() {
         "--network",
         "none",
         "--name",
-        "c1",
+        "cmt1",
         "busybox",
         "sh",
         "-c",
         "echo hello > /greeting; rm /bin/vi; sleep 60",
     ]);
     for _ in 0..50 {
-        if m.run(&["exec", "c1", "test", "-f", "/greeting"])
+        if m.run(&["exec", "cmt1", "test", "-f", "/greeting"])
             .status
             .success()
         {
@@ -474,14 +479,14 @@ fn commit_restart_env_file_and_cidfile() {
             "add greeting",
             "-c",
             "CMD [\"cat\", \"/greeting\"]",
-            "c1",
+            "cmt1",
             "greet:v1",
         ])
         .trim()
         .to_string();
     assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
     assert_eq!(
-        m.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]),
+        m.ok(&["inspect", "-f", "{{.State.Status}}", "cmt1"]),
         "running\n"
     );
     assert_eq!(
@@ -514,14 +519,14 @@ fn commit_restart_env_file_and_cidfile() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("No such container: nope"));
 
     // restart: a new start of the same container (the name is printed, as Docker does).
-    let started = m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "c1"]);
-    assert_eq!(m.ok(&["restart", "-t", "1", "c1"]), "c1\n");
+    let started = m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "cmt1"]);
+    assert_eq!(m.ok(&["restart", "-t", "1", "cmt1"]), "cmt1\n");
     assert_eq!(
-        m.ok(&["inspect", "-f", "{{.State.Status}}", "c1"]),
+        m.ok(&["inspect", "-f", "{{.State.Status}}", "cmt1"]),
         "running\n"
     );
     assert_ne!(
-        m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "c1"]),
+        m.ok(&["inspect", "-f", "{{.State.StartedAt}}", "cmt1"]),
         started
     );
     // Docker's events for it: the stop's, the new start, then `restart`.
@@ -532,12 +537,12 @@ fn commit_restart_env_file_and_cidfile() {
         "--until",
         "0s",
         "--filter",
-        "container=c1",
+        "container=cmt1",
         "--format",
         "{{.Action}}",
     ]);
     assert!(ev.ends_with("\ndie\nstop\nstart\nrestart\n"), "{ev}");
-    m.ok(&["rm", "-f", "c1"]);
+    m.ok(&["rm", "-f", "cmt1"]);
 
     // --env-file: KEY=VALUE, KEY (from the caller), comments; -e wins.
     let dir = tempfile::tempdir().unwrap();

@@ -99,7 +99,7 @@ fn user_defined_networks() {
             "run",
             "-d",
             "--name",
-            "a1",
+            "ax1",
             "--network",
             "n1",
             "--network-alias",
@@ -110,17 +110,17 @@ fn user_defined_networks() {
         ])
         .trim()
         .to_string();
-    assert_eq!(inspect(&m, "{{.HostConfig.NetworkMode}}", "a1"), "n1");
+    assert_eq!(inspect(&m, "{{.HostConfig.NetworkMode}}", "ax1"), "n1");
     assert_eq!(
         inspect(
             &m,
             "{{with index .NetworkSettings.Networks \"n1\"}}{{.IPAddress}} {{.Gateway}}{{end}}",
-            "a1"
+            "ax1"
         ),
         "172.18.0.2 172.18.0.1"
     );
     assert_eq!(
-        inspect(&m, "{{.NetworkSettings.IPAddress}}", "a1"),
+        inspect(&m, "{{.NetworkSettings.IPAddress}}", "ax1"),
         "",
         "Docker leaves it empty off the default bridge"
     );
@@ -128,18 +128,18 @@ fn user_defined_networks() {
         "run",
         "--rm",
         "--name",
-        "b1",
+        "bx1",
         "--network",
         "n1",
         "busybox",
         "sh",
         "-c",
         &format!(
-            "for h in a1 alpha {}; do ping -c1 -W2 $h >/dev/null && echo ok $h; done",
+            "for h in ax1 alpha {}; do ping -c1 -W2 $h >/dev/null && echo ok $h; done",
             &a1[..12]
         ),
     ]);
-    assert_eq!(out, format!("ok a1\nok alpha\nok {}\n", &a1[..12]));
+    assert_eq!(out, format!("ok ax1\nok alpha\nok {}\n", &a1[..12]));
     // A member started later shows up in the earlier one's /etc/hosts.
     m.ok(&[
         "run",
@@ -152,11 +152,11 @@ fn user_defined_networks() {
         "sleep",
         "120",
     ]);
-    let hosts = m.ok(&["exec", "a1", "cat", "/etc/hosts"]);
+    let hosts = m.ok(&["exec", "ax1", "cat", "/etc/hosts"]);
     assert!(hosts.contains("172.18.0.3\tlate "), "{hosts}");
-    m.ok(&["exec", "a1", "ping", "-c1", "-W2", "late"]);
+    m.ok(&["exec", "ax1", "ping", "-c1", "-W2", "late"]);
     // Not on the default bridge: names of n1 are unknown there.
-    let o = m.run(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "a1"]);
+    let o = m.run(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "ax1"]);
     assert!(!o.status.success());
     let inspect_n1 = m.ok(&["network", "inspect", "n1"]);
     assert!(inspect_n1.contains(&format!("\"{a1}\"")), "{inspect_n1}");
@@ -166,8 +166,8 @@ fn user_defined_networks() {
     );
 
     // connect: a second interface, reachable by its alias there.
-    m.ok(&["network", "connect", "--alias", "z", "n2", "a1"]);
-    let addrs = m.ok(&["exec", "a1", "ip", "-o", "-4", "addr"]);
+    m.ok(&["network", "connect", "--alias", "z", "n2", "ax1"]);
+    let addrs = m.ok(&["exec", "ax1", "ip", "-o", "-4", "addr"]);
     assert!(addrs.contains("eth1    inet 10.50.0.1/24"), "{addrs}");
     assert_eq!(
         m.ok(&[
@@ -182,9 +182,9 @@ fn user_defined_networks() {
         ]),
         "ok\n"
     );
-    let (_, err) = fails(&m, &["network", "connect", "n2", "a1"]);
+    let (_, err) = fails(&m, &["network", "connect", "n2", "ax1"]);
     assert!(
-        err.contains("endpoint with name a1 already exists in network n2"),
+        err.contains("endpoint with name ax1 already exists in network n2"),
         "{err}"
     );
     let (code, err) = fails(&m, &["network", "rm", "n1"]);
@@ -216,8 +216,8 @@ fn user_defined_networks() {
     );
 
     // disconnect: the interface goes, and so does its lease.
-    m.ok(&["network", "disconnect", "n2", "a1"]);
-    let addrs = m.ok(&["exec", "a1", "ip", "-o", "-4", "addr"]);
+    m.ok(&["network", "disconnect", "n2", "ax1"]);
+    let addrs = m.ok(&["exec", "ax1", "ip", "-o", "-4", "addr"]);
     assert!(!addrs.contains("10.50.0."), "{addrs}");
     assert_eq!(
         m.ok(&[
@@ -237,7 +237,7 @@ fn user_defined_networks() {
     // rm, then the networks go, with their bridges and rules.
     let bridges = on_host(&m, &["ip", "-o", "link", "show", "type", "bridge"]);
     assert_eq!(bridges.matches(" br-").count(), 2, "{bridges}");
-    m.ok(&["rm", "-f", "a1", "late"]);
+    m.ok(&["rm", "-f", "ax1", "late"]);
     m.ok(&["network", "rm", "n1"]);
     assert_eq!(
         m.ok(&["network", "prune", "-f"]),
@@ -269,19 +269,19 @@ fn links_set_docker_variables_and_follow_restarts() {
     m.busybox("busybox");
     let db = m
         .ok(&[
-            "run", "-d", "--name", "db", "-e", "PASS=x", "--expose", "5432", "--expose", "53/udp",
-            "busybox", "sleep", "120",
+            "run", "-d", "--name", "pgdb", "-e", "PASS=x", "--expose", "5432", "--expose",
+            "53/udp", "busybox", "sleep", "120",
         ])
         .trim()
         .to_string();
-    let ip = inspect(&m, "{{.NetworkSettings.IPAddress}}", "db");
+    let ip = inspect(&m, "{{.NetworkSettings.IPAddress}}", "pgdb");
     let env = m.ok(&[
         "run",
         "--rm",
         "--name",
         "web",
         "--link",
-        "db:my-db",
+        "pgdb:my-db",
         "busybox",
         "sh",
         "-c",
@@ -306,42 +306,42 @@ fn links_set_docker_variables_and_follow_restarts() {
     assert_eq!(env, want);
 
     m.ok(&[
-        "run", "-d", "--name", "app", "--link", "db", "busybox", "sleep", "120",
+        "run", "-d", "--name", "app", "--link", "pgdb", "busybox", "sleep", "120",
     ]);
     assert_eq!(
         inspect(&m, "{{json .HostConfig.Links}}", "app"),
-        "[\"/db:/app/db\"]"
+        "[\"/pgdb:/app/pgdb\"]"
     );
     let hosts = m.ok(&["exec", "app", "cat", "/etc/hosts"]);
     assert!(
-        hosts.contains(&format!("{ip}\tdb {}\n", &db[..12])),
+        hosts.contains(&format!("{ip}\tpgdb {}\n", &db[..12])),
         "{hosts}"
     );
-    m.ok(&["exec", "app", "ping", "-c1", "-W2", "db"]);
+    m.ok(&["exec", "app", "ping", "-c1", "-W2", "pgdb"]);
 
     // The target stops, another container takes its address, the target comes back
     // elsewhere: the linking container's entry follows.
-    m.ok(&["stop", "-t", "0", "db"]);
+    m.ok(&["stop", "-t", "0", "pgdb"]);
     m.ok(&["run", "-d", "--name", "squatter", "busybox", "sleep", "120"]);
     assert_eq!(
         inspect(&m, "{{.NetworkSettings.IPAddress}}", "squatter"),
         ip,
         "the stopped target's address was released"
     );
-    m.ok(&["start", "db"]);
-    let ip2 = inspect(&m, "{{.NetworkSettings.IPAddress}}", "db");
+    m.ok(&["start", "pgdb"]);
+    let ip2 = inspect(&m, "{{.NetworkSettings.IPAddress}}", "pgdb");
     assert_ne!(ip2, ip);
     let hosts = m.ok(&["exec", "app", "cat", "/etc/hosts"]);
     assert!(
-        hosts.contains(&format!("{ip2}\tdb {}\n", &db[..12])),
+        hosts.contains(&format!("{ip2}\tpgdb {}\n", &db[..12])),
         "{hosts}"
     );
-    m.ok(&["exec", "app", "ping", "-c1", "-W2", "db"]);
+    m.ok(&["exec", "app", "ping", "-c1", "-W2", "pgdb"]);
 
     // rm -l drops the entry.
-    assert_eq!(m.ok(&["rm", "-l", "/app/db"]), "/app/db\n");
+    assert_eq!(m.ok(&["rm", "-l", "/app/pgdb"]), "/app/pgdb\n");
     let hosts = m.ok(&["exec", "app", "cat", "/etc/hosts"]);
-    assert!(!hosts.contains("\tdb "), "{hosts}");
+    assert!(!hosts.contains("\tpgdb "), "{hosts}");
     assert_eq!(inspect(&m, "{{json .HostConfig.Links}}", "app"), "null");
 
     // Docker's errors for a missing or stopped target.
@@ -351,15 +351,15 @@ fn links_set_docker_variables_and_follow_restarts() {
         err.contains("could not get container for nope: No such container: nope"),
         "{err}"
     );
-    m.ok(&["stop", "-t", "0", "db"]);
+    m.ok(&["stop", "-t", "0", "pgdb"]);
     let (_, err) = fails(
         &m,
         &[
-            "run", "--rm", "--name", "w2", "--link", "db", "busybox", "true",
+            "run", "--rm", "--name", "w2", "--link", "pgdb", "busybox", "true",
         ],
     );
     assert!(
-        err.contains("Cannot link to a non running container: /db AS /w2/db"),
+        err.contains("Cannot link to a non running container: /pgdb AS /w2/pgdb"),
         "{err}"
     );
 }

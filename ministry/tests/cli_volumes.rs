@@ -197,7 +197,7 @@ fn volumes_binds_tmpfs_and_inspect_mounts() {
     let bind = format!("{}:/h:ro", host.display());
     let fbind = format!("{}:/etc/app.conf", file.display());
     let o = m.ok(&[
-        "run", "--name", "c1", "-v", "v1:/data", "-v", &bind, "-v", "/anon", "-v", &fbind,
+        "run", "--name", "vc1", "-v", "v1:/data", "-v", &bind, "-v", "/anon", "-v", &fbind,
         "--mount", "type=tmpfs,target=/tt,tmpfs-size=1m", "busybox", "sh", "-c",
         "echo hi > /data/f && cat /etc/app.conf && grep -E ' /(data|h|anon|tt) ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1 && touch /h/x 2>/dev/null || echo h-readonly",
     ]);
@@ -212,12 +212,12 @@ fn volumes_binds_tmpfs_and_inspect_mounts() {
             "inspect",
             "-f",
             "{{json .HostConfig.Binds}} {{json .Config.Volumes}}",
-            "c1"
+            "vc1"
         ]),
         format!("[\"v1:/data\",\"{bind}\",\"{fbind}\"] {{\"/anon\":{{}}}}\n")
     );
     let mounts: serde_json::Value =
-        serde_json::from_str(&m.ok(&["inspect", "-f", "{{json .Mounts}}", "c1"])).unwrap();
+        serde_json::from_str(&m.ok(&["inspect", "-f", "{{json .Mounts}}", "vc1"])).unwrap();
     let by_dest = |d: &str| {
         mounts
             .as_array()
@@ -258,7 +258,7 @@ fn volumes_binds_tmpfs_and_inspect_mounts() {
     );
 
     // rm without -v keeps the anonymous volume; `run --rm` removes its own.
-    m.ok(&["rm", "c1"]);
+    m.ok(&["rm", "vc1"]);
     assert!(m.ok(&["volume", "ls", "-q"]).contains(&anon));
     m.ok(&["run", "--rm", "-v", "/scratch", "busybox", "true"]);
     assert_eq!(m.ok(&["volume", "ls", "-q"]), format!("{anon}\nv1\n"));
@@ -266,6 +266,7 @@ fn volumes_binds_tmpfs_and_inspect_mounts() {
 
 /// The seeds' data-volume container, verbatim: `run -v /dbdata --name db1 ... true`, shared
 /// with `--volumes-from`, transitively, surviving `rm -v` while another container uses it.
+/// (Named store1/store2 here: db1 is also a valid ID prefix, which matches by ID.)
 #[test]
 fn data_volume_container_recipe() {
     let m = Ministry::new();
@@ -275,7 +276,7 @@ fn data_volume_container_recipe() {
         "-v",
         "/dbdata",
         "--name",
-        "db1",
+        "store1",
         "busybox",
         "sh",
         "-c",
@@ -284,9 +285,9 @@ fn data_volume_container_recipe() {
     m.ok(&[
         "create",
         "--volumes-from",
-        "db1",
+        "store1",
         "--name",
-        "db2",
+        "store2",
         "busybox",
         "true",
     ]);
@@ -295,7 +296,7 @@ fn data_volume_container_recipe() {
             "run",
             "--rm",
             "--volumes-from",
-            "db2",
+            "store2",
             "busybox",
             "sh",
             "-c",
@@ -308,7 +309,7 @@ fn data_volume_container_recipe() {
             "run",
             "--rm",
             "--volumes-from",
-            "db1:ro",
+            "store1:ro",
             "busybox",
             "sh",
             "-c",
@@ -321,30 +322,35 @@ fn data_volume_container_recipe() {
             serde_json::from_str(&m.ok(&["inspect", "-f", "{{json .Mounts}}", c])).unwrap();
         v[0]["Name"].as_str().unwrap().to_string()
     };
-    let vol = first_volume("db1");
-    assert_eq!(first_volume("db2"), vol);
+    let vol = first_volume("store1");
+    assert_eq!(first_volume("store2"), vol);
     assert_eq!(
-        m.ok(&["inspect", "-f", "{{json .HostConfig.VolumesFrom}}", "db2"]),
-        "[\"db1\"]\n"
+        m.ok(&[
+            "inspect",
+            "-f",
+            "{{json .HostConfig.VolumesFrom}}",
+            "store2"
+        ]),
+        "[\"store1\"]\n"
     );
-    m.ok(&["rm", "-v", "db1"]);
+    m.ok(&["rm", "-v", "store1"]);
     assert!(
         m.ok(&["volume", "ls", "-q"]).contains(&vol),
-        "db2 still uses it"
+        "store2 still uses it"
     );
     assert_eq!(
         m.ok(&[
             "run",
             "--rm",
             "--volumes-from",
-            "db2",
+            "store2",
             "busybox",
             "cat",
             "/dbdata/db"
         ]),
         "precious\nmore\n"
     );
-    m.ok(&["rm", "-v", "db2"]);
+    m.ok(&["rm", "-v", "store2"]);
     assert_eq!(m.ok(&["volume", "ls", "-q"]), "");
 }
 

@@ -342,7 +342,7 @@ fn scenarios_match_docker() {
     // A container's record.
     t.same(&run(&[
         "--name",
-        "d1",
+        "rec1",
         "-e",
         "A=1",
         "-l",
@@ -355,10 +355,10 @@ fn scenarios_match_docker() {
     t.same(&[
         "inspect", "-f",
         "{{.State.Status}} {{.State.ExitCode}} {{json .Config.Env}} {{json .Config.Cmd}} {{.Path}} {{json .Args}} {{.Name}} {{.Config.Labels.k}} {{.HostConfig.NetworkMode}} {{.RestartCount}}",
-        "d1",
+        "rec1",
     ]);
-    t.same(&["logs", "d1"]);
-    t.same(&["logs", "--details", "d1"]);
+    t.same(&["logs", "rec1"]);
+    t.same(&["logs", "--details", "rec1"]);
     t.same(&[
         "ps",
         "-a",
@@ -366,10 +366,10 @@ fn scenarios_match_docker() {
         "{{.Names}} {{.Image}} {{.Command}} {{.Status}}",
     ]);
     t.same(&["ps", "-aq", "-f", "label=k=v", "--no-trunc"]);
-    t.same(&["wait", "d1"]);
-    t.same_error(&run(&["--name", "d1", "busybox", "true"]));
-    t.same(&["rename", "d1", "d2"]);
-    t.same(&["rm", "d2"]);
+    t.same(&["wait", "rec1"]);
+    t.same_error(&run(&["--name", "rec1", "busybox", "true"]));
+    t.same(&["rename", "rec1", "rec2"]);
+    t.same(&["rm", "rec2"]);
 
     // Errors for what does not exist.
     t.same_error(&["rm", "nope"]);
@@ -382,73 +382,80 @@ fn scenarios_match_docker() {
     // create/start, diff, commit-free file changes.
     let mut create = vec!["create"];
     create.extend_from_slice(&n);
-    create.extend_from_slice(&["--name", "c2", "--entrypoint", "echo", "busybox", "hi"]);
+    create.extend_from_slice(&["--name", "crt2", "--entrypoint", "echo", "busybox", "hi"]);
     t.same(&create);
-    t.same(&["start", "-a", "c2"]);
+    t.same(&["start", "-a", "crt2"]);
     t.same(&run(&[
         "--name",
-        "c3",
+        "crt3",
         "busybox",
         "sh",
         "-c",
         "touch /x; rm /bin/vi; mkdir /newdir",
     ]));
-    t.same_unordered(&["diff", "c3"]);
-    t.same(&["port", "c3"]);
-    t.same(&["rm", "c2", "c3"]);
+    t.same_unordered(&["diff", "crt3"]);
+    t.same(&["port", "crt3"]);
+    t.same(&["rm", "crt2", "crt3"]);
 
     // A running container: exec, pause, kill, wait.
-    t.same(&run(&["-d", "--name", "e1", "busybox", "sleep", "30"]));
-    t.same(&["exec", "e1", "sh", "-c", "exit 5"]);
+    t.same(&run(&["-d", "--name", "exe1", "busybox", "sleep", "30"]));
+    t.same(&["exec", "exe1", "sh", "-c", "exit 5"]);
     t.same(&[
         "exec",
         "-e",
         "X=y",
         "-w",
         "/etc",
-        "e1",
+        "exe1",
         "sh",
         "-c",
         "echo $X; pwd",
     ]);
-    t.same(&["exec", "-u", "65534", "e1", "id", "-u"]);
+    t.same(&["exec", "-u", "65534", "exe1", "id", "-u"]);
     // (Docker shows an exec's refusals on its stdout.)
-    t.same(&["exec", "-w", "rel", "e1", "pwd"]);
-    t.same(&["exec", "-w", "/nonexist", "e1", "pwd"]);
-    t.same_error(&["exec", "-e", "=x", "e1", "true"]);
-    t.same(&["exec", "-u", "bogususer", "e1", "id"]);
-    t.same(&["logs", "--tail", "bogus", "e1"]);
-    t.same_error(&["logs", "--since", "bogus", "e1"]);
-    t.same_error(&["top", "e1", "bogus"]);
-    t.same_error(&["rename", "e1", "e1"]);
+    t.same(&["exec", "-w", "rel", "exe1", "pwd"]);
+    t.same(&["exec", "-w", "/nonexist", "exe1", "pwd"]);
+    t.same_error(&["exec", "-e", "=x", "exe1", "true"]);
+    t.same(&["exec", "-u", "bogususer", "exe1", "id"]);
+    t.same(&["logs", "--tail", "bogus", "exe1"]);
+    t.same_error(&["logs", "--since", "bogus", "exe1"]);
+    t.same_error(&["top", "exe1", "bogus"]);
+    t.same_error(&["rename", "exe1", "exe1"]);
     t.same(&[
         "stats",
         "--no-stream",
         "--format",
         "{{.Name}} {{.Container}}",
-        "e1",
+        "exe1",
     ]);
     t.same_error(&["stop", "-t", "-1", "nope"]);
     t.same_error(&["inspect", "--type", "container", "nope"]);
     t.same_error(&["inspect", "--type", "volume", "nope"]);
     t.same_error(&["inspect", "--type", "network", "nope"]);
     t.same_error(&["inspect", "--type", "bogus", "nope"]);
-    t.same(&["inspect", "--type", "container", "-f", "{{.Name}}", "e1"]);
-    t.same_error(&["rm", "e1"]);
-    t.same(&["pause", "e1"]);
-    t.same(&["inspect", "-f", "{{.State.Status}} {{.State.Paused}}", "e1"]);
-    t.same_error(&["pause", "e1"]);
-    t.same(&["unpause", "e1"]);
-    t.same(&["kill", "e1"]);
-    t.same(&["wait", "e1"]);
+    t.same(&["inspect", "--type", "container", "-f", "{{.Name}}", "exe1"]);
+    t.same_error(&["rm", "exe1"]);
+    t.same(&["pause", "exe1"]);
+    t.same(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.Paused}}",
+        "exe1",
+    ]);
+    t.same_error(&["pause", "exe1"]);
+    // Refused at once while paused (it used to hang, frozen in the cgroup).
+    t.same_error(&["exec", "exe1", "true"]);
+    t.same(&["unpause", "exe1"]);
+    t.same(&["kill", "exe1"]);
+    t.same(&["wait", "exe1"]);
     t.same(&[
         "inspect",
         "-f",
         "{{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}",
-        "e1",
+        "exe1",
     ]);
-    t.same_error(&["exec", "e1", "true"]);
-    t.same(&["rm", "e1"]);
+    t.same_error(&["exec", "exe1", "true"]);
+    t.same(&["rm", "exe1"]);
 
     // Volumes, images.
     t.same(&["volume", "create", "v1"]);

@@ -67,8 +67,7 @@ impl ImageService {
         let content = LocalContentStore::open(image_dir.join("content"))?;
         let records = ImageRecords::new(&image_dir);
         let kind = match kind {
-            SnapshotterKind::Auto if overlay_works(&root) => SnapshotterKind::Overlay,
-            SnapshotterKind::Auto => SnapshotterKind::Copy,
+            SnapshotterKind::Auto => auto_snapshotter(&root),
             k => k,
         };
         let (snapshotter, snapshotter_name): (Box<dyn Snapshotter>, _) = match kind {
@@ -153,6 +152,29 @@ impl ImageService {
     pub(crate) fn records(&self) -> &ImageRecords {
         &self.records
     }
+}
+
+/// The file under the data root that remembers what [`SnapshotterKind::Auto`] chose.
+const AUTO_CHOICE: &str = "snapshotter-auto";
+
+/// What [`SnapshotterKind::Auto`] means for the data root `root`: probed once (a mount,
+/// so not on every open: every CLI call opens the store) and remembered in a file, which
+/// also keeps a store on the snapshotter its snapshots were made with.
+fn auto_snapshotter(root: &Path) -> SnapshotterKind {
+    let file = root.join(AUTO_CHOICE);
+    match std::fs::read(&file).as_deref() {
+        Ok(b"overlay") => return SnapshotterKind::Overlay,
+        Ok(b"copy") => return SnapshotterKind::Copy,
+        _ => {}
+    }
+    let (kind, name) = if overlay_works(root) {
+        (SnapshotterKind::Overlay, "overlay")
+    } else {
+        (SnapshotterKind::Copy, "copy")
+    };
+    // Best effort: a store that cannot remember probes again next time.
+    let _ = crate::fsutil::write_atomic(&file, name.as_bytes());
+    kind
 }
 
 /// Whether an overlay mount works under `root` (probed in a throw-away directory).

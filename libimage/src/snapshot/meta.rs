@@ -75,11 +75,30 @@ impl MetaStore {
         self.dir(id).join("fs")
     }
 
-    /// Removes a snapshot's record, then its directory (a crash in between leaves an
-    /// orphan directory, removed on the next open).
+    /// Removes a snapshot's record and, still under the lock, renames its directory to a
+    /// name that says who removes it ([`removing_name`]); the tree is deleted after the
+    /// lock is released. An orphan sweep of another process therefore never deletes the
+    /// same tree at the same time (a crash before the rename leaves a numbered orphan, a
+    /// crash after it a `.removing-` one of a dead process: both are swept at the next
+    /// open).
     pub(crate) fn remove_snapshot(&self, key: &str) -> Result<()> {
-        let info = self.update(|r| r.remove(key))?;
-        remove_tree(&self.dir(info.id))
+        let moved = {
+            let _g = LockGuard::lock(&self.root.join("lock"))?;
+            let mut w = Records { db: self.read()? };
+            let info = w.remove(key)?;
+            write_json_atomic(&self.file(), &w.db)?;
+            let from = self.dir(info.id);
+            let to = self
+                .root
+                .join("snapshots")
+                .join(removing_name(&info.id.to_string()));
+            match std::fs::rename(&from, &to) {
+                Ok(()) => Some(to),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io("rename", &from, e)),
+            }
+        };
+        moved.map_or(Ok(()), |p| remove_tree_if_present(&p))
     }
 
     /// Disk usage of a snapshot's own directory.
@@ -138,24 +157,37 @@ impl MetaStore {
     }
 
     /// Removes snapshot directories no record names (left by a crash mid-prepare or
-    /// mid-remove).
+    /// mid-remove), except those a live process is removing: each is taken over under the
+    /// lock (renamed to a `.removing-` name of ours, so no other sweep takes it too) and
+    /// deleted after the lock is released.
     fn remove_orphans(&self) -> Result<()> {
-        let _g = LockGuard::lock(&self.root.join("lock"))?;
-        let db = self.read()?;
-        let ids: std::collections::HashSet<u64> = db.snapshots.values().map(|i| i.id).collect();
+        static TAKEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let dir = self.root.join("snapshots");
-        for e in std::fs::read_dir(&dir).map_err(|e| Error::io("read directory", &dir, e))? {
-            let e = e.map_err(|e| Error::io("read directory", &dir, e))?;
-            let keep = e
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u64>().ok())
-                .is_some_and(|id| ids.contains(&id));
-            if !keep {
-                remove_tree(&e.path())?;
+        let mut doomed = Vec::new();
+        {
+            let _g = LockGuard::lock(&self.root.join("lock"))?;
+            let db = self.read()?;
+            let ids: std::collections::HashSet<u64> = db.snapshots.values().map(|i| i.id).collect();
+            for e in std::fs::read_dir(&dir).map_err(|e| Error::io("read directory", &dir, e))? {
+                let e = e.map_err(|e| Error::io("read directory", &dir, e))?;
+                let name = e.file_name();
+                let name = name.to_str();
+                let keep = name
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .is_some_and(|id| ids.contains(&id));
+                if keep || name.is_some_and(removal_in_progress) {
+                    continue;
+                }
+                let n = TAKEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let to = dir.join(removing_name(&format!("orphan{n}")));
+                match std::fs::rename(e.path(), &to) {
+                    Ok(()) => doomed.push(to),
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(Error::io("rename", e.path(), err)),
+                }
             }
         }
-        Ok(())
+        doomed.iter().try_for_each(|p| remove_tree_if_present(p))
     }
 }
 
@@ -236,10 +268,83 @@ impl Records {
     }
 }
 
+/// The start of the name of a snapshot directory being removed.
+const REMOVING: &str = ".removing-";
+
+/// The start time of process `pid` (`/proc/PID/stat` field 22), `None` if it is gone or
+/// a zombie.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses.
+    let mut f = stat[stat.rfind(')')? + 1..].split_whitespace();
+    if matches!(f.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    f.nth(18)?.parse().ok()
+}
+
+/// `.removing-<pid>-<start time>-<tag>`: a directory this process is removing. A PID
+/// alone could be reused; with its start time it names this process only.
+fn removing_name(tag: &str) -> String {
+    let me = std::process::id();
+    format!("{REMOVING}{me}-{}-{tag}", process_start(me).unwrap_or(0))
+}
+
+/// Whether `name` ([`removing_name`]) is being removed by a process that still lives.
+fn removal_in_progress(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(REMOVING) else {
+        return false;
+    };
+    let mut f = rest.splitn(3, '-');
+    match (
+        f.next().and_then(|p| p.parse::<u32>().ok()),
+        f.next().and_then(|s| s.parse::<u64>().ok()),
+    ) {
+        (Some(pid), Some(start)) => start != 0 && process_start(pid) == Some(start),
+        _ => false,
+    }
+}
+
+/// [`remove_tree`], where a tree that is already gone is not an error.
+fn remove_tree_if_present(path: &Path) -> Result<()> {
+    match remove_tree(path) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}
+
 /// Removes a directory tree of ours (never following links).
 pub(crate) fn remove_tree(path: &Path) -> Result<()> {
     let parent = path.parent().unwrap_or(Path::new("/"));
     let name = path.file_name().unwrap_or_default();
     let dir = crate::layer::fsops::Root::open(parent).map_err(|e| Error::io("open", parent, e))?;
     crate::layer::fsops::remove_all_at(dir.fd(), name).map_err(|e| Error::io("remove", path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18: a sweep at open deleted the directory another process was removing
+    /// (both failed with ENOENT). It now leaves a live remover's directory alone, and
+    /// sweeps those of dead removers and numbered orphans.
+    #[test]
+    fn orphan_sweep_spares_live_removals_and_takes_dead_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = MetaStore::open(tmp.path()).unwrap();
+        let snaps = tmp.path().join("snapshots");
+        let live = removing_name("7");
+        // A PID with a start time it never had: a remover that is gone.
+        let dead = format!("{REMOVING}{}-1-8", std::process::id());
+        for d in [live.as_str(), dead.as_str(), "9"] {
+            std::fs::create_dir_all(snaps.join(d).join("fs/sub")).unwrap();
+        }
+        drop(store);
+        MetaStore::open(tmp.path()).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&snaps)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, [live]);
+    }
 }

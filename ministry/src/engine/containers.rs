@@ -497,6 +497,8 @@ impl Engine {
         volumes: bool,
     ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
+        // One removal at a time; the others get Docker's answer.
+        let _removing = removal_lock(&self.container_dir(&c.id), name)?;
         if let Ok(rc) = self.runtime.get(&c.id) {
             let st = rc.state()?;
             let what = match st.status {
@@ -531,6 +533,41 @@ impl Engine {
         }
         Ok(c)
     }
+}
+
+/// An exclusive `flock` on a container's directory while it is removed (it goes with
+/// the directory): a second removal is refused at once, as Docker refuses it, and one
+/// that finds the directory removed meanwhile finds no container.
+fn removal_lock(dir: &std::path::Path, name: &str) -> Result<std::fs::File, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let f = match std::fs::File::open(dir) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NoSuchContainer(name.to_string()))
+        }
+        Err(e) => return Err(Error::io("open", dir, e)),
+    };
+    // SAFETY: flock on an fd we own; released when it closes.
+    if unsafe {
+        libc::flock(
+            std::os::fd::AsRawFd::as_raw_fd(&f),
+            libc::LOCK_EX | libc::LOCK_NB,
+        )
+    } != 0
+    {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            return Err(Error::Conflict(format!(
+                "removal of container {name} is already in progress"
+            )));
+        }
+        return Err(Error::io("lock", dir, e));
+    }
+    // The previous holder removed it: no links left.
+    if f.metadata().map_err(|e| Error::io("stat", dir, e))?.nlink() == 0 {
+        return Err(Error::NoSuchContainer(name.to_string()));
+    }
+    Ok(f)
 }
 
 /// Waits until a container whose restart was cancelled has stopped.
@@ -608,13 +645,21 @@ impl Engine {
             r.state()
                 .is_ok_and(|s| s.status == libruntime::Status::Running)
         });
+        // Frozen only while this process lives: a commit killed meanwhile leaves the
+        // container to be thawed by the next command that looks at it.
         let froze = match &rc {
             Some(r) if pause && !r.is_paused() => {
-                r.pause()?;
+                r.pause_while_alive()?;
                 true
             }
             _ => false,
         };
+        if froze
+            && std::env::var_os("MINISTRY_FAILPOINT").is_some_and(|v| v == "commit-after-pause")
+        {
+            // Test hook: wait here, the container frozen, to be killed.
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
         let created_by = std::iter::once(c.path.clone())
             .chain(c.args.iter().cloned())
             .collect::<Vec<_>>()

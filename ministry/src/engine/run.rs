@@ -493,7 +493,15 @@ impl Engine {
         let c = self.container(name)?;
         let code = self.runtime.get(&c.id)?.wait()?;
         if c.auto_remove {
-            self.remove_container_with(&c.id, true, true)?;
+            match self.remove_container_with(&c.id, true, true) {
+                // Removed by someone else meanwhile (`rm -f` while it ran), as Docker's
+                // run reports only the exit then.
+                Err(Error::NoSuchContainer(_)) => {}
+                Err(Error::Conflict(m)) if m.starts_with("removal of container") => {}
+                r => {
+                    r?;
+                }
+            }
         }
         Ok(code)
     }
@@ -616,6 +624,15 @@ impl Engine {
                 serde_json::from_value(caps).map_err(|e| Error::InvalidConfig(e.to_string()))?,
             ));
         }
+        // Docker names the container as it was asked for.
+        let paused = |op: &str| {
+            Error::Conflict(format!(
+                "Container {name} is paused, unpause the container before {op}"
+            ))
+        };
+        if rc.is_paused() {
+            return Err(paused("exec"));
+        }
         // Docker's exec events: `exec_create: CMD`, `exec_start: CMD`, then (when the
         // caller waits) `exec_die` with the exit code.
         let exec_id = hex(&random_bytes::<32>()?);
@@ -627,17 +644,23 @@ impl Engine {
         let code = rc.exec(self.runtime.helper(), &p, stdio, o.detach);
         if !o.detach {
             let exit = match &code {
-                Ok(c) => *c,
-                Err(libruntime::Error::Exec { code, .. }) => *code,
-                Err(_) => 126,
+                Ok(c) => Some(*c),
+                Err(libruntime::Error::Exec { code, .. }) => Some(*code),
+                Err(libruntime::Error::Paused { .. }) => None,
+                Err(_) => Some(126),
             };
-            self.emit_container(
-                "exec_die",
-                &c,
-                &[("execID", exec_id), ("exitCode", exit.to_string())],
-            );
+            if let Some(exit) = exit {
+                self.emit_container(
+                    "exec_die",
+                    &c,
+                    &[("execID", exec_id), ("exitCode", exit.to_string())],
+                );
+            }
         }
-        Ok(code?)
+        code.map_err(|e| match e {
+            libruntime::Error::Paused { op, .. } => paused(op),
+            e => e.into(),
+        })
     }
 }
 
