@@ -12,4 +12,10 @@ elif [ "${CI:-}" = true ]; then
 fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The library alone: it builds without the CLI's dependencies, and pulls none of them.
+cargo check -p ministry --no-default-features --quiet
+if cargo tree -p ministry --no-default-features -e normal | grep -E ' (clap|anyhow|indicatif) v'; then
+  echo "the ministry library (no default features) depends on a CLI crate" >&2
+  exit 1
+fi
 cargo test --workspace --quiet

@@ -58,6 +58,21 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     sync_dir(dir)
 }
 
+/// Replaces `path` with `data` atomically but without forcing it to disk (a unique
+/// temp file renamed over it): for caches, where a write lost in a crash costs only
+/// recomputing it.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(unique_name(".tmp-"));
+    let res = fs::write(&tmp, data)
+        .map_err(|e| Error::io("write", &tmp, e))
+        .and_then(|()| fs::rename(&tmp, path).map_err(|e| Error::io("rename", path, e)));
+    if res.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    res
+}
+
 /// Appends `value` as one JSON line to `path` (created 0600) with a single `write`
 /// on an `O_APPEND` descriptor, so concurrent writers (processes included) never
 /// interleave their lines.

@@ -231,6 +231,9 @@ pub(crate) struct StreamReader<'a> {
     pub done: u64,
     /// The stream's own error, if it failed (not the consumer's).
     pub failed: Option<String>,
+    /// Whether that failure was the content's (oci-client's digest check), not the
+    /// transport's.
+    pub failed_content: bool,
     /// Where every byte read is also sent (a streamed unpack); dropped when the receiver
     /// is gone.
     pub tee: Option<std::sync::mpsc::SyncSender<std::io::Result<Vec<u8>>>>,
@@ -249,6 +252,7 @@ impl<'a> StreamReader<'a> {
             buf: bytes::Bytes::new(),
             done: 0,
             failed: None,
+            failed_content: false,
             tee: None,
             on_chunk,
         }
@@ -262,6 +266,9 @@ impl Read for StreamReader<'_> {
                 Some(Ok(b)) => self.buf = b,
                 Some(Err(e)) => {
                     self.failed = Some(e.to_string());
+                    self.failed_content = e
+                        .get_ref()
+                        .is_some_and(|i| i.is::<oci_client::errors::DigestError>());
                     if let Some(t) = self.tee.take() {
                         let _ = t.send(Err(std::io::Error::other(e.to_string())));
                     }

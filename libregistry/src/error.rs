@@ -113,18 +113,24 @@ impl Error {
                 _ => Error::Unavailable(format!("{what}: {text}")),
             },
             E::RegistryError { envelope, .. } => {
-                let codes: Vec<String> = envelope
-                    .errors
-                    .iter()
-                    .map(|x| format!("{:?}", x.code))
-                    .collect();
-                if codes.iter().any(|c| c.contains("Unknown")) {
+                use oci_client::errors::OciErrorCode as C;
+                let codes: Vec<&C> = envelope.errors.iter().map(|x| &x.code).collect();
+                if codes.iter().any(|c| {
+                    matches!(
+                        c,
+                        C::BlobUnknown
+                            | C::BlobUploadUnknown
+                            | C::ManifestBlobUnknown
+                            | C::ManifestUnknown
+                            | C::NameUnknown
+                    )
+                }) {
                     Error::NotFound(format!(
                         "manifest for {what} not found: manifest unknown: manifest unknown"
                     ))
                 } else if codes
                     .iter()
-                    .any(|c| c.contains("Unauthorized") || c.contains("Denied"))
+                    .any(|c| matches!(c, C::Unauthorized | C::Denied))
                 {
                     Error::Unauthorized(format!("{what}: {text}"))
                 } else {

@@ -188,7 +188,7 @@ impl Registry {
         if let (Err(_), Some(msg)) = (&r, &reader.failed) {
             // The download broke, not the store: oci-client's own digest check, or the
             // connection.
-            return Err(if msg.to_ascii_lowercase().contains("digest") {
+            return Err(if reader.failed_content {
                 Error::BadContent(format!("blob {d}: {msg}"))
             } else {
                 Error::Unavailable(format!("blob {d}: {msg}"))

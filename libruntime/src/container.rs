@@ -410,10 +410,8 @@ impl Container {
     /// the program's next exit.
     pub fn set_restart_policy(&self, policy: crate::RestartPolicy) -> Result<()> {
         let p = self.dir.join(crate::monitor::RESTART_POLICY);
-        let tmp = p.with_extension("tmp");
         let data = serde_json::to_vec(&policy).map_err(|e| Error::State(p.clone(), e))?;
-        std::fs::write(&tmp, data).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &p).map_err(|e| Error::io("rename", &p, e))
+        Ok(libimage::fsutil::write_atomic(&p, &data)?)
     }
 
     /// Waits for the monitor to exit (the container stopped for good).

@@ -2,8 +2,10 @@
 //! container from it, reads its output (from the json-file log) and exit code.
 //! `sudo cargo run -p ministry --example embed -- ROOTFS.tar` (scripts/mkbusybox.sh makes a
 //! root; `tar -C DIR -cf ROOTFS.tar .`).
-use ministry::libimage::service::ImportOptions;
-use ministry::{Engine, EngineConfig, LogOptions, NetworkMode, Reference, RunOptions};
+
+use ministry::{
+    Engine, EngineConfig, ImportOptions, LogOptions, NetworkMode, Reference, RunOptions,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // This program is also libruntime's monitor helper. On glibc that is set up before

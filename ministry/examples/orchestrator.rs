@@ -5,9 +5,9 @@
 //! `sudo cargo run -p ministry --example orchestrator -- ROOTFS.tar 2 4`
 use std::sync::Arc;
 
-use ministry::libimage::service::ImportOptions;
 use ministry::{
-    Engine, EngineConfig, EventFilter, EventOptions, LogOptions, NetworkMode, Reference, RunOptions,
+    Engine, EngineConfig, EventFilter, EventOptions, ImportOptions, LogOptions, NetworkMode,
+    Reference, RunOptions,
 };
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

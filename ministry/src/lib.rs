@@ -49,10 +49,15 @@ pub use libregistry;
 pub use libruntime;
 pub use libvolume;
 
-pub use libimage::service::SnapshotterKind;
-pub use libimage::Reference;
+pub use libimage::image::{ContainerConfig, ImageRecord};
+pub use libimage::service::{ImportOptions, LoadedImage, RemoveEvent, SnapshotterKind};
+pub use libimage::{Digest, Reference};
+pub use libnet::nat::PortMapping;
+pub use libnet::store::{NetworkRecord, NewNetwork};
+pub use libregistry::SearchResult;
 pub use libregistry::{Credentials, LayerState, Progress, PullOptions, Pulled, Pushed};
 pub use libruntime::{maybe_run, ContainerStdio, Helper, RestartPolicy};
+pub use libvolume::{CreateOptions as VolumeCreateOptions, MountSpec, Volume};
 
 // The engine is shared between threads (the daemon's handlers, an embedder's workers).
 const _: () = {

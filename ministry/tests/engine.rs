@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use ministry::libimage::service::ImportOptions;
+
 use ministry::{
-    Engine, EngineConfig, ErrorKind, EventFilter, EventOptions, LogOptions, NetworkMode, Reference,
-    RunOptions,
+    Engine, EngineConfig, ErrorKind, EventFilter, EventOptions, ImportOptions, LogOptions,
+    NetworkMode, Reference, RunOptions,
 };
 
 /// An engine on a private data root, removed with everything it made.

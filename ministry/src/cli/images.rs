@@ -423,7 +423,7 @@ fn indent4(two: &str) -> String {
 
 /// `image prune`.
 pub fn prune(engine: &Engine, _a: &PruneArgs) -> Result<()> {
-    let (events, reclaimed) = engine.images().prune_dangling(&|d| engine.image_users(d))?;
+    let (events, reclaimed) = engine.prune_images(false)?;
     if !events.is_empty() {
         println!("Deleted Images:");
         for e in events {

@@ -311,19 +311,8 @@ pub fn prune(engine: &Engine, a: &SystemPruneArgs) -> Result<()> {
             println!("Deleted Volumes:\n{}\n", vols.join("\n"));
         }
     }
-    let mut events = Vec::new();
-    if a.all {
-        for img in engine.images().list()? {
-            if engine.image_users(&img.id).is_empty() {
-                reclaimed += img.size();
-                events.extend(engine.remove_image(&img.id.to_string(), true)?);
-            }
-        }
-    } else {
-        let (ev, freed) = engine.images().prune_dangling(&|d| engine.image_users(d))?;
-        reclaimed += freed;
-        events = ev;
-    }
+    let (events, freed) = engine.prune_images(a.all)?;
+    reclaimed += freed;
     if !events.is_empty() {
         println!("Deleted Images:");
         for e in events {

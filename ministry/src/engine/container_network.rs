@@ -570,9 +570,7 @@ impl Engine {
         let data = serde_json::to_vec(c).map_err(|e| Error::InvalidConfig(e.to_string()))?;
         // A cache: a lost write only costs an `nft` run, so no fsync.
         let path = self.network_dir().join("rules.json");
-        let tmp = self.network_dir().join("rules.json.tmp");
-        std::fs::write(&tmp, data).map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))
+        Ok(libimage::fsutil::replace_file(&path, &data)?)
     }
 
     /// Connects a container to one more network (`network connect`): recorded, and wired

@@ -557,9 +557,7 @@ fn removal_lock(dir: &std::path::Path, name: &str) -> Result<std::fs::File, Erro
     {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            return Err(Error::Conflict(format!(
-                "removal of container {name} is already in progress"
-            )));
+            return Err(Error::RemovalInProgress(name.to_string()));
         }
         return Err(Error::io("lock", dir, e));
     }
@@ -745,6 +743,9 @@ impl Engine {
     /// applied to its cgroup now if it runs.
     pub fn update_container(&self, name: &str, h: &super::HostConfig) -> Result<(), Error> {
         let c = self.container(name)?;
+        // The saved spec is read, changed and written under the containers lock, so two
+        // updates at once never lose one.
+        let _g = self.containers_lock()?;
         let spec_path = self.container_dir(&c.id).join("spec.json");
         let data = std::fs::read(&spec_path).map_err(|e| Error::io("read", &spec_path, e))?;
         let mut spec: serde_json::Value =

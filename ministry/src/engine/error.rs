@@ -123,6 +123,9 @@ pub enum Error {
     /// The operation conflicts with the container's state or another container.
     #[error("{0}")]
     Conflict(String),
+    /// Another process is removing the container (its name as given).
+    #[error("removal of container {0} is already in progress")]
+    RemovalInProgress(String),
     /// The object is already in the asked state.
     #[error("{0}")]
     NotModified(String),
@@ -173,7 +176,7 @@ impl Error {
                 ErrorKind::NotFound
             }
             Error::UnknownUser(_) => ErrorKind::CannotExecute,
-            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Conflict(_) | Error::RemovalInProgress(_) => ErrorKind::Conflict,
             Error::NotModified(_) => ErrorKind::NotModified,
             Error::HelperUnavailable(_) => ErrorKind::Unavailable,
             Error::Io { source, .. } | Error::Os { source, .. } => io_kind(source),

@@ -50,6 +50,36 @@ impl Engine {
         Ok(events)
     }
 
+    /// Removes images no container uses (`docker image prune`): dangling ones (no name)
+    /// only, or with `all` every unused one. Returns what was untagged and deleted and the
+    /// bytes freed; records each `untag`/`delete` and Docker's `prune` event.
+    pub fn prune_images(&self, all: bool) -> Result<(Vec<RemoveEvent>, u64), Error> {
+        let mut events = Vec::new();
+        let mut reclaimed = 0;
+        if all {
+            for img in self.images.list()? {
+                if self.image_users(&img.id).is_empty() {
+                    reclaimed += img.size();
+                    events.extend(self.remove_image(&img.id.to_string(), true)?);
+                }
+            }
+        } else {
+            let (ev, freed) = self.images.prune_dangling(&|d| self.image_users(d))?;
+            for e in &ev {
+                match e {
+                    RemoveEvent::Untagged(n) => self.image_event("untag", n),
+                    RemoveEvent::Deleted(d) => self.image_event("delete", &d.to_string()),
+                }
+            }
+            reclaimed = freed;
+            events = ev;
+        }
+        let mut a = BTreeMap::new();
+        a.insert("reclaimed".to_string(), reclaimed.to_string());
+        self.image_event_with("prune", "", a);
+        Ok((events, reclaimed))
+    }
+
     /// Writes images as one archive (`docker save`), read by `docker load` and OCI
     /// tools.
     pub fn save_images(&self, names: &[String], out: &mut dyn Write) -> Result<(), Error> {

@@ -497,7 +497,7 @@ impl Engine {
                 // Removed by someone else meanwhile (`rm -f` while it ran), as Docker's
                 // run reports only the exit then.
                 Err(Error::NoSuchContainer(_)) => {}
-                Err(Error::Conflict(m)) if m.starts_with("removal of container") => {}
+                Err(Error::RemovalInProgress(_)) => {}
                 r => {
                     r?;
                 }

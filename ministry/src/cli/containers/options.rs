@@ -256,7 +256,9 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<String>> {
     // Docker's texts: a missing file as `open F: ...`, a bad one `invalid env file (F): ...`.
     let text = std::fs::read_to_string(path).map_err(|e| {
         let why = read_error(path, &e);
-        let msg = if why.starts_with("open ") {
+        // Docker words a file it cannot open as `open F: ...` (read_error's choice: every
+        // error but reading a directory).
+        let msg = if e.raw_os_error() != Some(libc::EISDIR) {
             why
         } else {
             format!("invalid env file ({}): {why}", path.display())
