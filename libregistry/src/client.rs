@@ -266,9 +266,7 @@ impl Read for StreamReader<'_> {
                 Some(Ok(b)) => self.buf = b,
                 Some(Err(e)) => {
                     self.failed = Some(e.to_string());
-                    self.failed_content = e
-                        .get_ref()
-                        .is_some_and(|i| i.is::<oci_client::errors::DigestError>());
+                    self.failed_content = is_digest_error(&e);
                     if let Some(t) = self.tee.take() {
                         let _ = t.send(Err(std::io::Error::other(e.to_string())));
                     }
@@ -289,6 +287,21 @@ impl Read for StreamReader<'_> {
         (self.on_chunk)(self.done);
         Ok(n)
     }
+}
+
+/// Whether an I/O error from a blob stream is oci-client's digest check (possibly
+/// wrapped in further I/O errors on the way).
+fn is_digest_error(e: &std::io::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + Send + Sync + 'static)> = e.get_ref();
+    while let Some(inner) = cur {
+        if inner.is::<oci_client::errors::DigestError>() {
+            return true;
+        }
+        cur = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+    }
+    false
 }
 
 #[cfg(test)]

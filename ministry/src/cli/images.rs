@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use anyhow::{bail, Result};
-use libimage::image::ImageRecord;
 use libimage::service::ImportOptions;
 use libimage::Reference;
 use ministry::Engine;
@@ -21,63 +20,7 @@ fn id_column(id: &libimage::Digest, no_trunc: bool) -> String {
 
 /// `images`.
 pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
-    let mut imgs = engine.images().list()?;
-    let mut dangling = None;
-    let mut patterns = Vec::new();
-    // (before|since, the other image's creation time); label filters (key or key=value).
-    let mut around: Vec<(bool, String)> = Vec::new();
-    let mut labels: Vec<String> = Vec::new();
-    let created_of = |i: &ImageRecord| {
-        engine
-            .images()
-            .config(i)
-            .ok()
-            .and_then(|c| c.str_field("created").map(str::to_string))
-            .unwrap_or_default()
-    };
-    for f in &a.filter {
-        match f.split_once('=') {
-            Some(("dangling", v)) => dangling = Some(v == "true" || v == "1"),
-            Some(("reference", v)) => patterns.push(v.to_string()),
-            Some((k @ ("before" | "since"), v)) => {
-                let other = engine.images().resolve(v)?;
-                around.push((k == "before", created_of(&other)));
-            }
-            Some(("label", v)) => labels.push(v.to_string()),
-            _ => {
-                let k = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
-                return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
-            }
-        }
-    }
-    if let Some(r) = &a.repository {
-        patterns.push(r.clone());
-    }
-    let has_labels = |i: &ImageRecord| {
-        let cfg = engine.images().config(i).ok();
-        let l = cfg.as_ref().map(|c| &c.raw()["config"]["Labels"]);
-        labels.iter().all(|want| {
-            let (k, v) = want
-                .split_once('=')
-                .map_or((want.as_str(), None), |(k, v)| (k, Some(v)));
-            match l.and_then(|l| l.get(k)).and_then(|x| x.as_str()) {
-                Some(have) => v.is_none_or(|v| v == have),
-                None => false,
-            }
-        })
-    };
-    let mut with_time: Vec<(ImageRecord, String)> = imgs
-        .drain(..)
-        .map(|i| (i.clone(), created_of(&i)))
-        .filter(|(i, t)| {
-            around
-                .iter()
-                .all(|(before, other)| if *before { t < other } else { t > other })
-                && has_labels(i)
-        })
-        .collect();
-    // Newest first, as Docker lists them.
-    with_time.sort_by(|a, b| b.1.cmp(&a.1));
+    let listed = engine.list_images(&a.filter, a.repository.as_deref())?;
     let mut rows = vec![];
     let mut header = vec!["REPOSITORY".to_string(), "TAG".into()];
     if a.digests {
@@ -87,28 +30,14 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
     rows.push(header);
     let mut ids = Vec::new();
     let mut objects = Vec::new();
-    for (img, created) in &with_time {
-        let is_dangling = img.repo_tags.is_empty();
-        if dangling.is_some_and(|d| d != is_dangling) {
-            continue;
-        }
-        let mut names: Vec<(String, String)> = img
-            .repo_tags
-            .iter()
-            .filter_map(|t| Reference::parse(t).ok())
-            .map(|r| {
-                (
-                    r.familiar_repository(),
-                    r.tag().unwrap_or("<none>").to_string(),
-                )
-            })
-            .collect();
-        if !patterns.is_empty() {
-            names.retain(|(repo, tag)| patterns.iter().any(|p| matches_reference(p, repo, tag)));
-            if names.is_empty() {
-                continue;
-            }
-        }
+    for ministry::ImageSummary {
+        image: img,
+        created,
+        names,
+    } in &listed
+    {
+        let created = created.as_str();
+        let mut names = names.clone();
         if names.is_empty() {
             names.push(("<none>".into(), "<none>".into()));
         }
@@ -155,25 +84,6 @@ pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
         out.write_all(table(&rows).as_bytes())?;
     }
     Ok(())
-}
-
-/// `reference=` filter and the REPOSITORY[:TAG] argument: glob on the repository, tag
-/// compared when given.
-fn matches_reference(pattern: &str, repo: &str, tag: &str) -> bool {
-    let (prepo, ptag) = match pattern.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, Some(t)),
-        _ => (pattern, None),
-    };
-    glob(prepo, repo) && ptag.is_none_or(|t| glob(t, tag))
-}
-
-fn glob(p: &str, s: &str) -> bool {
-    match p.split_once('*') {
-        None => p == s,
-        Some((pre, rest)) => {
-            s.starts_with(pre) && (0..=s.len() - pre.len()).any(|i| glob(rest, &s[pre.len() + i..]))
-        }
-    }
 }
 
 /// `import`.

@@ -123,35 +123,7 @@ fn row(r: &NetworkRecord, no_trunc: bool) -> Value {
 
 /// `network ls`, with Docker's filters (`name`, `id`, `driver`, `label`, `type`).
 pub fn ls(engine: &Engine, a: &NetworkLsArgs) -> Result<()> {
-    let mut filters = Vec::new();
-    for f in &a.filter {
-        let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
-        if !matches!(k, "name" | "id" | "driver" | "label" | "type" | "scope") {
-            return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
-        }
-        filters.push((k, v));
-    }
-    let nets: Vec<NetworkRecord> = engine
-        .networks()?
-        .into_iter()
-        .filter(|r| {
-            filters.iter().all(|(k, v)| match *k {
-                "name" => r.name.contains(v),
-                "id" => r.id.starts_with(v),
-                "driver" => r.driver == *v,
-                "scope" => *v == "local",
-                "type" => match *v {
-                    "custom" => !r.is_predefined(),
-                    "builtin" => r.is_predefined(),
-                    _ => false,
-                },
-                _ => match v.split_once('=') {
-                    Some((lk, lv)) => r.labels.get(lk).is_some_and(|x| x == lv),
-                    None => r.labels.contains_key(*v),
-                },
-            })
-        })
-        .collect();
+    let nets: Vec<NetworkRecord> = engine.list_networks(&a.filter)?;
     let mut out = std::io::stdout().lock();
     if a.quiet {
         for r in &nets {
@@ -185,59 +157,8 @@ pub fn ls(engine: &Engine, a: &NetworkLsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Docker's `network inspect` object.
+/// Docker's `network inspect` object (computed by the engine).
 pub(crate) fn inspect_json(engine: &Engine, r: &NetworkRecord) -> Result<Value, ministry::Error> {
-    let mut containers = serde_json::Map::new();
-    for (c, st) in engine.network_containers(r)? {
-        let Some(ip) = st.ip_address else { continue };
-        containers.insert(
-            c.id.clone(),
-            json!({
-                "Name": c.name,
-                "EndpointID": "",
-                "MacAddress": st.mac_address,
-                "IPv4Address": format!("{ip}/{}", st.ip_prefix_len),
-                "IPv6Address": "",
-            }),
-        );
-    }
-    let config: Vec<Value> = r
-        .subnet
-        .map(|s| {
-            let mut c = json!({"Subnet": s.to_string()});
-            if let Some(g) = r.gateway {
-                c["Gateway"] = json!(g.to_string());
-            }
-            c
-        })
-        .into_iter()
-        .collect();
-    let mut options = serde_json::Map::new();
-    for (k, v) in &r.options {
-        options.insert(k.clone(), json!(v));
-    }
-    if r.name == "bridge" {
-        options.insert(
-            "com.docker.network.bridge.default_bridge".into(),
-            json!("true"),
-        );
-        options.insert("com.docker.network.bridge.name".into(), json!(r.bridge));
-    }
-    Ok(json!({
-        "Name": r.name,
-        "Id": r.id,
-        "Created": r.created,
-        "Scope": "local",
-        "Driver": r.driver,
-        "EnableIPv6": false,
-        "IPAM": {"Driver": "default", "Options": {}, "Config": config},
-        "Internal": false,
-        "Attachable": false,
-        "Ingress": false,
-        "ConfigFrom": {"Network": ""},
-        "ConfigOnly": false,
-        "Containers": containers,
-        "Options": options,
-        "Labels": r.labels,
-    }))
+    let v = engine.inspect_network_record(r)?;
+    serde_json::to_value(v).map_err(|e| ministry::Error::InvalidConfig(e.to_string()))
 }

@@ -9,28 +9,6 @@ use serde_json::{json, Value};
 use super::args::{DfArgs, InfoArgs, SystemPruneArgs};
 use super::output::table;
 
-/// Removes every stopped container (not running, paused or restarting); returns their
-/// IDs and the bytes their own layers held.
-fn prune_containers(engine: &Engine) -> Result<(Vec<String>, u64)> {
-    let mut reclaimed = 0u64;
-    let mut removed = Vec::new();
-    for c in engine.containers()? {
-        let st = engine.container_state(&c)?;
-        if st.running || st.restarting {
-            continue;
-        }
-        reclaimed += engine
-            .images()
-            .snapshotter()
-            .usage(&c.snapshot)
-            .map(|u| u.size)
-            .unwrap_or(0);
-        engine.remove_container_with(&c.id, false, false)?;
-        removed.push(c.id);
-    }
-    Ok((removed, reclaimed))
-}
-
 /// `container prune`: Docker's prompt (unless `-f`), then every stopped container goes.
 pub fn container_prune(engine: &Engine, a: &super::args::PruneArgs) -> Result<()> {
     if !a.force {
@@ -42,7 +20,7 @@ pub fn container_prune(engine: &Engine, a: &super::args::PruneArgs) -> Result<()
             return Ok(());
         }
     }
-    let (removed, reclaimed) = prune_containers(engine)?;
+    let (removed, reclaimed) = engine.prune_containers()?;
     if !removed.is_empty() {
         println!("Deleted Containers:\n{}\n", removed.join("\n"));
     }
@@ -296,7 +274,7 @@ pub fn prune(engine: &Engine, a: &SystemPruneArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let (removed, mut reclaimed) = prune_containers(engine)?;
+    let (removed, mut reclaimed) = engine.prune_containers()?;
     if !removed.is_empty() {
         println!("Deleted Containers:\n{}\n", removed.join("\n"));
     }

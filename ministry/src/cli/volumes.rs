@@ -50,39 +50,7 @@ fn labels_text(v: &libvolume::Volume) -> String {
 
 /// `volume ls`, with Docker's filters (`dangling`, `name`, `label`, `driver`).
 pub fn ls(engine: &Engine, a: &VolumeLsArgs) -> Result<()> {
-    let mut filters = Vec::new();
-    for f in &a.filter {
-        let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
-        if !matches!(k, "dangling" | "name" | "label" | "driver") {
-            return Err(ministry::Error::InvalidConfig(format!("Invalid filter '{k}'")).into());
-        }
-        if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
-            return Err(
-                ministry::Error::InvalidConfig(format!("Invalid filter 'dangling={v}'")).into(),
-            );
-        }
-        filters.push((k, v));
-    }
-    let mut vols = Vec::new();
-    for v in engine.volumes().list()? {
-        let mut keep = true;
-        for (k, want) in &filters {
-            keep &= match *k {
-                "dangling" => {
-                    engine.volume_users(&v.name)?.is_empty() == matches!(*want, "true" | "1")
-                }
-                "name" => v.name.contains(want),
-                "driver" => v.driver == *want,
-                _ => match want.split_once('=') {
-                    Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
-                    None => v.labels.contains_key(*want),
-                },
-            };
-        }
-        if keep {
-            vols.push(v);
-        }
-    }
+    let vols = engine.list_volumes(&a.filter)?;
     let mut out = std::io::stdout().lock();
     if a.quiet {
         for v in &vols {

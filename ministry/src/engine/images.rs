@@ -116,3 +116,136 @@ impl Engine {
         Ok((v, created))
     }
 }
+
+/// One image as `docker images` lists it.
+#[derive(Debug, Clone)]
+pub struct ImageSummary {
+    /// The image.
+    pub image: ImageRecord,
+    /// When it was created (its config's `created`).
+    pub created: String,
+    /// Its names (familiar repository, tag) that pass the reference filter; empty for a
+    /// dangling image.
+    pub names: Vec<(String, String)>,
+}
+
+impl Engine {
+    /// The images `docker images` lists, newest first: Docker's filters (`dangling`,
+    /// `reference`, `before`, `since`, `label`) and the optional `REPOSITORY[:TAG]`
+    /// argument applied.
+    pub fn list_images(
+        &self,
+        filters: &[String],
+        repository: Option<&str>,
+    ) -> Result<Vec<ImageSummary>, Error> {
+        let mut dangling = None;
+        let mut patterns = Vec::new();
+        // (before|since, the other image's creation time); label filters (key or k=v).
+        let mut around: Vec<(bool, String)> = Vec::new();
+        let mut labels: Vec<String> = Vec::new();
+        let created_of = |i: &ImageRecord| {
+            self.images
+                .config(i)
+                .ok()
+                .and_then(|c| c.str_field("created").map(str::to_string))
+                .unwrap_or_default()
+        };
+        for f in filters {
+            match f.split_once('=') {
+                Some(("dangling", v)) => dangling = Some(v == "true" || v == "1"),
+                Some(("reference", v)) => patterns.push(v.to_string()),
+                Some((k @ ("before" | "since"), v)) => {
+                    let other = self.images.resolve(v)?;
+                    around.push((k == "before", created_of(&other)));
+                }
+                Some(("label", v)) => labels.push(v.to_string()),
+                _ => {
+                    let k = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
+                    return Err(Error::InvalidConfig(format!("Invalid filter '{k}'")));
+                }
+            }
+        }
+        if let Some(r) = repository {
+            patterns.push(r.to_string());
+        }
+        let has_labels = |i: &ImageRecord| {
+            let cfg = self.images.config(i).ok();
+            let l = cfg.as_ref().map(|c| &c.raw()["config"]["Labels"]);
+            labels.iter().all(|want| {
+                let (k, v) = want
+                    .split_once('=')
+                    .map_or((want.as_str(), None), |(k, v)| (k, Some(v)));
+                match l.and_then(|l| l.get(k)).and_then(|x| x.as_str()) {
+                    Some(have) => v.is_none_or(|v| v == have),
+                    None => false,
+                }
+            })
+        };
+        let mut with_time: Vec<(ImageRecord, String)> = self
+            .images
+            .list()?
+            .into_iter()
+            .map(|i| {
+                let t = created_of(&i);
+                (i, t)
+            })
+            .filter(|(i, t)| {
+                around
+                    .iter()
+                    .all(|(before, other)| if *before { t < other } else { t > other })
+                    && has_labels(i)
+            })
+            .collect();
+        // Newest first, as Docker lists them.
+        with_time.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut out = Vec::new();
+        for (img, created) in with_time {
+            if dangling.is_some_and(|d| d != img.repo_tags.is_empty()) {
+                continue;
+            }
+            let mut names: Vec<(String, String)> = img
+                .repo_tags
+                .iter()
+                .filter_map(|t| Reference::parse(t).ok())
+                .map(|r| {
+                    (
+                        r.familiar_repository(),
+                        r.tag().unwrap_or("<none>").to_string(),
+                    )
+                })
+                .collect();
+            if !patterns.is_empty() {
+                names
+                    .retain(|(repo, tag)| patterns.iter().any(|p| matches_reference(p, repo, tag)));
+                if names.is_empty() {
+                    continue;
+                }
+            }
+            out.push(ImageSummary {
+                image: img,
+                created,
+                names,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// `reference=` filter and the REPOSITORY[:TAG] argument: glob on the repository, tag
+/// compared when given.
+fn matches_reference(pattern: &str, repo: &str, tag: &str) -> bool {
+    let (prepo, ptag) = match pattern.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, Some(t)),
+        _ => (pattern, None),
+    };
+    glob(prepo, repo) && ptag.is_none_or(|t| glob(t, tag))
+}
+
+fn glob(p: &str, s: &str) -> bool {
+    match p.split_once('*') {
+        None => p == s,
+        Some((pre, rest)) => {
+            s.starts_with(pre) && (0..=s.len() - pre.len()).any(|i| glob(rest, &s[pre.len() + i..]))
+        }
+    }
+}

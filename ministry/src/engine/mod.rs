@@ -32,6 +32,7 @@ pub use hostconfig::{
     check_device, check_sysctl, os_error_text, parse_device, parse_ulimit, rlimit_type,
     DeviceMapping, HostConfig, Ulimit,
 };
+pub use images::ImageSummary;
 pub use info::{PluginsInfo, RegistryConfigInfo, SystemInfo};
 pub use inspect::{
     ContainerInspect, DeviceView, EndpointSettings, HostConfigView, LogConfigView, MountView,
@@ -39,7 +40,8 @@ pub use inspect::{
 };
 pub use list::{ContainerFilter, ContainerListOptions, ContainerSummary};
 pub use logs::{LogLine, LogOptions, LogStream};
-pub use process::{ContainerTerminal, Stats};
+pub use network_objects::{ConfigFrom, Ipam, IpamConfig, NetworkInspect, NetworkMember};
+pub use process::{ContainerTerminal, ContainerTop, Stats};
 pub use run::{ExecOptions, NetworkMode, RunOptions};
 pub use usage::{ContainerUsage, DiskUsage, ImageUsage, VolumeUsage};
 

@@ -27,6 +27,45 @@ fn parse_volumes_from(s: &str) -> Result<(&str, Option<bool>), Error> {
 }
 
 impl Engine {
+    /// The volumes passing Docker's `volume ls` filters (`dangling`, `name`, `label`,
+    /// `driver`; values of one key OR, keys AND), refusing unknown ones as Docker does.
+    pub fn list_volumes(&self, filters: &[String]) -> Result<Vec<libvolume::Volume>, Error> {
+        let mut parsed = Vec::new();
+        for f in filters {
+            let (k, v) = f.split_once('=').unwrap_or((f.as_str(), ""));
+            if !matches!(k, "dangling" | "name" | "label" | "driver") {
+                return Err(Error::InvalidConfig(format!("Invalid filter '{k}'")));
+            }
+            if k == "dangling" && !matches!(v, "true" | "false" | "1" | "0") {
+                return Err(Error::InvalidConfig(format!(
+                    "Invalid filter 'dangling={v}'"
+                )));
+            }
+            parsed.push((k, v));
+        }
+        let mut vols = Vec::new();
+        for v in self.volumes.list()? {
+            let mut keep = true;
+            for (k, want) in &parsed {
+                keep &= match *k {
+                    "dangling" => {
+                        self.volume_users(&v.name)?.is_empty() == matches!(*want, "true" | "1")
+                    }
+                    "name" => v.name.contains(want),
+                    "driver" => v.driver == *want,
+                    _ => match want.split_once('=') {
+                        Some((lk, lv)) => v.labels.get(lk).is_some_and(|x| x == lv),
+                        None => v.labels.contains_key(*want),
+                    },
+                };
+            }
+            if keep {
+                vols.push(v);
+            }
+        }
+        Ok(vols)
+    }
+
     /// The volume store.
     pub fn volumes(&self) -> &libvolume::VolumeStore {
         &self.volumes

@@ -10,63 +10,11 @@ use crate::cli::output::{bytes_size, human_size, table, table_min};
 
 /// `top`: the host's `ps` (default `-ef`), keeping the container's processes.
 pub fn top(engine: &Engine, a: &crate::cli::args::TopArgs) -> Result<()> {
-    let pids = engine.container_processes(&a.container)?;
-    let args: Vec<String> = if a.ps_args.is_empty() {
-        vec!["-ef".into()]
-    } else {
-        a.ps_args.clone()
-    };
-    let out = std::process::Command::new("ps").args(&args).output()?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(ministry::Error::InvalidConfig(format!(
-            "ps: {}",
-            err.lines().next().unwrap_or("").trim()
-        ))
-        .into());
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut lines = text.lines();
-    let header: Vec<String> = lines
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
-    let pid_col = header
-        .iter()
-        .position(|h| h == "PID")
-        .ok_or_else(|| anyhow::anyhow!("Couldn't find PID field in ps output"))?;
-    let mut rows = vec![header.clone()];
-    for l in lines {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() < header.len() {
-            continue;
-        }
-        if f[pid_col].parse::<i32>().is_ok_and(|p| pids.contains(&p)) {
-            // The last column (the command) keeps its spaces.
-            let mut row: Vec<String> = f[..header.len() - 1]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            row.push(f[header.len() - 1..].join(" "));
-            rows.push(row);
-        }
-    }
+    let t = engine.top(&a.container, &a.ps_args)?;
+    let mut rows = vec![t.titles];
+    rows.extend(t.processes);
     print!("{}", table_min(&rows, 20));
     Ok(())
-}
-
-fn host_memory() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0)
 }
 
 /// `stats`: two samples 500 ms apart give CPU %; without `--no-stream`, refreshed every
@@ -108,7 +56,7 @@ pub fn stats(engine: &Engine, a: &crate::cli::args::StatsArgs) -> Result<()> {
         for (i, c) in targets.iter().enumerate() {
             let (cpu, mem, limit, blk, pids) = match (&prev[i], &now[i]) {
                 (Some(p), Some(n)) => {
-                    let limit = n.memory_limit.unwrap_or_else(host_memory);
+                    let limit = n.memory_limit.unwrap_or(0);
                     (
                         n.cpu_ns.saturating_sub(p.cpu_ns) as f64 / wall * 100.0,
                         n.memory_usage,
