@@ -278,6 +278,15 @@ impl Engine {
                     labels: s.volume_labels.clone(),
                     options: s.volume_options.clone(),
                 })?;
+                if new {
+                    // Docker records a volume that `run` creates, named or anonymous.
+                    self.object_event(
+                        super::EventType::Volume,
+                        "create",
+                        &v.name,
+                        &[("driver", &v.driver)],
+                    );
+                }
                 if new && v.anonymous {
                     made.push(v.name.clone());
                 }
