@@ -118,7 +118,10 @@ pub fn read(path: &Path) -> Result<State> {
 /// Writes a state file atomically (temp file, fsync, rename).
 pub fn write(path: &Path, s: &State) -> Result<()> {
     let data = serde_json::to_vec(s).map_err(|e| Error::State(path.to_path_buf(), e))?;
-    Ok(libimage::fsutil::write_atomic(path, &data)?)
+    // Run-time state: a reader sees the old or the new file (rename), and a crash of the
+    // machine ends the container anyway, so no fsync (each cost milliseconds per start
+    // where the exec root is on a disk).
+    Ok(libimage::fsutil::replace_file(path, &data)?)
 }
 
 #[cfg(test)]
