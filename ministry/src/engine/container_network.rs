@@ -619,35 +619,30 @@ impl Engine {
             .and_then(|r| r.state())
             .ok()
             .filter(|s| s.status == libruntime::Status::Running);
-        if let Some(st) = running {
+        // A running container is wired now; a stopped one when it starts.
+        let guard = match &running {
+            Some(_) => Some(self.network_lock()?),
+            None => None,
+        };
+        if let Some(st) = &running {
             let netns = PathBuf::from(format!("/proc/{}/ns/net", st.pid));
             let index = Self::endpoints(&c).len() - 1;
-            let g = self.network_lock()?;
-            let ep = match self.attach_endpoint(&c, &netns, &rec_name, index) {
-                Ok(ep) => ep,
+            match self.attach_endpoint(&c, &netns, &rec_name, index) {
+                Ok(ep) => {
+                    c.extra_networks.insert(rec_name.clone(), ep);
+                }
                 Err(e) => {
                     let _ = self.ipam(&net.spec).release(&c.id);
                     return Err(e);
                 }
-            };
-            c.extra_networks.insert(rec_name.clone(), ep.clone());
-            self.update_record(&c.id, |r| {
-                r.extra_networks.insert(rec_name.clone(), ep);
-                Ok(())
-            })?;
-            drop(g);
-            self.object_event(
-                super::EventType::Network,
-                "connect",
-                &net.id,
-                &[
-                    ("container", &c.id),
-                    ("name", &rec_name),
-                    ("type", "bridge"),
-                ],
-            );
-            return self.refresh_hosts(&c);
+            }
         }
+        let ep = c.extra_networks[&rec_name].clone();
+        self.update_record(&c.id, |r| {
+            r.extra_networks.insert(rec_name.clone(), ep);
+            Ok(())
+        })?;
+        drop(guard);
         self.object_event(
             super::EventType::Network,
             "connect",
@@ -658,11 +653,9 @@ impl Engine {
                 ("type", "bridge"),
             ],
         );
-        let st = c.extra_networks[&rec_name].clone();
-        self.update_record(&c.id, |r| {
-            r.extra_networks.insert(rec_name.clone(), st);
-            Ok(())
-        })?;
+        if running.is_some() {
+            return self.refresh_hosts(&c);
+        }
         Ok(())
     }
 
