@@ -1,6 +1,7 @@
 //! The `ministry` binary: Docker's CLI over the ministry engine.
 
 mod cli;
+mod daemon;
 
 use clap::Parser;
 use cli::args::{Cli, Command, ImageCommand, SystemCommand, VolumeCommand};
@@ -9,7 +10,18 @@ use ministry::{DaemonConfig, Engine, EngineConfig};
 /// The daemon options: the flags, else the configuration file; an option in both is
 /// refused, as Docker refuses it.
 fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
+    let mut config = EngineConfig::default();
+    daemon_config(cli)?.apply(&mut config)?;
+    Ok(config)
+}
+
+/// The daemon options of the flags and the configuration file, merged.
+fn daemon_config(cli: &Cli) -> anyhow::Result<DaemonConfig> {
     let some_vec = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    let d = match &cli.command {
+        Command::Daemon(d) => Some(d),
+        _ => None,
+    };
     let flags = DaemonConfig {
         data_root: cli.root.clone(),
         exec_root: cli.exec_root.clone(),
@@ -32,6 +44,15 @@ fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
         iptables: cli.iptables,
         graph: None,
         init_path: None,
+        // `-H` names the daemon's sockets only when it is the daemon.
+        hosts: d.and_then(|_| some_vec(&cli.host)),
+        group: d.and_then(|d| d.group.clone()),
+        pidfile: d.and_then(|d| d.pidfile.clone()),
+        tls: d.and_then(|d| d.tls),
+        tlsverify: d.and_then(|d| d.tlsverify),
+        tlscacert: d.and_then(|d| d.tlscacert.clone()),
+        tlscert: d.and_then(|d| d.tlscert.clone()),
+        tlskey: d.and_then(|d| d.tlskey.clone()),
     };
     let file = DaemonConfig::load(&cli.config_file)?;
     let both = flags.conflicts(&file);
@@ -42,9 +63,7 @@ fn engine_config(cli: &Cli) -> anyhow::Result<EngineConfig> {
             both.join(", ")
         );
     }
-    let mut config = EngineConfig::default();
-    flags.or(file).apply(&mut config)?;
-    Ok(config)
+    Ok(flags.or(file))
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<bool> {
@@ -53,10 +72,25 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
         Command::Container(c) => c.into_command(),
         other => other,
     };
+    if let Command::Daemon(_) = &cli.command {
+        let dc = daemon_config(&cli)?;
+        let mut config = EngineConfig::default();
+        dc.apply(&mut config)?;
+        let engine = Engine::open(config)?;
+        daemon::serve(engine, &dc, cli.debug)?;
+        return Ok(true);
+    }
+    if !cli.host.is_empty() {
+        anyhow::bail!(
+            "-H names the daemon's sockets for `ministry daemon`; the CLI itself talks to the engine directly (as a client of a daemon, use the docker CLI with DOCKER_HOST)"
+        );
+    }
     let config = engine_config(&cli)?;
     let engine = Engine::open(config)?;
     use cli::images as h;
     let ok = match &cli.command {
+        // Served above.
+        Command::Daemon(_) => true,
         Command::Run(a) => match cli::containers::run(&engine, a) {
             Ok(cli::containers::Outcome::Code(c)) => std::process::exit(c),
             Err(e) if e.downcast_ref::<cli::ClientError>().is_some() => {

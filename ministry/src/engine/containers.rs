@@ -414,6 +414,46 @@ impl Engine {
         Ok((c, rc))
     }
 
+    /// Records (or clears) that the user stopped a container (Docker's
+    /// `HasBeenManuallyStopped`): an `unless-stopped` container so stopped is not started
+    /// again when the daemon starts.
+    pub(crate) fn mark_stopped_by_user(&self, id: &str, stopped: bool) {
+        let marker = self.container_dir(id).join("stopped-by-user");
+        if stopped {
+            let _ = std::fs::write(marker, b"");
+        } else {
+            let _ = std::fs::remove_file(marker);
+        }
+    }
+
+    /// Starts again the containers whose restart policy says so and whose program is not
+    /// running, as Docker's daemon does when it starts (after a reboot, or after their
+    /// monitors were killed): `always` ones, `unless-stopped` ones the user did not stop,
+    /// and `on-failure` ones that failed. Returns the IDs started, and the failures.
+    pub fn restart_policy_sweep(&self) -> Result<Vec<(String, Result<(), Error>)>, Error> {
+        let mut out = Vec::new();
+        for c in self.containers()? {
+            let st = self.container_state(&c)?;
+            if st.running || st.restarting || st.status != ContainerStatus::Exited {
+                continue;
+            }
+            let by_user = self.container_dir(&c.id).join("stopped-by-user").exists();
+            let again = match &c.restart_policy {
+                libruntime::RestartPolicy::Always => true,
+                libruntime::RestartPolicy::UnlessStopped => !by_user,
+                libruntime::RestartPolicy::OnFailure { .. } => {
+                    !by_user && st.exit_code.unwrap_or(0) != 0
+                }
+                _ => false,
+            };
+            if again {
+                let r = self.start_container(&c.id).map(|_| ());
+                out.push((c.id.clone(), r));
+            }
+        }
+        Ok(out)
+    }
+
     /// Sends a signal to a running container (`docker kill`).
     /// A signal that stops it (SIGKILL, its stop signal) is a stop on purpose: its restart
     /// policy ends; a restarting container just stops, as Docker's does.
@@ -430,6 +470,7 @@ impl Engine {
         let (c, rc) = self.running_container(name)?;
         if signal == libc::SIGKILL || Some(signal) == self.stop_signal(&c)? {
             rc.cancel_restart()?;
+            self.mark_stopped_by_user(&c.id, true);
         }
         rc.kill(signal)?;
         self.emit_container("kill", &c, &[("signal", signal.to_string())]);
@@ -445,6 +486,7 @@ impl Engine {
         timeout: Option<i64>,
     ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
+        self.mark_stopped_by_user(&c.id, true);
         let timeout = match timeout.or(c.config.stop_timeout).unwrap_or(10) {
             t if t < 0 => None,
             t => Some(t as u64),

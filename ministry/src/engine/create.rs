@@ -254,7 +254,7 @@ impl Engine {
             cfg.user = u.clone();
         }
         if let Some(e) = &o.entrypoint {
-            cfg.entrypoint = (!e.is_empty()).then(|| vec![e.clone()]);
+            cfg.entrypoint = (!e.is_empty()).then(|| e.clone());
         }
         Ok((
             spec,

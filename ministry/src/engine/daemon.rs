@@ -56,6 +56,22 @@ pub struct DaemonConfig {
     pub cgroup_parent: Option<String>,
     /// The init binary of `--init`.
     pub init_path: Option<PathBuf>,
+    /// The API daemon's sockets (`-H`): `unix://PATH`, `tcp://HOST:PORT`, `fd://`.
+    pub hosts: Option<Vec<String>>,
+    /// The group of the daemon's unix sockets (`-G`).
+    pub group: Option<String>,
+    /// The daemon's PID file (`-p`).
+    pub pidfile: Option<PathBuf>,
+    /// TLS on TCP sockets (`--tls`).
+    pub tls: Option<bool>,
+    /// Mutual TLS: clients need a certificate signed by `tlscacert` (`--tlsverify`).
+    pub tlsverify: Option<bool>,
+    /// The CA clients' certificates must be signed by (`--tlscacert`).
+    pub tlscacert: Option<PathBuf>,
+    /// The daemon's certificate (`--tlscert`).
+    pub tlscert: Option<PathBuf>,
+    /// The daemon's key (`--tlskey`).
+    pub tlskey: Option<PathBuf>,
 }
 
 impl DaemonConfig {
@@ -110,7 +126,15 @@ impl DaemonConfig {
             insecure_registries,
             registry_mirrors,
             cgroup_parent,
-            init_path
+            init_path,
+            hosts,
+            group,
+            pidfile,
+            tls,
+            tlsverify,
+            tlscacert,
+            tlscert,
+            tlskey
         )
     }
 
@@ -198,7 +222,7 @@ impl DaemonConfig {
     }
 }
 
-const KEYS: [&str; 21] = [
+const KEYS: [&str; 29] = [
     "data-root",
     "graph",
     "exec-root",
@@ -220,6 +244,14 @@ const KEYS: [&str; 21] = [
     "registry-mirrors",
     "cgroup-parent",
     "init-path",
+    "hosts",
+    "group",
+    "pidfile",
+    "tls",
+    "tlsverify",
+    "tlscacert",
+    "tlscert",
+    "tlskey",
 ];
 
 /// Serializes a [`DaemonConfig`] with its file keys (for [`DaemonConfig::conflicts`]).
@@ -229,7 +261,7 @@ impl serde::Serialize for SerView<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let c = self.0;
-        let vals: [serde_json::Value; 21] = [
+        let vals: [serde_json::Value; 29] = [
             serde_json::json!(c.data_root),
             serde_json::json!(c.graph),
             serde_json::json!(c.exec_root),
@@ -251,6 +283,14 @@ impl serde::Serialize for SerView<'_> {
             serde_json::json!(c.registry_mirrors),
             serde_json::json!(c.cgroup_parent),
             serde_json::json!(c.init_path),
+            serde_json::json!(c.hosts),
+            serde_json::json!(c.group),
+            serde_json::json!(c.pidfile),
+            serde_json::json!(c.tls),
+            serde_json::json!(c.tlsverify),
+            serde_json::json!(c.tlscacert),
+            serde_json::json!(c.tlscert),
+            serde_json::json!(c.tlskey),
         ];
         let mut m = s.serialize_map(Some(KEYS.len()))?;
         for (k, v) in KEYS.iter().zip(vals) {

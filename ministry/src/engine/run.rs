@@ -17,8 +17,9 @@ pub struct RunOptions {
     pub image: String,
     /// The command (overrides the image's `Cmd`).
     pub cmd: Vec<String>,
-    /// `--entrypoint` (an empty string clears the image's).
-    pub entrypoint: Option<String>,
+    /// `--entrypoint` (Docker's `Config.Entrypoint`: the CLI's one word, or the API's
+    /// list; an empty list clears the image's).
+    pub entrypoint: Option<Vec<String>>,
     /// `-e KEY=VALUE`, resolved by the caller (an entry without `=` is left out: the
     /// engine never reads its own process's environment).
     pub env: Vec<String>,
@@ -161,8 +162,7 @@ pub(super) fn hex(b: &[u8]) -> String {
 /// Cmd; a command given replaces the image's Cmd.
 pub(super) fn command(cfg: &ContainerConfig, o: &RunOptions) -> Vec<String> {
     let (entry, cmd) = match &o.entrypoint {
-        Some(e) if e.is_empty() => (Vec::new(), o.cmd.clone()),
-        Some(e) => (vec![e.clone()], o.cmd.clone()),
+        Some(e) => (e.clone(), o.cmd.clone()),
         None => (
             cfg.entrypoint.clone().unwrap_or_default(),
             if o.cmd.is_empty() {
@@ -432,7 +432,22 @@ impl Engine {
         stdio: ContainerStdio,
         forward: bool,
     ) -> Result<ContainerRecord, Error> {
+        self.start_container_then(name, stdio, forward, &mut |_| {})
+    }
+
+    /// [`Engine::start_container_with`], calling `before_start` with the attach socket
+    /// once the container's monitor listens and before its program runs: clients that
+    /// connect there (an API `attach` made while the container was stopped) miss none of
+    /// the output.
+    pub fn start_container_then(
+        &self,
+        name: &str,
+        stdio: ContainerStdio,
+        forward: bool,
+        before_start: &mut dyn FnMut(&std::path::Path),
+    ) -> Result<ContainerRecord, Error> {
         let c = self.container(name)?;
+        self.mark_stopped_by_user(&c.id, false);
         let rc = match self.runtime.get(&c.id) {
             Ok(rc) if rc.state()?.status == libruntime::Status::Created => rc,
             Ok(rc)
@@ -468,6 +483,7 @@ impl Engine {
                 rc
             }
         };
+        before_start(&rc.attach_socket());
         // The monitor writes the `start` event (before the program can exit).
         rc.start()?;
         Ok(c)
@@ -521,7 +537,13 @@ mod tests {
         };
         let o = |cmd: &[&str], ep: Option<&str>| RunOptions {
             cmd: cmd.iter().map(|s| s.to_string()).collect(),
-            entrypoint: ep.map(str::to_string),
+            entrypoint: ep.map(|e| {
+                if e.is_empty() {
+                    vec![]
+                } else {
+                    vec![e.to_string()]
+                }
+            }),
             ..Default::default()
         };
         assert_eq!(command(&cfg, &o(&[], None)), vec!["/entry", "default"]);

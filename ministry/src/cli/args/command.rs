@@ -85,13 +85,46 @@ pub struct Cli {
     /// Enable addition of nftables rules
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub iptables: Option<bool>,
+    /// Daemon socket(s): where `daemon` listens (repeatable); for other commands, the
+    /// daemon to talk to (`unix://PATH`, `tcp://HOST:PORT`, `fd://`)
+    #[arg(short = 'H', long = "host", global = true)]
+    pub host: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `ministry daemon`: Docker's Engine API on sockets (dockerd's flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DaemonArgs {
+    /// Group for the unix socket (default "docker" when that group exists)
+    #[arg(short = 'G', long = "group")]
+    pub group: Option<String>,
+    /// Path to use for daemon PID file
+    #[arg(short = 'p', long = "pidfile")]
+    pub pidfile: Option<PathBuf>,
+    /// Use TLS; implied by --tlsverify
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls: Option<bool>,
+    /// Use TLS and verify the remote
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tlsverify: Option<bool>,
+    /// Trust certs signed only by this CA
+    #[arg(long)]
+    pub tlscacert: Option<PathBuf>,
+    /// Path to TLS certificate file
+    #[arg(long)]
+    pub tlscert: Option<PathBuf>,
+    /// Path to TLS key file
+    #[arg(long)]
+    pub tlskey: Option<PathBuf>,
 }
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: Docker's Engine API on unix and TCP sockets
+    #[command(alias = "-d")]
+    Daemon(DaemonArgs),
     /// Create and run a new container from an image
     Run(RunArgs),
     /// Create a new container

@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::cli::args::AttachArgs;
 
 /// Docker's detach keys (`ctrl-p,ctrl-q`, `ctrl-a,x`) as bytes.
-fn parse_detach_keys(s: &str) -> Result<Vec<u8>> {
+pub(crate) fn parse_detach_keys(s: &str) -> Result<Vec<u8>> {
     s.split(',')
         .map(|k| match k.strip_prefix("ctrl-") {
             Some(c) if c.len() == 1 => {

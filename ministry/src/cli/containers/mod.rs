@@ -2,13 +2,13 @@
 //! `exec`, `attach`, `cp`, `stats`, `top` and the others on one container, one file per
 //! command group.
 
-mod attach;
+pub(crate) mod attach;
 mod cp;
 mod exec;
 mod lifecycle;
 mod logs;
-mod options;
-mod ps;
+pub(crate) mod options;
+pub(crate) mod ps;
 mod run;
 mod stats;
 mod terminal;

@@ -8,7 +8,7 @@ use super::terminal::terminal_size;
 use crate::cli::args::RunArgs;
 
 /// Parses Docker's size strings (`10m`, `1g`, `512k`, `100`).
-pub(super) fn parse_size(s: &str) -> Result<u64> {
+pub(crate) fn parse_size(s: &str) -> Result<u64> {
     let s = s.trim().to_ascii_lowercase();
     let (num, mult) = match s.trim_end_matches('b').chars().last() {
         Some('k') => (&s[..s.trim_end_matches('b').len() - 1], 1u64 << 10),
@@ -119,7 +119,13 @@ pub(super) fn run_options(a: &RunArgs) -> Result<RunOptions> {
     let mut o = RunOptions {
         image: a.image().to_string(),
         cmd: a.cmd().to_vec(),
-        entrypoint: a.entrypoint.clone(),
+        entrypoint: a.entrypoint.as_ref().map(|e| {
+            if e.is_empty() {
+                vec![]
+            } else {
+                vec![e.clone()]
+            }
+        }),
         env,
         workdir: a.workdir.clone(),
         user: a.user.clone(),
