@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ministry's demo and tests need. Idempotent; needs root.
 set -euo pipefail
-pkgs=(busybox-static docker-registry docker.io skopeo umoci runc nftables libseccomp-dev pkg-config apache2-utils openssl tini)
+pkgs=(busybox-static docker-registry docker.io skopeo umoci runc nftables libseccomp-dev pkg-config apache2-utils openssl tini docker-compose python3-docker)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -94,13 +94,36 @@ fn error_text(stderr: &[u8]) -> String {
     normalize(first)
 }
 
+/// The side compared with Docker: ministry's CLI (daemonless), or the docker CLI
+/// talking to `ministry daemon`.
+enum Side {
+    Cli(Ministry),
+    // The engine's data root outlives the daemon (dropped first).
+    Api(MinistryDaemon, #[allow(dead_code)] Ministry),
+}
+
+impl Side {
+    fn run(&self, args: &[&str]) -> Output {
+        match self {
+            Side::Cli(m) => m.run(args),
+            Side::Api(d, _) => d.run(args),
+        }
+    }
+}
+
 struct Diff {
     dk: Docker,
-    m: Ministry,
+    m: Side,
     mismatches: Vec<String>,
 }
 
 impl Diff {
+    /// Records a difference (and shows it at once: a long run's progress).
+    fn differ(&mut self, m: String) {
+        eprintln!("DIFFERS: {m}");
+        self.mismatches.push(m);
+    }
+
     fn both(&self, args: &[&str]) -> (Output, Output) {
         let d = self
             .dk
@@ -121,7 +144,7 @@ impl Diff {
             normalize(&String::from_utf8_lossy(&m.stdout)),
         );
         if d.status.code() != m.status.code() || ds != ms {
-            self.mismatches.push(format!(
+            self.differ(format!(
                 "{args:?}\n  docker:   {:?} {ds:?} {}\n  ministry: {:?} {ms:?} {}",
                 d.status.code(),
                 String::from_utf8_lossy(&d.stderr).trim(),
@@ -145,7 +168,7 @@ impl Diff {
             v
         };
         if d.status.code() != m.status.code() || sorted(&d) != sorted(&m) {
-            self.mismatches.push(format!(
+            self.differ(format!(
                 "{args:?}\n  docker:   {:?} {:?}\n  ministry: {:?} {:?}",
                 d.status.code(),
                 sorted(&d),
@@ -160,7 +183,7 @@ impl Diff {
         let (d, m) = self.both(args);
         let (de, me) = (error_text(&d.stderr), error_text(&m.stderr));
         if d.status.code() != m.status.code() || de != me {
-            self.mismatches.push(format!(
+            self.differ(format!(
                 "{args:?}\n  docker:   {:?} {de:?}\n  ministry: {:?} {me:?}",
                 d.status.code(),
                 m.status.code()
@@ -189,7 +212,7 @@ impl Diff {
     fn same_code(&mut self, args: &[&str]) {
         let (d, m) = self.both(args);
         if d.status.code() != m.status.code() {
-            self.mismatches.push(format!(
+            self.differ(format!(
                 "{args:?}\n  docker:   {:?}\n  ministry: {:?} {}",
                 d.status.code(),
                 m.status.code(),
@@ -199,8 +222,8 @@ impl Diff {
     }
 }
 
-#[test]
-fn scenarios_match_docker() {
+/// Docker with a busybox image, and a ministry data root with the same image.
+fn sides() -> (Docker, Ministry) {
     let tmp = tempfile::tempdir().unwrap();
     let tar = busybox_tar(tmp.path());
     let dk = Docker::start();
@@ -213,11 +236,36 @@ fn scenarios_match_docker() {
     assert!(st.success());
     let m = Ministry::new();
     m.ok_stdin(&["import", "-", "busybox"], &tar);
+    (dk, m)
+}
+
+/// ministry's own CLI against Docker.
+#[test]
+fn scenarios_match_docker() {
+    let (dk, m) = sides();
     let mut t = Diff {
         dk,
-        m,
+        m: Side::Cli(m),
         mismatches: Vec::new(),
     };
+    scenarios(&mut t);
+}
+
+/// The docker CLI through `ministry daemon` against the docker CLI through dockerd: the
+/// same scenarios, the real client as the judge of the API.
+#[test]
+fn scenarios_through_the_api_match_docker() {
+    let (dk, m) = sides();
+    let d = MinistryDaemon::start(&m);
+    let mut t = Diff {
+        dk,
+        m: Side::Api(d, m),
+        mismatches: Vec::new(),
+    };
+    scenarios(&mut t);
+}
+
+fn scenarios(t: &mut Diff) {
     let n = ["--network", "none"];
     let run = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = vec!["run", "--network", "none"];

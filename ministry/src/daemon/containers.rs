@@ -50,6 +50,22 @@ fn status_of(e: &Engine, id: &str) -> Result<ContainerStatus, ApiError> {
     Ok(e.container_state(&c)?.status)
 }
 
+/// A container's own layer's size, and that plus its image's (`SizeRw`, `SizeRootFs`).
+fn sizes(e: &Engine, c: &ministry::ContainerRecord) -> (u64, u64) {
+    let rw = e
+        .images()
+        .snapshotter()
+        .usage(&c.snapshot)
+        .map(|u| u.size)
+        .unwrap_or(0);
+    let image = e
+        .images()
+        .resolve(&c.image_id)
+        .map(|i| i.size())
+        .unwrap_or(0);
+    (rw, rw + image)
+}
+
 /// One container as `GET /containers/json` lists it (Docker's `types.Container`).
 fn summary(e: &Engine, s: &ministry::ContainerSummary, size: bool) -> Value {
     let c = &s.record;
@@ -109,18 +125,9 @@ fn summary(e: &Engine, s: &ministry::ContainerSummary, size: bool) -> Value {
         "Mounts": inspect["Mounts"].clone(),
     });
     if size {
-        v["SizeRw"] = inspect["SizeRw"].clone();
-        v["SizeRootFs"] = inspect["SizeRootFs"].clone();
-        if v["SizeRw"].is_null() {
-            let rw = e
-                .images()
-                .snapshotter()
-                .usage(&c.snapshot)
-                .map(|u| u.size)
-                .unwrap_or(0);
-            v["SizeRw"] = json!(rw);
-            v["SizeRootFs"] = json!(rw);
-        }
+        let (rw, root) = sizes(e, c);
+        v["SizeRw"] = json!(rw);
+        v["SizeRootFs"] = json!(root);
     }
     v
 }
@@ -152,17 +159,11 @@ async fn inspect(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
     let v = blocking(d, move |d| {
         let i = d.engine.inspect_container(&id)?;
         let mut v = serde_json::to_value(i).map_err(|e| ApiError::new(500, e.to_string()))?;
-        if size && v["SizeRw"].is_null() {
+        if size {
             let c = d.engine.container(&id)?;
-            let rw = d
-                .engine
-                .images()
-                .snapshotter()
-                .usage(&c.snapshot)
-                .map(|u| u.size)
-                .unwrap_or(0);
+            let (rw, root) = sizes(&d.engine, &c);
             v["SizeRw"] = json!(rw);
-            v["SizeRootFs"] = json!(rw);
+            v["SizeRootFs"] = json!(root);
         }
         Ok(v)
     })
@@ -217,14 +218,24 @@ async fn start(d: &Arc<Daemon>, id: String) -> ApiResult {
             .remove(&c.id)
             .unwrap_or_default();
         let mut waiters = Some(waiters);
-        d.engine
+        let started = d
+            .engine
             .start_container_then(&c.id, stdio, false, &mut |sock| {
                 for w in waiters.take().unwrap_or_default() {
                     if let Ok(s) = std::os::unix::net::UnixStream::connect(sock) {
                         let _ = w.send(s);
                     }
                 }
-            })?;
+            });
+        if let Err(e) = started {
+            // An `--rm` container that could not start is removed (a client waiting for
+            // `removed` learns so), as Docker's daemon does.
+            if c.auto_remove {
+                let _ = d.engine.remove_container_with(&c.id, true, true);
+                d.stdins.lock().expect("stdins").remove(&c.id);
+            }
+            return Err(e.into());
+        }
         Ok(c.id)
     })
     .await?;
@@ -271,7 +282,13 @@ async fn kill(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
         } else {
             ministry::parse_signal(&sig)?
         };
-        d.engine.kill_container(&id, s)?;
+        d.engine.kill_container(&id, s).map_err(|e| {
+            let e = ApiError::from(e);
+            ApiError {
+                status: e.status,
+                message: format!("Cannot kill container: {id}: {}", e.message),
+            }
+        })?;
         Ok(())
     })
     .await?;
@@ -402,17 +419,14 @@ pub struct RestartBody {
 impl RestartBody {
     /// As the engine takes it.
     pub fn policy(&self) -> Result<libruntime::RestartPolicy, ApiError> {
+        // Docker's daemon texts.
         let text = match (self.name.as_str(), self.maximum_retry_count) {
             ("", _) => "no".to_string(),
             ("on-failure", n) if n > 0 => format!("on-failure:{n}"),
-            ("on-failure", n) if n < 0 => {
-                return Err(ApiError::bad(
-                    "invalid restart policy: maximum retry count can't be negative",
-                ))
-            }
-            (name, n) if n != 0 && name != "on-failure" => {
+            (_, n) if n < 0 => return Err(ApiError::bad("maximum retry count cannot be negative")),
+            (name @ ("always" | "unless-stopped" | "no"), n) if n != 0 => {
                 return Err(ApiError::bad(format!(
-                    "invalid restart policy: maximum retry count can only be used with 'on-failure'"
+                    "maximum retry count cannot be used with restart policy '{name}'"
                 )))
             }
             (name, _) => name.to_string(),

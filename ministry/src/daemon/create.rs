@@ -379,7 +379,15 @@ pub async fn create(d: &Arc<Daemon>, req: Req) -> ApiResult {
             stdio.stdin = Some(std::process::Stdio::from(r));
             keep = Some(w);
         }
-        let c = d.engine.create_with_stdio(&o, stdio)?;
+        // Only a missing image is a 404 here (the docker CLI pulls on a 404).
+        let c = d.engine.create_with_stdio(&o, stdio).map_err(|e| {
+            let e = ApiError::from(e);
+            if e.status == hyper::StatusCode::NOT_FOUND {
+                ApiError::bad(e.message)
+            } else {
+                e
+            }
+        })?;
         if let Some(w) = keep {
             d2.stdins
                 .lock()

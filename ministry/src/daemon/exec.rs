@@ -83,10 +83,8 @@ pub async fn create(d: &Arc<Daemon>, id: String, req: Req) -> ApiResult {
         if st.paused {
             return Err(ApiError::new(
                 409,
-                format!(
-                    "Container {} is paused, unpause the container before exec",
-                    c.id
-                ),
+                // Named as the client named it, as Docker's.
+                format!("Container {id} is paused, unpause the container before exec"),
             ));
         }
         if st.restarting {
@@ -265,13 +263,18 @@ pub async fn start(d: &Arc<Daemon>, id: &str, mut req: Req) -> ApiResult {
     };
     // Runs now; its exit is recorded when it ends.
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    // A failure to run it (no such user, ...) is written on its output, as Docker's.
+    let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<Vec<u8>>();
     {
         let d = d.clone();
         tokio::task::spawn_blocking(move || {
             let r = d.engine.exec_container(&container, &opts, stdio);
             let code = match &r {
                 Ok(c) => Some(*c),
-                Err(e) => Some(e.exit_code().unwrap_or(126)),
+                Err(e) => {
+                    let _ = fail_tx.send(format!("{}\r\n", ministry::error_text(e)).into_bytes());
+                    Some(e.exit_code().unwrap_or(126))
+                }
             };
             finish(code);
             let _ = done_tx.send(());
@@ -298,6 +301,14 @@ pub async fn start(d: &Arc<Daemon>, id: &str, mut req: Req) -> ApiResult {
             });
             drop(input);
             pump_outputs(outputs, &mut a, tty, want).await;
+            if let Ok(msg) = fail_rx.await {
+                let out = if tty {
+                    msg
+                } else {
+                    super::files::frame(1, &msg)
+                };
+                let _ = a.write_all(&out).await;
+            }
             drop(a);
             let _ = fwd.await;
             let _ = done_rx.await;
@@ -318,6 +329,14 @@ pub async fn start(d: &Arc<Daemon>, id: &str, mut req: Req) -> ApiResult {
         });
         pump_outputs(outputs, &mut client_w, tty, want).await;
         let _ = done_rx.await;
+        if let Ok(msg) = fail_rx.await {
+            let out = if tty {
+                msg
+            } else {
+                super::files::frame(1, &msg)
+            };
+            let _ = client_w.write_all(&out).await;
+        }
         if let Some(f) = feeder {
             f.abort();
         }

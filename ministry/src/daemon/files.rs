@@ -93,6 +93,8 @@ pub async fn logs(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
     let stdout = q.flag("stdout");
     let stderr = q.flag("stderr");
     let timestamps = q.flag("timestamps");
+    // `--details`: the log's attributes (none here) and a space before each line.
+    let details = q.flag("details");
     if !stdout && !stderr {
         return Err(ApiError::bad(
             "Bad parameters: you must choose at least one stream",
@@ -113,14 +115,11 @@ pub async fn logs(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
     };
     let since = time("since")?;
     let until = time("until")?;
-    let tail = match q.get("tail") {
-        None | Some("all") | Some("") => None,
-        Some(n) => Some(
-            n.parse::<i64>()
-                .map_err(|_| ApiError::bad(format!("invalid value for \"tail\": {n}")))?
-                .max(0) as usize,
-        ),
-    };
+    // Docker reads a tail it cannot parse as "all".
+    let tail = q
+        .get("tail")
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(|n| n.max(0) as usize);
     let tty = {
         let id = id.clone();
         blocking(d, move |d| Ok(d.engine.container(&id)?.config.tty)).await?
@@ -151,6 +150,9 @@ pub async fn logs(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
             let mut data = Vec::new();
             if timestamps {
                 data.extend_from_slice(nano_time(&l.time).as_bytes());
+                data.push(b' ');
+            }
+            if details {
                 data.push(b' ');
             }
             data.extend_from_slice(l.log.as_bytes());

@@ -63,7 +63,12 @@ pub async fn list(d: &Arc<Daemon>, req: Req) -> ApiResult {
                     .map(|c| c.raw()["config"]["Labels"].clone())
                     .filter(|l| !l.is_null())
                     .unwrap_or_else(|| json!({}));
-                let tags: Vec<String> = img.familiar_tags();
+                // Only the names the reference filter kept (Docker's daemon does so).
+                let tags: Vec<String> = s
+                    .names
+                    .iter()
+                    .map(|(repo, tag)| format!("{repo}:{tag}"))
+                    .collect();
                 let digests: Vec<String> = img.repo_digests.iter().map(|r| r.to_string()).collect();
                 json!({
                     "Containers": -1,

@@ -386,6 +386,45 @@ impl Engine {
         self.refresh_hosts(c)
     }
 
+    /// Wires the networks a created container was connected to after it was created
+    /// (`network connect` before its first start: recorded, wired now).
+    pub(crate) fn attach_pending_networks(
+        &self,
+        c: &ContainerRecord,
+        pid: u32,
+    ) -> Result<(), Error> {
+        let netns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+        let eps = Self::endpoints(c);
+        let pending: Vec<(usize, String)> = eps
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, st))| {
+                st.ip_address.is_none() && c.extra_networks.contains_key(name)
+            })
+            .map(|(i, (name, _))| (i, name.clone()))
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let _g = self.network_lock()?;
+        let mut wired = Vec::new();
+        for (i, name) in pending {
+            wired.push((name.clone(), self.attach_endpoint(c, &netns, &name, i)?));
+        }
+        let mut c2 = c.clone();
+        self.update_record(&c.id, |r| {
+            for (name, st) in &wired {
+                r.extra_networks.insert(name.clone(), st.clone());
+            }
+            Ok(())
+        })?;
+        for (name, st) in wired {
+            c2.extra_networks.insert(name, st);
+        }
+        drop(_g);
+        self.refresh_hosts(&c2)
+    }
+
     /// With `--icc=false`: the rules letting `c` reach its links' exposed ports (replaced
     /// whenever either side gets a new address).
     fn link_rules(&self, c: &ContainerRecord) -> Result<(), Error> {

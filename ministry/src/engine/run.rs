@@ -449,7 +449,10 @@ impl Engine {
         let c = self.container(name)?;
         self.mark_stopped_by_user(&c.id, false);
         let rc = match self.runtime.get(&c.id) {
-            Ok(rc) if rc.state()?.status == libruntime::Status::Created => rc,
+            Ok(rc) if rc.state()?.status == libruntime::Status::Created => {
+                self.attach_pending_networks(&c, rc.state()?.pid as u32)?;
+                rc
+            }
             Ok(rc)
                 if matches!(
                     rc.state()?.status,

@@ -87,6 +87,11 @@ impl Ministry {
         }
     }
 
+    /// The test's network namespace (a descriptor held open by this value).
+    pub fn netns_fd(&self) -> i32 {
+        std::os::fd::AsRawFd::as_raw_fd(self.netns.as_ref().expect("a private namespace"))
+    }
+
     /// Makes `c` run in this test's network namespace.
     pub fn enter(&self, c: &mut Command) {
         if let Some(ns) = &self.netns {
@@ -426,6 +431,89 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ministry daemon` on a unix socket in a [`Ministry`]'s data root, network namespace
+/// and cgroup parent; the docker CLI (`cmd`) talks to it. Stopped (SIGTERM) on drop.
+pub struct MinistryDaemon {
+    pub sock: PathBuf,
+    child: std::process::Child,
+}
+
+impl MinistryDaemon {
+    pub fn start(m: &Ministry) -> Self {
+        require_tool("docker");
+        let sock = m.root.path().join("api.sock");
+        let log = std::fs::File::create(m.root.path().join("daemon.log")).unwrap();
+        let child = m
+            .cmd()
+            .arg("daemon")
+            .arg("-H")
+            .arg(format!("unix://{}", sock.display()))
+            .arg("-p")
+            .arg(m.root.path().join("daemon.pid"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = MinistryDaemon { sock, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::os::unix::net::UnixStream::connect(&d.sock).is_ok() {
+                return d;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "ministry daemon did not start: {}",
+            std::fs::read_to_string(m.root.path().join("daemon.log")).unwrap_or_default()
+        );
+    }
+
+    /// The docker CLI pointed at this daemon (its own config directory).
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new("docker");
+        c.env("DOCKER_HOST", format!("unix://{}", self.sock.display()));
+        c.env(
+            "DOCKER_CONFIG",
+            self.sock.parent().unwrap().join("docker-cli-config"),
+        );
+        c.env("DOCKER_BUILDKIT", "0");
+        c
+    }
+
+    /// Runs the docker CLI (killed after 60 s: a hung API call fails the test, never
+    /// hangs it).
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut c = Command::new("timeout");
+        c.args(["-k", "5", "60", "docker"]);
+        for (k, v) in self.cmd().get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        c.args(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        sh(self.cmd().args(args))
+    }
+}
+
+impl Drop for MinistryDaemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
