@@ -540,3 +540,197 @@ fn containers_outlive_the_daemon_and_restart_policies_apply_when_it_starts() {
     assert_eq!(status("keeps"), "exited");
     d.ok(&["rm", "-f", "keeps", "always", "unless", "stopped"]);
 }
+
+/// The docker CLI on a terminal (`script`), through the daemon.
+fn docker_in_terminal(
+    m: &Ministry,
+    d: &MinistryDaemon,
+    setup: &str,
+    args: &str,
+) -> std::process::Output {
+    let mut s = Command::new("script");
+    s.args(["-qec", &format!("{setup} docker {args}"), "/dev/null"]);
+    for (k, v) in d.cmd().get_envs() {
+        if let Some(v) = v {
+            s.env(k, v);
+        }
+    }
+    m.enter(&mut s);
+    s.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    s.spawn().unwrap().wait_with_output().unwrap()
+}
+
+#[test]
+fn terminals_attach_logs_events_and_cp_through_the_docker_cli() {
+    let (m, d) = daemon();
+    // run -it: the terminal's size from the client, typed input, the exit code.
+    let o = docker_in_terminal(
+        &m,
+        &d,
+        "stty rows 33 cols 101;",
+        "run -it --rm --network none busybox sh -c 'stty size; tty'",
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("33 101") && out.contains("/dev/pts/0"),
+        "{out:?}"
+    );
+    let mut s = Command::new("script");
+    s.args([
+        "-qec",
+        "docker run -it --rm --network none busybox sh",
+        "/dev/null",
+    ]);
+    for (k, v) in d.cmd().get_envs() {
+        if let Some(v) = v {
+            s.env(k, v);
+        }
+    }
+    m.enter(&mut s);
+    let mut child = s
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo ty''ped; exit 5\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("typed"));
+    // exec -it.
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "t1",
+        "--network",
+        "none",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let o = docker_in_terminal(
+        &m,
+        &d,
+        "stty rows 40 cols 120;",
+        "exec -it t1 sh -c 'stty size; tty'",
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("40 120") && out.contains("/dev/pts/"),
+        "{out:?}"
+    );
+    // attach with input (no terminal): the client's end of input is the program's.
+    d.ok(&[
+        "run",
+        "-d",
+        "-i",
+        "--name",
+        "a1",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "read x; echo got $x",
+    ]);
+    let mut c = d.cmd();
+    let mut child = c
+        .args(["attach", "a1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "got hello\n");
+    // logs -f ends with the container; events replay what happened.
+    let t0 = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 1;
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lf",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo $i; sleep 0.2; done",
+    ]);
+    assert_eq!(d.ok(&["logs", "-f", "lf"]), "1\n2\n3\n");
+    let until = (t0 + 60).to_string();
+    let ev = d.ok(&[
+        "events",
+        "--since",
+        &t0.to_string(),
+        "--until",
+        &until,
+        "--filter",
+        "container=lf",
+        "--format",
+        "{{.Action}}",
+    ]);
+    let actions: Vec<&str> = ev.lines().collect();
+    assert!(
+        actions.starts_with(&["create", "attach"]) || actions.starts_with(&["create", "start"]),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&"die"), "{actions:?}");
+    // cp both ways, and a directory's contents with SRC/.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/a"), "A").unwrap();
+    let src = format!("{}/src/.", dir.path().display());
+    d.ok(&["exec", "t1", "mkdir", "/dst"]);
+    d.ok(&["cp", &src, "t1:/dst"]);
+    assert_eq!(d.ok(&["exec", "t1", "cat", "/dst/a"]), "A");
+    let back = dir.path().join("back");
+    d.ok(&["cp", "t1:/dst/a", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "A");
+    d.ok(&["rm", "-f", "t1", "a1", "lf"]);
+}
+
+#[test]
+fn pull_and_push_through_the_docker_cli() {
+    let reg = Registry::start(None);
+    // The registry is on the machine's loopback: this daemon stays in its namespace.
+    let m = Ministry::host_network();
+    m.busybox("busybox");
+    let d = MinistryDaemon::start(&m);
+    let name = format!("{}/api/bb:1", reg.host);
+    d.ok(&["tag", "busybox", &name]);
+    let push = d.ok(&["push", &name]);
+    assert!(
+        push.contains("Pushed") && push.contains("digest: sha256:"),
+        "{push}"
+    );
+    d.ok(&["rmi", &name]);
+    let pull = d.ok(&["pull", &name]);
+    assert!(
+        pull.contains("Pull complete") || pull.contains("Already exists"),
+        "{pull}"
+    );
+    assert!(
+        pull.contains(&format!("Status: Downloaded newer image for {name}")),
+        "{pull}"
+    );
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", &name, "echo", "pulled"]),
+        "pulled\n"
+    );
+    // A missing image: Docker's error through the API.
+    let o = d.run(&["pull", &format!("{}/api/nope:1", reg.host)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&o.stderr).is_empty());
+}
