@@ -1,8 +1,9 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge|rss [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge|rss|api [--runs N]`
 
+mod api;
 mod bridge;
 mod cli_run;
 mod fixture;
@@ -31,8 +32,11 @@ fn main() -> anyhow::Result<()> {
         Some("registry") => registry::run(runs),
         Some("bridge") => bridge::run(runs),
         Some("rss") => rss::run(runs),
+        Some("api") => api::run(runs),
         _ => {
-            eprintln!("usage: ministry-bench unpack|runtime|run|registry|bridge|rss [--runs N]");
+            eprintln!(
+                "usage: ministry-bench unpack|runtime|run|registry|bridge|rss|api [--runs N]"
+            );
             std::process::exit(2)
         }
     }
