@@ -293,7 +293,7 @@ pub fn run(runs: usize) -> Result<()> {
             .unwrap_or(30),
     );
     let (ours_done, ours_err) = load(&msock, &ids[0], 50, dur);
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(8));
     let ours_after = rss_kib(md.child.id() as i32);
     let (theirs_done, theirs_err) = load(&dsock, &ids[1], 50, dur);
     let ratio = ours_done as f64 / theirs_done.max(1) as f64;

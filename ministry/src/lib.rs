@@ -40,8 +40,8 @@ pub use engine::{
     EventOptions, EventStream, EventType, ExecOptions, HostConfig, HostConfigView, ImageSummary,
     ImageUsage, Ipam, IpamConfig, LogConfigView, LogLine, LogOptions, LogStream, MountView,
     NetworkConfig, NetworkInspect, NetworkMember, NetworkMode, NetworkSettings, NetworkState,
-    PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, RunOptions, StateView,
-    Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
+    PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, Restarted, RunOptions,
+    StateView, Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
 };
 
 pub use libimage;

@@ -260,7 +260,7 @@ pub async fn stats(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
             let running = d
                 .engine
                 .container_state(&c)
-                .is_ok_and(|s| s.running && !s.paused || s.paused);
+                .is_ok_and(|s| s.running || s.paused);
             running
                 .then(|| d.engine.container_stats(&c.id).ok())
                 .flatten()

@@ -95,6 +95,39 @@ pub struct ContainerRecord {
     pub dns_options: Vec<String>,
 }
 
+/// A container [`Engine::restart_policy_sweep`] started again (its ID), or failed to.
+pub type Restarted = (String, Result<(), Error>);
+
+/// A file's identity and version: replaced (new inode) or rewritten (size, times) files
+/// differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileKey {
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl FileKey {
+    fn of(path: &std::path::Path) -> Option<FileKey> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileKey {
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
+        })
+    }
+}
+
+/// What [`Engine`] keeps parsed (see its `parsed` field).
+#[derive(Default)]
+pub(crate) struct ParsedCache {
+    records: std::collections::HashMap<PathBuf, (FileKey, ContainerRecord)>,
+    resources: std::collections::HashMap<String, (FileKey, serde_json::Value)>,
+}
+
 /// A container's status, as Docker names it (`State.Status`, `ps --filter status=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -184,26 +217,60 @@ impl Engine {
         self.config.root.join("containers").join(id)
     }
 
+    /// A container's record from its file, parsed again only when the file changed.
+    fn record_at(&self, path: &std::path::Path) -> Option<ContainerRecord> {
+        let key = FileKey::of(path)?;
+        if let Some((k, r)) = self.parsed.lock().expect("cache").records.get(path) {
+            if *k == key {
+                return Some(r.clone());
+            }
+        }
+        let data = std::fs::read(path).ok()?;
+        let r = serde_json::from_slice::<ContainerRecord>(&data).ok()?;
+        // Kept only if the file is still the one read.
+        if FileKey::of(path) == Some(key) {
+            self.parsed
+                .lock()
+                .expect("cache")
+                .records
+                .insert(path.to_path_buf(), (key, r.clone()));
+        }
+        Some(r)
+    }
+
     /// Every container record.
     pub fn containers(&self) -> Result<Vec<ContainerRecord>, Error> {
         let dir = self.config.root.join("containers");
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for e in std::fs::read_dir(&dir).map_err(|e| Error::io("read", &dir, e))? {
             let e = e.map_err(|e| Error::io("read", &dir, e))?;
-            if let Ok(data) = std::fs::read(e.path().join("config.v2.json")) {
-                if let Ok(r) = serde_json::from_slice::<ContainerRecord>(&data) {
-                    out.push(r);
-                }
+            let path = e.path().join("config.v2.json");
+            if let Some(r) = self.record_at(&path) {
+                out.push(r);
+                seen.insert(path);
             }
         }
+        // Forget removed containers.
+        self.parsed
+            .lock()
+            .expect("cache")
+            .records
+            .retain(|p, _| seen.contains(p));
         out.sort_by(|a, b| b.created.cmp(&a.created));
         Ok(out)
     }
 
     /// Finds a container by name, full ID or unique ID prefix.
     pub fn container(&self, name: &str) -> Result<ContainerRecord, Error> {
-        let all = self.containers()?;
         let name = name.strip_prefix('/').unwrap_or(name);
+        // A full ID: its record alone.
+        if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if let Some(r) = self.record_at(&self.container_dir(name).join("config.v2.json")) {
+                return Ok(r);
+            }
+        }
+        let all = self.containers()?;
         if let Some(c) = all.iter().find(|c| c.id == name || c.name == name) {
             return Ok(c.clone());
         }
@@ -430,7 +497,7 @@ impl Engine {
     /// running, as Docker's daemon does when it starts (after a reboot, or after their
     /// monitors were killed): `always` ones, `unless-stopped` ones the user did not stop,
     /// and `on-failure` ones that failed. Returns the IDs started, and the failures.
-    pub fn restart_policy_sweep(&self) -> Result<Vec<(String, Result<(), Error>)>, Error> {
+    pub fn restart_policy_sweep(&self) -> Result<Vec<Restarted>, Error> {
         let mut out = Vec::new();
         for c in self.containers()? {
             let st = self.container_state(&c)?;
@@ -738,11 +805,26 @@ impl Engine {
 impl Engine {
     /// A container's `linux.resources` (from its saved spec).
     pub fn container_resources(&self, c: &ContainerRecord) -> serde_json::Value {
-        std::fs::read(self.container_dir(&c.id).join("spec.json"))
+        let path = self.container_dir(&c.id).join("spec.json");
+        let Some(key) = FileKey::of(&path) else {
+            return serde_json::Value::Null;
+        };
+        if let Some((k, v)) = self.parsed.lock().expect("cache").resources.get(&c.id) {
+            if *k == key {
+                return v.clone();
+            }
+        }
+        let v = std::fs::read(&path)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
             .map(|v| v["linux"]["resources"].clone())
-            .unwrap_or(serde_json::Value::Null)
+            .unwrap_or(serde_json::Value::Null);
+        let mut cache = self.parsed.lock().expect("cache");
+        if cache.resources.len() > 4096 {
+            cache.resources.clear();
+        }
+        cache.resources.insert(c.id.clone(), (key, v.clone()));
+        v
     }
 
     /// The signal `stop` sends first (`--stop-signal`, the image's `StopSignal`), if set.

@@ -24,7 +24,7 @@ mod volumes;
 mod watch;
 
 pub use container_network::{parse_record_link, NetworkConfig, NetworkState};
-pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus};
+pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus, Restarted};
 pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
 pub use events::{Event, EventFilter, EventOptions, EventStream, EventType};
@@ -125,6 +125,10 @@ pub struct Engine {
     /// Whether this process made that decision (and so marks the bridge it creates).
     bridge_claim: std::sync::OnceLock<bool>,
     bridge_marked: std::sync::OnceLock<()>,
+    /// Parsed container records and saved specs' resources, by file identity: a file
+    /// replaced (records are written by rename) or changed is read again, so the cache
+    /// is safe with other processes writing the same data root.
+    parsed: std::sync::Mutex<containers::ParsedCache>,
 }
 
 impl Engine {
@@ -145,6 +149,7 @@ impl Engine {
             bridge_name: Default::default(),
             bridge_claim: Default::default(),
             bridge_marked: Default::default(),
+            parsed: Default::default(),
         })
     }
 
