@@ -45,7 +45,7 @@ fn daemon_config(cli: &Cli) -> anyhow::Result<DaemonConfig> {
         graph: None,
         init_path: None,
         // `-H` names the daemon's sockets only when it is the daemon.
-        hosts: d.and_then(|_| some_vec(&cli.host)),
+        hosts: d.and_then(|d| some_vec(&[cli.host.clone(), d.host.clone()].concat())),
         group: d.and_then(|d| d.group.clone()),
         pidfile: d.and_then(|d| d.pidfile.clone()),
         tls: d.and_then(|d| d.tls),

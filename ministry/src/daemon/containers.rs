@@ -403,37 +403,7 @@ struct UpdateBody {
     nano_cpus: Option<i64>,
     cpuset_cpus: Option<String>,
     pids_limit: Option<i64>,
-    restart_policy: Option<RestartBody>,
-}
-
-/// Docker's `RestartPolicy`.
-#[derive(serde::Deserialize, Default, Clone)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct RestartBody {
-    /// `no`, `always`, `unless-stopped`, `on-failure`.
-    pub name: String,
-    /// For `on-failure`.
-    pub maximum_retry_count: i64,
-}
-
-impl RestartBody {
-    /// As the engine takes it.
-    pub fn policy(&self) -> Result<libruntime::RestartPolicy, ApiError> {
-        // Docker's daemon texts.
-        let text = match (self.name.as_str(), self.maximum_retry_count) {
-            ("", _) => "no".to_string(),
-            ("on-failure", n) if n > 0 => format!("on-failure:{n}"),
-            (_, n) if n < 0 => return Err(ApiError::bad("maximum retry count cannot be negative")),
-            (name @ ("always" | "unless-stopped" | "no"), n) if n != 0 => {
-                return Err(ApiError::bad(format!(
-                    "maximum retry count cannot be used with restart policy '{name}'"
-                )))
-            }
-            (name, _) => name.to_string(),
-        };
-        text.parse()
-            .map_err(|e: libruntime::Error| ApiError::bad(ministry::error_text(&e)))
-    }
+    restart_policy: Option<super::create_body::RestartBody>,
 }
 
 /// `POST /containers/{id}/update`.
@@ -453,7 +423,8 @@ async fn update(d: &Arc<Daemon>, id: String, req: Req) -> ApiResult {
             d.engine.update_container(&id, &h)?;
         }
         if let Some(r) = b.restart_policy.filter(|r| !r.name.is_empty()) {
-            d.engine.set_restart_policy(&id, r.policy()?)?;
+            d.engine
+                .set_restart_policy(&id, r.policy().map_err(ApiError::bad)?)?;
         }
         Ok(())
     })

@@ -127,11 +127,7 @@ pub struct Query(pub Vec<(String, String)>);
 impl Query {
     /// Parses a request's query string.
     pub fn of(req: &Req) -> Self {
-        Query(
-            form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+        Query(super::request::query_pairs(req.uri().query().unwrap_or("")))
     }
 
     /// The first value of `k`.
@@ -181,33 +177,7 @@ impl Query {
     /// Docker's `filters` parameter (`{"key":{"value":true}}`, or the old
     /// `{"key":["value"]}`) as `key=value` items.
     pub fn filters(&self) -> Result<Vec<String>, ApiError> {
-        let Some(raw) = self.get("filters").filter(|s| !s.is_empty()) else {
-            return Ok(Vec::new());
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(raw).map_err(|e| ApiError::bad(format!("invalid filter: {e}")))?;
-        let mut out = Vec::new();
-        let Some(m) = v.as_object() else {
-            return Err(ApiError::bad("invalid filter: not an object"));
-        };
-        for (k, vals) in m {
-            match vals {
-                serde_json::Value::Object(o) => {
-                    for (val, on) in o {
-                        if on.as_bool().unwrap_or(true) {
-                            out.push(format!("{k}={val}"));
-                        }
-                    }
-                }
-                serde_json::Value::Array(a) => {
-                    for val in a {
-                        out.push(format!("{k}={}", val.as_str().unwrap_or_default()));
-                    }
-                }
-                _ => return Err(ApiError::bad("invalid filter")),
-            }
-        }
-        Ok(out)
+        super::request::parse_filters(self.get("filters").unwrap_or("")).map_err(ApiError::bad)
     }
 }
 
@@ -243,23 +213,8 @@ where
         .map_err(|e| ApiError::new(500, format!("internal error: {e}")))?
 }
 
-/// A version prefix (`/v1.44/...`) split off the path.
-fn split_version(path: &str) -> (Option<&str>, &str) {
-    if let Some(rest) = path.strip_prefix("/v") {
-        let end = rest.find('/').unwrap_or(rest.len());
-        let v = &rest[..end];
-        if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return (Some(v), &rest[end..]);
-        }
-    }
-    (None, path)
-}
-
-/// Compares two dotted versions.
-pub fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |s: &str| -> Vec<u64> { s.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
-    parts(a).cmp(&parts(b))
-}
+use super::request::split_version;
+pub use super::request::version_cmp;
 
 /// Serves one request: checks the version, routes, and adds Docker's headers.
 pub async fn handle(d: Arc<Daemon>, req: Req) -> Result<Resp, Infallible> {
@@ -302,35 +257,4 @@ pub async fn handle(d: Arc<Daemon>, req: Req) -> Result<Resp, Infallible> {
     );
     set(h, "builder-version", "1".into());
     Ok(resp)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn versions_split_off_and_compare() {
-        assert_eq!(
-            split_version("/v1.44/containers/json"),
-            (Some("1.44"), "/containers/json")
-        );
-        assert_eq!(split_version("/_ping"), (None, "/_ping"));
-        assert_eq!(split_version("/volumes"), (None, "/volumes"));
-        assert!(version_cmp("1.50", "1.44").is_gt());
-        assert!(version_cmp("1.9", "1.24").is_lt());
-        assert!(version_cmp("1.24", "1.24").is_eq());
-    }
-
-    #[test]
-    fn filters_read_both_forms() {
-        let q = Query(vec![(
-            "filters".into(),
-            r#"{"status":{"exited":true},"label":["a=b"]}"#.into(),
-        )]);
-        let mut f = q.filters().unwrap();
-        f.sort();
-        assert_eq!(f, vec!["label=a=b", "status=exited"]);
-        let bad = Query(vec![("filters".into(), "{".into())]);
-        assert_eq!(bad.filters().unwrap_err().status, 400);
-    }
 }

@@ -10,12 +10,14 @@
 mod attach;
 mod containers;
 mod create;
+mod create_body;
 mod exec;
 mod files;
 pub mod http;
 mod images;
 mod listen;
 mod objects;
+mod request;
 mod routes;
 mod stream;
 mod system;

@@ -7,35 +7,10 @@ use hyper::Method;
 use super::http::{ApiError, ApiResult, Req};
 use super::{containers, create, exec, images, objects, system, Daemon};
 
-/// Decodes `%XX` escapes of a path segment.
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| (c as char).to_digit(16);
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Routes one request.
 pub async fn route(d: &Arc<Daemon>, req: Req, path: String, version: String) -> ApiResult {
     let m = req.method().clone();
-    let segs: Vec<String> = path
-        .trim_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(decode)
-        .collect();
+    let segs = super::request::segments(&path);
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     match (&m, s.as_slice()) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => system::ping(&m),
@@ -76,16 +51,5 @@ pub async fn route(d: &Arc<Daemon>, req: Req, path: String, version: String) -> 
             "ministry: building images is not supported yet",
         )),
         _ => Err(ApiError::not_found("page not found")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn segments_decode() {
-        assert_eq!(super::decode("a%3Ab"), "a:b");
-        assert_eq!(super::decode("plain"), "plain");
-        assert_eq!(super::decode("bad%zz"), "bad%zz");
-        assert_eq!(super::decode("end%4"), "end%4");
     }
 }

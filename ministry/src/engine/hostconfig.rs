@@ -213,6 +213,24 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
+/// Parses Docker's size strings (`10m`, `1g`, `512k`, `100`, with an optional `b`).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim().to_ascii_lowercase();
+    let t = s.trim_end_matches('b');
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let v = num
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| format!("invalid size: '{s}'"))?;
+    Ok((v * mult as f64) as u64)
+}
+
 /// Parses `--ulimit name=soft[:hard]`; the refusal in Docker's words.
 pub fn parse_ulimit(u: &str) -> Result<Ulimit, String> {
     let (name, vals) = u

@@ -29,7 +29,7 @@ pub use daemon::DaemonConfig;
 pub use error::{error_text, Error, ErrorKind};
 pub use events::{Event, EventFilter, EventOptions, EventStream, EventType};
 pub use hostconfig::{
-    check_device, check_sysctl, os_error_text, parse_device, parse_ulimit, rlimit_type,
+    check_device, check_sysctl, os_error_text, parse_device, parse_size, parse_ulimit, rlimit_type,
     DeviceMapping, HostConfig, Ulimit,
 };
 pub use images::ImageSummary;

@@ -85,9 +85,10 @@ pub struct Cli {
     /// Enable addition of nftables rules
     #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     pub iptables: Option<bool>,
-    /// Daemon socket(s): where `daemon` listens (repeatable); for other commands, the
-    /// daemon to talk to (`unix://PATH`, `tcp://HOST:PORT`, `fd://`)
-    #[arg(short = 'H', long = "host", global = true)]
+    /// Daemon socket(s) to connect to, or for `daemon` to listen on (`unix://PATH`,
+    /// `tcp://HOST:PORT`, `fd://`); before the command, as Docker's (`history -H` is
+    /// another flag)
+    #[arg(short = 'H', long = "host")]
     pub host: Vec<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -96,6 +97,9 @@ pub struct Cli {
 /// `ministry daemon`: Docker's Engine API on sockets (dockerd's flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DaemonArgs {
+    /// Daemon socket(s) to listen on (repeatable)
+    #[arg(short = 'H', long = "host")]
+    pub host: Vec<String>,
     /// Group for the unix socket (default "docker" when that group exists)
     #[arg(short = 'G', long = "group")]
     pub group: Option<String>,

@@ -9,17 +9,7 @@ use crate::cli::args::RunArgs;
 
 /// Parses Docker's size strings (`10m`, `1g`, `512k`, `100`).
 pub(crate) fn parse_size(s: &str) -> Result<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.trim_end_matches('b').chars().last() {
-        Some('k') => (&s[..s.trim_end_matches('b').len() - 1], 1u64 << 10),
-        Some('m') => (&s[..s.trim_end_matches('b').len() - 1], 1 << 20),
-        Some('g') => (&s[..s.trim_end_matches('b').len() - 1], 1 << 30),
-        _ => (s.trim_end_matches('b'), 1),
-    };
-    Ok((num
-        .parse::<f64>()
-        .map_err(|_| anyhow::anyhow!("invalid size: '{s}'"))?
-        * mult as f64) as u64)
+    ministry::parse_size(s).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Docker's CLI refusal of a flag's value (exit code 125).
