@@ -177,10 +177,16 @@ pub fn watch_exit(d: &Arc<Daemon>, id: String) {
     let d = d.clone();
     tokio::task::spawn_blocking(move || {
         let auto = d.engine.container(&id).map(|c| c.auto_remove);
+        if let Ok(code) = d.engine.wait_next_exit(&id) {
+            let mut exits = d.exits.lock().expect("exits");
+            if exits.len() > 10_000 {
+                exits.clear();
+            }
+            exits.insert(id.clone(), code);
+        }
         if auto.unwrap_or(false) {
-            let _ = d.engine.wait_container(&id);
-        } else {
-            let _ = d.engine.wait_next_exit(&id);
+            // Removed by someone else meanwhile (`rm -f`) is fine.
+            let _ = d.engine.remove_container_with(&id, true, true);
         }
         if let Ok(c) = d.engine.container(&id) {
             if !d.engine.container_state(&c).is_ok_and(|s| s.running) {
@@ -327,20 +333,29 @@ async fn wait(d: &Arc<Daemon>, id: String, q: Query) -> ApiResult {
             let c = e.container(&cid)?;
             let st = e.container_state(&c)?;
             let running = st.running || st.restarting;
+            // The exit the daemon saw, for a container removed meanwhile (`--rm`).
+            let seen = |err: ministry::Error| -> Result<i32, ministry::Error> {
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                loop {
+                    if let Some(c) = d2.exits.lock().expect("exits").get(&cid) {
+                        return Ok(*c);
+                    }
+                    if std::time::Instant::now() > deadline {
+                        return Err(err);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+            };
+            let mut code = st.exit_code.unwrap_or(0);
             if condition == "next-exit" || running || st.status == ContainerStatus::Created {
-                let code = e.wait_next_exit(&cid)?;
+                code = e.wait_next_exit(&cid).or_else(seen)?;
                 if condition != "removed" {
                     return Ok(code);
                 }
             } else if condition != "removed" {
-                return Ok(st.exit_code.unwrap_or(0));
+                return Ok(code);
             }
             // `removed`: until the record is gone (the `--rm` watcher or a client's rm).
-            let code = e
-                .container(&cid)
-                .and_then(|c| e.container_state(&c))
-                .map(|s| s.exit_code.unwrap_or(0))
-                .unwrap_or(0);
             while e.container(&cid).is_ok() {
                 if w.closed() {
                     break;

@@ -44,6 +44,9 @@ pub struct Daemon {
     /// The writing ends of the stdin pipes of `OpenStdin` containers without a terminal
     /// (by container ID): what attach clients send goes there.
     pub stdins: Mutex<HashMap<String, Arc<OwnedFd>>>,
+    /// The exit codes of containers the daemon saw end (kept for `wait` clients of an
+    /// `--rm` container removed meanwhile).
+    pub exits: Mutex<HashMap<String, i32>>,
     /// Attach requests waiting for a stopped container's next start, by container ID:
     /// the start connects them to the new monitor before the program runs.
     pub attach_waiters:
@@ -140,6 +143,7 @@ pub fn serve(engine: Engine, cfg: &DaemonConfig, debug: bool) -> Result<()> {
         execs: Mutex::new(HashMap::new()),
         stdins: Mutex::new(HashMap::new()),
         attach_waiters: Mutex::new(HashMap::new()),
+        exits: Mutex::new(HashMap::new()),
     });
     // Containers whose restart policy says so start again (their monitors are gone).
     match d.engine.restart_policy_sweep() {
