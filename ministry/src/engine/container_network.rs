@@ -849,6 +849,16 @@ impl Engine {
 
     /// Rewrites `c`'s own `/etc/hosts`, then those of the running containers that link to
     /// it or share a user-defined network with it.
+    /// [`Engine::refresh_hosts`] for a container about to start, if it is on a
+    /// user-defined network (the only ones whose hosts files list peers).
+    pub(crate) fn refresh_user_network_hosts(&self, id: &str) -> Result<(), Error> {
+        let c = self.record_by_id(id)?;
+        if Self::endpoints(&c).iter().any(|(n, _)| !is_default(n)) {
+            self.refresh_hosts(&c)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn refresh_hosts(&self, c: &ContainerRecord) -> Result<(), Error> {
         self.write_hosts(c, None)?;
         self.refresh_peers(c)
@@ -857,7 +867,7 @@ impl Engine {
     fn refresh_peers(&self, c: &ContainerRecord) -> Result<(), Error> {
         let mine: Vec<String> = Self::endpoints(c).into_iter().map(|(n, _)| n).collect();
         for p in self.containers()? {
-            if p.id == c.id || !self.is_running_id(&p.id) {
+            if p.id == c.id || !self.is_live_id(&p.id) {
                 continue;
             }
             let links_to_c = p.links.iter().any(|l| link_target(l) == c.name);
@@ -917,7 +927,7 @@ impl Engine {
             .collect();
         if !user_nets.is_empty() {
             for p in &all {
-                if p.id == c.id || (Some(p.id.as_str()) != starting && !self.is_running_id(&p.id)) {
+                if p.id == c.id || (Some(p.id.as_str()) != starting && !self.is_live_id(&p.id)) {
                     continue;
                 }
                 for (n, st) in Self::endpoints(p) {

@@ -119,6 +119,18 @@ impl FileKey {
             ctime_ns: m.ctime() as i128 * 1_000_000_000 + m.ctime_nsec() as i128,
         })
     }
+
+    /// Whether the file was last changed long enough ago that a later change cannot
+    /// carry the same key: file times advance in clock ticks (milliseconds), and a
+    /// replaced file's inode number can be reused at once, so a file changed within the
+    /// last 100 ms is read again rather than trusted.
+    fn settled(&self) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or(0);
+        now - self.mtime_ns.max(self.ctime_ns) > 100_000_000
+    }
 }
 
 /// What [`Engine`] keeps parsed (see its `parsed` field).
@@ -220,15 +232,18 @@ impl Engine {
     /// A container's record from its file, parsed again only when the file changed.
     fn record_at(&self, path: &std::path::Path) -> Option<ContainerRecord> {
         let key = FileKey::of(path)?;
-        if let Some((k, r)) = self.parsed.lock().expect("cache").records.get(path) {
-            if *k == key {
-                return Some(r.clone());
+        let settled = key.settled();
+        if settled {
+            if let Some((k, r)) = self.parsed.lock().expect("cache").records.get(path) {
+                if *k == key {
+                    return Some(r.clone());
+                }
             }
         }
         let data = std::fs::read(path).ok()?;
         let r = serde_json::from_slice::<ContainerRecord>(&data).ok()?;
         // Kept only if the file is still the one read.
-        if FileKey::of(path) == Some(key) {
+        if settled && FileKey::of(path) == Some(key) {
             self.parsed
                 .lock()
                 .expect("cache")
@@ -810,7 +825,7 @@ impl Engine {
             return serde_json::Value::Null;
         };
         if let Some((k, v)) = self.parsed.lock().expect("cache").resources.get(&c.id) {
-            if *k == key {
+            if *k == key && key.settled() {
                 return v.clone();
             }
         }

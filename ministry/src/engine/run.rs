@@ -451,6 +451,10 @@ impl Engine {
         let rc = match self.runtime.get(&c.id) {
             Ok(rc) if rc.state()?.status == libruntime::Status::Created => {
                 self.attach_pending_networks(&c, rc.state()?.pid as u32)?;
+                // Peers created meanwhile and started since see it, and it sees them
+                // (hosts files list running peers: a create-all-then-start-all client
+                // such as docker-compose otherwise leaves names out).
+                self.refresh_user_network_hosts(&c.id)?;
                 rc
             }
             Ok(rc)
@@ -899,6 +903,20 @@ impl Engine {
             .get_or_insert_with(Default::default)
             .extend(env);
         Ok(())
+    }
+
+    /// Whether a container's program runs, or is about to (created, restarting): the
+    /// peers a hosts file lists (containers created together and started in parallel,
+    /// as docker-compose does, see each other whatever the order).
+    pub(crate) fn is_live_id(&self, id: &str) -> bool {
+        self.runtime.get(id).and_then(|r| r.state()).is_ok_and(|s| {
+            matches!(
+                s.status,
+                libruntime::Status::Running
+                    | libruntime::Status::Created
+                    | libruntime::Status::Restarting
+            )
+        })
     }
 
     pub(crate) fn is_running_id(&self, id: &str) -> bool {
