@@ -82,11 +82,6 @@ services:
     command: ["sh", "-c", "echo hello from compose > /data/index.html; sleep 1000"]
     volumes: ["data:/data"]
     networks: [appnet]
-    # Names resolve through the hosts file until the embedded DNS server exists (issue
-    # 16): glibc without nsswitch.conf asks DNS first and gives up when the query times
-    # out (an upstream unreachable from the test's namespace); a refused one falls
-    # through to the hosts file at once.
-    dns: ["127.0.0.1"]
 networks:
   appnet: {}
 volumes:

@@ -128,6 +128,19 @@ impl ContainerFilter {
                 .ok_or_else(|| Error::NoSuchContainer(name.to_string()))
         };
         for (k, vals) in &self.0 {
+            // Labels are the exception to "one key ORs": each must match (Docker's
+            // MatchKVList), as docker-compose relies on (project, service, number).
+            if k == "label" {
+                let labels = c.config.labels.clone().unwrap_or_default();
+                let all_match = vals.iter().all(|v| match v.split_once('=') {
+                    Some((lk, lv)) => labels.get(lk).is_some_and(|x| x == lv),
+                    None => labels.contains_key(v.as_str()),
+                });
+                if !all_match {
+                    return Ok(false);
+                }
+                continue;
+            }
             let mut any = false;
             for v in vals {
                 any |= match k.as_str() {
