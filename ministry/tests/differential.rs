@@ -414,6 +414,18 @@ fn scenarios(t: &mut Diff) {
         "{{.Names}} {{.Image}} {{.Command}} {{.Status}}",
     ]);
     t.same(&["ps", "-aq", "-f", "label=k=v", "--no-trunc"]);
+    // Label filters all match (docker-compose finds a service's container so).
+    t.same(&run(&[
+        "--name", "rec3", "-l", "k=v", "-l", "svc=b", "busybox", "true",
+    ]));
+    for f in [
+        ["label=k=v", "label=svc=b"],
+        ["label=k=v", "label=svc=zz"],
+        ["label=svc", "label=k"],
+    ] {
+        t.same(&["ps", "-a", "--format", "{{.Names}}", "-f", f[0], "-f", f[1]]);
+    }
+    t.same(&["rm", "rec3"]);
     t.same(&["wait", "rec1"]);
     t.same_error(&run(&["--name", "rec1", "busybox", "true"]));
     t.same(&["rename", "rec1", "rec2"]);
