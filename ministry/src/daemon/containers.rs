@@ -74,17 +74,7 @@ fn summary(e: &Engine, s: &ministry::ContainerSummary, size: bool) -> Value {
         .ok()
         .and_then(|i| serde_json::to_value(i).ok())
         .unwrap_or(Value::Null);
-    // Docker's: arguments holding a space in single quotes.
-    let command = std::iter::once(c.path.clone())
-        .chain(c.args.iter().map(|a| {
-            if a.contains(' ') {
-                format!("'{a}'")
-            } else {
-                a.clone()
-            }
-        }))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let command = crate::cli::containers::ps::command_line(c);
     let created = libimage::time::parse_rfc3339(&c.created)
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())

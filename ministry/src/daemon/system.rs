@@ -198,7 +198,7 @@ pub async fn df(d: &Arc<Daemon>) -> ApiResult {
                     "Names": [format!("/{}", c.record.name)],
                     "Image": c.record.image,
                     "ImageID": c.record.image_id,
-                    "Command": format!("{} {}", c.record.path, c.record.args.join(" ")).trim_end().to_string(),
+                    "Command": crate::cli::containers::ps::command_line(&c.record),
                     "Created": time(&c.record.created),
                     "State": c.state.status.as_str(),
                     "Status": crate::cli::containers::ps::status_text(&c.state),

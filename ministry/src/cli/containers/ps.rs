@@ -128,10 +128,10 @@ pub fn ps(engine: &Engine, a: &PsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Docker's COMMAND column: quoted, arguments holding a space in single quotes, cut to 20
-/// characters unless `no_trunc`.
-pub(crate) fn command_text(c: &ContainerRecord, no_trunc: bool) -> String {
-    let cmd = std::iter::once(c.path.clone())
+/// A container's command as Docker's daemon lists it (`Command`): the program and its
+/// arguments, those holding a space in single quotes.
+pub(crate) fn command_line(c: &ContainerRecord) -> String {
+    std::iter::once(c.path.clone())
         .chain(c.args.iter().map(|a| {
             if a.contains(' ') {
                 format!("'{a}'")
@@ -140,7 +140,13 @@ pub(crate) fn command_text(c: &ContainerRecord, no_trunc: bool) -> String {
             }
         }))
         .collect::<Vec<_>>()
-        .join(" ");
+        .join(" ")
+}
+
+/// Docker's COMMAND column: quoted, arguments holding a space in single quotes, cut to 20
+/// characters unless `no_trunc`.
+pub(crate) fn command_text(c: &ContainerRecord, no_trunc: bool) -> String {
+    let cmd = command_line(c);
     if no_trunc {
         format!("\"{cmd}\"")
     } else {
