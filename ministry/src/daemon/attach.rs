@@ -199,9 +199,9 @@ pub async fn attach(d: &Arc<Daemon>, id: String, mut req: Req) -> ApiResult {
     let (resp, upgraded) = upgrade_response(&req, tty);
     if !upgraded {
         // No upgrade asked: the output as the response body, no input.
-        let (tx, body) = super::stream::async_channel();
+        let (mut w, body) = super::stream::writer_body();
         tokio::spawn(async move {
-            if !backlog.is_empty() && tx.send(bytes::Bytes::from(backlog)).await.is_err() {
+            if w.write_all(&backlog).await.is_err() {
                 return;
             }
             let Some(rx) = monitor else { return };
@@ -210,23 +210,7 @@ pub async fn attach(d: &Arc<Daemon>, id: String, mut req: Req) -> ApiResult {
             let Ok(s) = tokio::net::UnixStream::from_std(s) else {
                 return;
             };
-            let (mut a, mut b) = tokio::io::duplex(64 * 1024);
-            let fwd = tokio::spawn(async move {
-                let mut buf = vec![0u8; 32 * 1024];
-                while let Ok(n) = b.read(&mut buf).await {
-                    if n == 0
-                        || tx
-                            .send(bytes::Bytes::copy_from_slice(&buf[..n]))
-                            .await
-                            .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
-            pump_monitor(s, &mut a, tty, stdout, stderr).await;
-            drop(a);
-            let _ = fwd.await;
+            pump_monitor(s, &mut w, tty, stdout, stderr).await;
         });
         let mut r = Response::new(body);
         *r.headers_mut() = resp.headers().clone();

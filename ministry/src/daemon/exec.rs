@@ -283,22 +283,8 @@ pub async fn start(d: &Arc<Daemon>, id: &str, mut req: Req) -> ApiResult {
     let want = (attach.1, attach.2);
     let resp = upgrade_response_for(upgraded, tty);
     if !upgraded {
-        let (tx, body) = super::stream::async_channel();
+        let (mut a, body) = super::stream::writer_body();
         tokio::spawn(async move {
-            let (mut a, mut b) = tokio::io::duplex(64 * 1024);
-            let fwd = tokio::spawn(async move {
-                let mut buf = vec![0u8; 32 * 1024];
-                while let Ok(n) = b.read(&mut buf).await {
-                    if n == 0
-                        || tx
-                            .send(bytes::Bytes::copy_from_slice(&buf[..n]))
-                            .await
-                            .is_err()
-                    {
-                        break;
-                    }
-                }
-            });
             drop(input);
             pump_outputs(outputs, &mut a, tty, want).await;
             if let Ok(msg) = fail_rx.await {
@@ -310,7 +296,6 @@ pub async fn start(d: &Arc<Daemon>, id: &str, mut req: Req) -> ApiResult {
                 let _ = a.write_all(&out).await;
             }
             drop(a);
-            let _ = fwd.await;
             let _ = done_rx.await;
         });
         let mut r = hyper::Response::new(body);

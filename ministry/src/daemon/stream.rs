@@ -68,6 +68,23 @@ pub fn async_channel() -> (mpsc::Sender<Bytes>, Body) {
     (tx, StreamBody::new(stream).boxed())
 }
 
+/// A streamed body fed by async writes (a client that did not upgrade gets an attach's
+/// or an exec's output so); the body ends when the writer is dropped.
+pub fn writer_body() -> (tokio::io::DuplexStream, Body) {
+    use tokio::io::AsyncReadExt;
+    let (tx, body) = async_channel();
+    let (w, mut r) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 32 * 1024];
+        while let Ok(n) = r.read(&mut buf).await {
+            if n == 0 || tx.send(Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                break;
+            }
+        }
+    });
+    (w, body)
+}
+
 /// A request body as a blocking reader: a task moves the frames over a bounded channel.
 pub struct BodyReader {
     rx: std::sync::mpsc::Receiver<Result<Bytes, String>>,
