@@ -3,6 +3,7 @@
 
 pub mod content;
 pub mod digest;
+pub mod dockerfile;
 mod error;
 pub mod fsutil;
 pub mod image;

@@ -33,15 +33,16 @@ mod engine;
 
 pub use engine::{
     check_device, check_sysctl, error_text, os_error_text, parse_device, parse_record_link,
-    parse_signal, parse_size, parse_ulimit, rlimit_type, ConfigFrom, ContainerFilter,
-    ContainerInspect, ContainerListOptions, ContainerRecord, ContainerState, ContainerStatus,
-    ContainerSummary, ContainerTerminal, ContainerTop, ContainerUsage, DaemonConfig, DeviceMapping,
-    DeviceView, DiskUsage, EndpointSettings, Engine, EngineConfig, Error, ErrorKind, Event,
-    EventFilter, EventOptions, EventStream, EventType, ExecOptions, HostConfig, HostConfigView,
-    ImageSummary, ImageUsage, Ipam, IpamConfig, LogConfigView, LogLine, LogOptions, LogStream,
-    MountView, NetworkConfig, NetworkInspect, NetworkMember, NetworkMode, NetworkSettings,
-    NetworkState, PluginsInfo, PortBindingView, RegistryConfigInfo, RestartPolicyView, Restarted,
-    RunOptions, StateView, Stats, SystemInfo, Ulimit, UlimitView, VolumeUsage,
+    parse_signal, parse_size, parse_ulimit, rlimit_type, BuildContext, BuildEvent, BuildOptions,
+    ConfigFrom, ContainerFilter, ContainerInspect, ContainerListOptions, ContainerRecord,
+    ContainerState, ContainerStatus, ContainerSummary, ContainerTerminal, ContainerTop,
+    ContainerUsage, DaemonConfig, DeviceMapping, DeviceView, DiskUsage, EndpointSettings, Engine,
+    EngineConfig, Error, ErrorKind, Event, EventFilter, EventOptions, EventStream, EventType,
+    ExecOptions, HostConfig, HostConfigView, ImageSummary, ImageUsage, Ipam, IpamConfig,
+    LogConfigView, LogLine, LogOptions, LogStream, MountView, NetworkConfig, NetworkInspect,
+    NetworkMember, NetworkMode, NetworkSettings, NetworkState, PluginsInfo, PortBindingView,
+    RegistryConfigInfo, RestartPolicyView, Restarted, RunOptions, StateView, Stats, SystemInfo,
+    Ulimit, UlimitView, VolumeUsage,
 };
 
 pub use libimage;

@@ -153,6 +153,12 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
             h::images(&engine, a).map(|_| true)?
         }
+        Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+            match cli::build::build(&engine, a)? {
+                0 => true,
+                code => std::process::exit(code),
+            }
+        }
         Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
             h::import(&engine, a).map(|_| true)?
         }

@@ -49,6 +49,10 @@ pub struct ImageRecord {
     pub layers: Vec<LayerRecord>,
     /// When a tag was last set (RFC 3339).
     pub last_tag_time: Option<String>,
+    /// The image this one was built on, step by step (Docker's `Parent`: set by `build`
+    /// for each step's image; `images` hides untagged parents unless `-a`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<Digest>,
 }
 
 impl ImageRecord {
@@ -201,6 +205,7 @@ mod tests {
             repo_digests: vec![],
             layers: vec![],
             last_tag_time: None,
+            parent: None,
         }
     }
 

@@ -109,6 +109,7 @@ impl ImageService {
             repo_digests: Vec::new(),
             layers,
             last_tag_time: None,
+            parent: None,
         };
         self.records.update(|images| {
             for other in images.values_mut() {

@@ -136,10 +136,17 @@ impl ImageService {
                     )));
                 }
             }
+            let has_children = images.values().any(|i| i.parent.as_ref() == Some(&img.id));
+            let rec = images.get_mut(&img.id.to_string()).expect("present");
+            if has_children && rec.repo_tags.is_empty() && rec.repo_digests.is_empty() {
+                return Err(Error::Conflict(format!(
+                    "conflict: unable to delete {short} (cannot be forced) - image has dependent child images"
+                )));
+            }
             for t in rec.repo_tags.iter().chain(&rec.repo_digests) {
                 events.push(RemoveEvent::Untagged(familiar(t)));
             }
-            if !using.is_empty() {
+            if !using.is_empty() || has_children {
                 // Forced while a stopped container uses it: untag only, as Docker does.
                 rec.repo_tags.clear();
                 rec.repo_digests.clear();
@@ -152,6 +159,21 @@ impl ImageService {
         })?;
         if let Some((removed, remaining)) = deleted {
             self.free(&removed, &remaining)?;
+            // The build steps under it go too while nothing else needs them (Docker's
+            // untagged parents with no other child and no container).
+            if let Some(p) = &removed.parent {
+                let orphan = remaining.iter().find(|i| &i.id == p).is_some_and(|parent| {
+                    parent.repo_tags.is_empty()
+                        && parent.repo_digests.is_empty()
+                        && !remaining.iter().any(|i| i.parent.as_ref() == Some(p))
+                        && users(p).is_empty()
+                });
+                if orphan {
+                    if let Ok(more) = self.remove(&p.to_string(), false, users) {
+                        events.extend(more);
+                    }
+                }
+            }
         }
         Ok(events)
     }
@@ -194,7 +216,13 @@ impl ImageService {
     ) -> Result<(Vec<RemoveEvent>, u64)> {
         let mut events = Vec::new();
         let mut reclaimed = 0;
-        for img in self.list()? {
+        let all = self.list()?;
+        let parents: HashSet<Digest> = all.iter().filter_map(|i| i.parent.clone()).collect();
+        for img in all {
+            // An intermediate image (a parent) goes with its last child.
+            if parents.contains(&img.id) || self.resolve(&img.id.to_string()).is_err() {
+                continue;
+            }
             if img.repo_tags.is_empty() && users(&img.id).is_empty() {
                 reclaimed += img.size();
                 events.extend(self.remove(&img.id.to_string(), false, users)?);

@@ -96,6 +96,27 @@ impl Layers {
         }
     }
 
+    /// The topmost visible entry `rel` (a final link not followed, no component of `rel`
+    /// followed either): its metadata, the directory holding it and its name there, to
+    /// open or read it with `*at` calls. `Ok(None)` if absent.
+    pub fn lookup(&self, rel: &Path) -> Result<Option<(libc::stat, OwnedFd, OsString)>> {
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let Some(name) = rel.file_name() else {
+            return Ok(None);
+        };
+        let Some(dirs) = self.dir_stack(parent)? else {
+            return Ok(None);
+        };
+        for fd in dirs.into_iter().flatten() {
+            match fsops::lstat_at(fd.as_raw_fd(), name).map_err(|e| Error::io("stat", rel, e))? {
+                None => continue,
+                Some(st) if self.overlay && fsops::is_whiteout(&st) => return Ok(None),
+                Some(st) => return Ok(Some((st, fd, name.to_os_string()))),
+            }
+        }
+        Ok(None)
+    }
+
     /// The directory fds, per layer, that make up the merged directory `rel` (`None` where a
     /// layer does not contribute); `None` if it is not a directory in the merged view.
     fn dir_stack(&self, rel: &Path) -> Result<Option<Vec<Option<OwnedFd>>>> {

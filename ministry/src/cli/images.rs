@@ -20,7 +20,7 @@ fn id_column(id: &libimage::Digest, no_trunc: bool) -> String {
 
 /// `images`.
 pub fn images(engine: &Engine, a: &ImagesArgs) -> Result<()> {
-    let listed = engine.list_images(&a.filter, a.repository.as_deref())?;
+    let listed = engine.list_images(&a.filter, a.repository.as_deref(), a.all)?;
     let mut rows = vec![];
     let mut header = vec!["REPOSITORY".to_string(), "TAG".into()];
     if a.digests {

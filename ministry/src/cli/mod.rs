@@ -2,6 +2,7 @@
 //! and the handlers that call the engine.
 
 pub mod args;
+pub mod build;
 pub mod containers;
 pub mod events;
 pub mod images;

@@ -49,8 +49,7 @@ pub async fn list(d: &Arc<Daemon>, req: Req) -> ApiResult {
         filters.push(format!("reference={f}"));
     }
     let v = blocking(d, move |d| {
-        let list = d.engine.list_images(&filters, None)?;
-        let _ = all;
+        let list = d.engine.list_images(&filters, None, all)?;
         Ok(list
             .iter()
             .map(|s| {

@@ -8,6 +8,7 @@
 //! forked from this multi-threaded one.
 
 mod attach;
+mod build;
 mod containers;
 mod create;
 mod create_body;

@@ -46,10 +46,7 @@ pub async fn route(d: &Arc<Daemon>, req: Req, path: String, version: String) -> 
         (&Method::POST, ["volumes", "create"]) => objects::volume_create(d, req).await,
         (&Method::POST, ["volumes", "prune"]) => objects::volume_prune(d, req, &version).await,
         (_, ["volumes", name]) => objects::volume_route(d, req, m.clone(), name).await,
-        (&Method::POST, ["build"]) => Err(ApiError::new(
-            501,
-            "ministry: building images is not supported yet",
-        )),
+        (&Method::POST, ["build"]) => super::build::build(d, req).await,
         _ => Err(ApiError::not_found("page not found")),
     }
 }

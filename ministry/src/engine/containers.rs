@@ -797,6 +797,7 @@ impl Engine {
                 changes: changes.to_vec(),
                 container: c.id.clone(),
                 created_by,
+                ..Default::default()
             },
         );
         if froze {

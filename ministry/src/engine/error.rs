@@ -132,6 +132,16 @@ pub enum Error {
     /// The helper that starts containers cannot work in this program.
     #[error("{0}")]
     HelperUnavailable(String),
+    /// A build failed: a step's command returned `code`, or a Dockerfile or its context
+    /// is not usable (Docker's texts: "The command '/bin/sh -c false' returned a
+    /// non-zero code: 1").
+    #[error("{message}")]
+    Build {
+        /// What failed.
+        message: String,
+        /// The failing command's exit code (1 for other failures, as Docker's stream).
+        code: i32,
+    },
     /// An operating-system error, with what the engine was doing.
     #[error("{context}")]
     Os {
@@ -179,6 +189,7 @@ impl Error {
             Error::Conflict(_) | Error::RemovalInProgress(_) => ErrorKind::Conflict,
             Error::NotModified(_) => ErrorKind::NotModified,
             Error::HelperUnavailable(_) => ErrorKind::Unavailable,
+            Error::Build { .. } => ErrorKind::InvalidArgument,
             Error::Io { source, .. } | Error::Os { source, .. } => io_kind(source),
         }
     }

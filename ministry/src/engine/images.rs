@@ -132,11 +132,13 @@ pub struct ImageSummary {
 impl Engine {
     /// The images `docker images` lists, newest first: Docker's filters (`dangling`,
     /// `reference`, `before`, `since`, `label`) and the optional `REPOSITORY[:TAG]`
-    /// argument applied.
+    /// argument applied. Without `all`, untagged images that are another image's parent
+    /// (the steps of a build) are left out, as Docker's intermediate images.
     pub fn list_images(
         &self,
         filters: &[String],
         repository: Option<&str>,
+        all: bool,
     ) -> Result<Vec<ImageSummary>, Error> {
         let mut dangling = None;
         let mut patterns = Vec::new();
@@ -181,10 +183,16 @@ impl Engine {
                 }
             })
         };
-        let mut with_time: Vec<(ImageRecord, String)> = self
-            .images
-            .list()?
+        let images = self.images.list()?;
+        let parents: std::collections::HashSet<libimage::Digest> =
+            images.iter().filter_map(|i| i.parent.clone()).collect();
+        let mut with_time: Vec<(ImageRecord, String)> = images
             .into_iter()
+            .filter(|i| {
+                // Docker: an untagged parent is intermediate (hidden), never dangling.
+                let intermediate = i.repo_tags.is_empty() && parents.contains(&i.id);
+                !intermediate || (all && dangling.is_none())
+            })
             .map(|i| {
                 let t = created_of(&i);
                 (i, t)

@@ -1,5 +1,6 @@
 //! The engine: one data root and the services on it.
 
+mod build;
 mod container_network;
 mod containers;
 mod copy;
@@ -23,6 +24,7 @@ mod user;
 mod volumes;
 mod watch;
 
+pub use build::{BuildContext, BuildEvent, BuildOptions};
 pub use container_network::{parse_record_link, NetworkConfig, NetworkState};
 pub use containers::{parse_signal, ContainerRecord, ContainerState, ContainerStatus, Restarted};
 pub use daemon::DaemonConfig;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use super::{
-    AttachArgs, CommitArgs, ContainerArg, ContainerCommand, CpArgs, EventsArgs, ExecArgs,
-    ExportArgs, HistoryArgs, ImageCommand, ImagesArgs, ImportArgs, InfoArgs, InspectArgs, KillArgs,
-    LoadArgs, LoginArgs, LogoutArgs, LogsArgs, NetworkCommand, PortArgs, PruneArgs, PsArgs,
-    PullArgs, PushArgs, RenameArgs, RmArgs, RmiArgs, RunArgs, SaveArgs, SearchArgs, StartArgs,
-    StatsArgs, StopArgs, SystemCommand, TagArgs, TopArgs, UpdateArgs, VersionArgs, VolumeCommand,
-    WaitArgs,
+    AttachArgs, BuildArgs, CommitArgs, ContainerArg, ContainerCommand, CpArgs, EventsArgs,
+    ExecArgs, ExportArgs, HistoryArgs, ImageCommand, ImagesArgs, ImportArgs, InfoArgs, InspectArgs,
+    KillArgs, LoadArgs, LoginArgs, LogoutArgs, LogsArgs, NetworkCommand, PortArgs, PruneArgs,
+    PsArgs, PullArgs, PushArgs, RenameArgs, RmArgs, RmiArgs, RunArgs, SaveArgs, SearchArgs,
+    StartArgs, StatsArgs, StopArgs, SystemCommand, TagArgs, TopArgs, UpdateArgs, VersionArgs,
+    VolumeCommand, WaitArgs,
 };
 
 /// A container engine with Docker's CLI.
@@ -172,6 +172,8 @@ pub enum Command {
     Images(ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
     /// Remove one or more images

@@ -13,6 +13,8 @@ pub enum ImageCommand {
     Ls(ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
+    /// Build an image from a Dockerfile
+    Build(BuildArgs),
     /// Display detailed information on one or more images
     Inspect(InspectArgs),
     /// Remove one or more images
@@ -178,4 +180,68 @@ pub struct CommitArgs {
     pub container: String,
     /// REPOSITORY[:TAG]
     pub reference: Option<String>,
+}
+
+/// `build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
+    /// Set build-time variables
+    #[arg(long = "build-arg")]
+    pub build_arg: Vec<String>,
+    /// Images to consider as cache sources (accepted; the local cache is used)
+    #[arg(long = "cache-from")]
+    pub cache_from: Vec<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// Name of the Dockerfile (Default is 'PATH/Dockerfile')
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// Always remove intermediate containers
+    #[arg(long = "force-rm")]
+    pub force_rm: bool,
+    /// Write the image ID to the file
+    #[arg(long = "iidfile")]
+    pub iidfile: Option<PathBuf>,
+    /// Set metadata for an image
+    #[arg(long = "label")]
+    pub label: Vec<String>,
+    /// Memory limit
+    #[arg(short = 'm', long = "memory")]
+    pub memory: Option<String>,
+    /// Set the networking mode for the RUN instructions during build
+    #[arg(long = "network", default_value = "default")]
+    pub network: String,
+    /// Do not use cache when building the image
+    #[arg(long = "no-cache")]
+    pub no_cache: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long = "platform")]
+    pub platform: Option<String>,
+    /// Always attempt to pull a newer version of the image
+    #[arg(long = "pull")]
+    pub pull: bool,
+    /// Suppress the build output and print image ID on success
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    /// Remove intermediate containers after a successful build
+    #[arg(long = "rm", default_value = "true", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub rm: bool,
+    /// Size of /dev/shm
+    #[arg(long = "shm-size")]
+    pub shm_size: Option<String>,
+    /// Name and optionally a tag in the 'name:tag' format
+    #[arg(short = 't', long = "tag")]
+    pub tag: Vec<String>,
+    /// Set the target build stage to build.
+    #[arg(long = "target")]
+    pub target: Option<String>,
+    /// Ulimit options
+    #[arg(long = "ulimit")]
+    pub ulimit: Vec<String>,
+    /// PATH | URL | -
+    pub context: String,
 }
