@@ -2,11 +2,10 @@
 //! hardened extractor) into a private directory removed with the build; the files it
 //! offers after `.dockerignore`.
 
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use libimage::dockerfile::ignore::{context_entries, EntryKind, IgnorePatterns};
+use libimage::dockerfile::ignore::{self, EntryKind, IgnorePatterns};
 use libimage::layer::fsops::Root;
 
 use super::BuildOptions;
@@ -39,10 +38,8 @@ pub(super) struct Context {
     pub root: PathBuf,
     /// A private directory to remove at the end (an unpacked archive, or an empty one).
     scratch: Option<PathBuf>,
-    /// `.dockerignore`.
-    pub patterns: IgnorePatterns,
-    /// The context-relative paths sent (after `.dockerignore`).
-    pub included: BTreeSet<String>,
+    /// The files sent (after `.dockerignore`), and `COPY`'s lookups in them.
+    pub files: ignore::BuildContext,
     /// The Dockerfile's context-relative name.
     pub dockerfile: String,
     /// The context's size as a tar stream.
@@ -112,10 +109,16 @@ impl Context {
             }
         };
         let mut c = Context {
+            files: ignore::BuildContext::open(&root, &IgnorePatterns::empty(), None)
+                .map_err(Error::from)
+                .or_else(|e| {
+                    if let Some(d) = &scratch {
+                        let _ = std::fs::remove_dir_all(d);
+                    }
+                    Err(e)
+                })?,
             root,
             scratch,
-            patterns: IgnorePatterns::empty(),
-            included: BTreeSet::new(),
             dockerfile,
             size: 0,
         };
@@ -129,11 +132,15 @@ impl Context {
             .transpose()
             .map_err(|e| Error::io("read", c.root.join(".dockerignore"), e))?;
         if let Some(text) = ignore {
-            c.patterns = IgnorePatterns::parse(&text)?;
+            let patterns = IgnorePatterns::parse(&text)?;
+            let dockerfile = opts
+                .dockerfile_text
+                .is_none()
+                .then_some(c.dockerfile.as_str());
+            c.files = ignore::BuildContext::open(&c.root, &patterns, dockerfile)?;
         }
-        let entries = context_entries(&c.root, &c.patterns, Some(&c.dockerfile))?;
         let mut size = 1024;
-        for e in entries {
+        for e in c.files.entries() {
             let len = match e.kind {
                 EntryKind::File => std::fs::symlink_metadata(c.root.join(&e.rel))
                     .map(|m| m.len())
@@ -141,7 +148,6 @@ impl Context {
                 _ => 0,
             };
             size += tar_size(e.kind, len);
-            c.included.insert(e.rel);
         }
         c.size = size;
         Ok(c)

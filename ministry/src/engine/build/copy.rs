@@ -19,10 +19,11 @@ use crate::engine::Error;
 pub(super) struct CopyInput<'a> {
     /// The tree the sources are read from.
     pub fs: &'a Layers,
-    /// The sources, relative to `fs` (empty: its root).
-    pub sources: Vec<PathBuf>,
+    /// The sources: where each is read, relative to `fs` (empty: its root), and the
+    /// name it has at the destination.
+    pub sources: Vec<(PathBuf, std::ffi::OsString)>,
     /// The context's files after `.dockerignore` (none for another image).
-    pub include: Option<&'a BTreeSet<String>>,
+    pub include: Option<&'a libimage::dockerfile::ignore::BuildContext>,
     /// The destination, absolute, a trailing `/` kept.
     pub dest: String,
     /// `--chown`, resolved. `None`: root for the context, kept for another image.
@@ -136,7 +137,7 @@ impl<'a> CopyInput<'a> {
         } else {
             "file"
         };
-        for src in &self.sources {
+        for (src, name) in &self.sources {
             let st = if src.as_os_str().is_empty() {
                 None
             } else {
@@ -164,7 +165,7 @@ impl<'a> CopyInput<'a> {
                     .walk_under(src, &mut |e| {
                         let full = src.join(e.path);
                         if let Some(inc) = include {
-                            if !inc.contains(full.to_string_lossy().as_ref()) {
+                            if inc.kind(full.to_string_lossy().as_ref()).is_none() {
                                 return Ok(());
                             }
                         }
@@ -184,7 +185,7 @@ impl<'a> CopyInput<'a> {
                 continue;
             }
             let st = st.expect("not a directory");
-            let name = src.file_name().map(PathBuf::from).unwrap_or_default();
+            let name = PathBuf::from(name);
             let mut archive = false;
             if self.unpack && is_reg(&st) {
                 let mut f = read_file(self.fs, src)?;
@@ -410,6 +411,11 @@ impl<'a> CopyInput<'a> {
                 continue;
             }
             let mut hd = entry.header().clone();
+            // Fields other tools leave unset or malformed read as zero.
+            hd.set_uid(hd.uid().unwrap_or(0));
+            hd.set_gid(hd.gid().unwrap_or(0));
+            hd.set_mtime(hd.mtime().unwrap_or(0));
+            hd.set_mode(hd.mode().unwrap_or(0o644) & 0o7777);
             if let Some((u, g)) = self.owner {
                 hd.set_uid(u.into());
                 hd.set_gid(g.into());

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use libimage::dockerfile::ignore;
 use libimage::dockerfile::{
     Command, CopySpec, Dockerfile, Healthcheck, Instruction, InstructionKind, ShellLex,
 };
@@ -313,8 +314,8 @@ impl<'a> Builder<'a> {
             (self.progress)(BuildEvent::Triggers(triggers.len()));
             for t in &triggers {
                 let parsed =
-                    libimage::dockerfile::parse(t).map_err(|e| build_err(e.to_string()))?;
-                for ins in &parsed.instructions {
+                    libimage::dockerfile::parse_trigger(t).map_err(|e| build_err(e.to_string()))?;
+                for ins in &parsed {
                     self.dispatch(&mut st, ins, s)?;
                 }
             }
@@ -817,27 +818,36 @@ impl<'a> Builder<'a> {
         let image_fs;
         let ctx: &'a Context = self.ctx;
         let ctx_fs;
-        let (fs, include, sources): (&Layers, Option<&BTreeSet<String>>, Vec<PathBuf>) =
+        type Sources = Vec<(PathBuf, std::ffi::OsString)>;
+        let (fs, include, sources): (&Layers, Option<&ignore::BuildContext>, Sources) =
             match &spec.from {
                 None => {
+                    let failed = |e: libimage::Error| {
+                        build_err(format!(
+                            "{verb} failed: {}",
+                            strip_verb(&e.to_string(), verb)
+                        ))
+                    };
                     let mut srcs = Vec::new();
                     for src in &spec.sources {
-                        for r in libimage::dockerfile::ignore::resolve_sources(
-                            &self.ctx.root,
-                            &self.ctx.patterns,
-                            src,
-                        )
-                        .map_err(|e| {
-                            build_err(format!(
-                                "{verb} failed: {}",
-                                strip_verb(&e.to_string(), verb)
-                            ))
-                        })? {
-                            srcs.push(PathBuf::from(r));
+                        for name in ctx.files.resolve_sources(src).map_err(failed)? {
+                            // What a name stands for, its links followed inside the
+                            // context (Docker's FollowSymlinkInScope).
+                            let at = ctx.files.resolve(&name).map_err(failed)?;
+                            let base = Path::new(&name)
+                                .file_name()
+                                .map(|n| n.to_os_string())
+                                .unwrap_or_default();
+                            srcs.push((rel_path(&at), base));
                         }
                     }
+                    if srcs.is_empty() {
+                        return Err(build_err(format!(
+                            "{verb} failed: no source files were specified"
+                        )));
+                    }
                     ctx_fs = Layers::open(std::slice::from_ref(&ctx.root), false)?;
-                    (&ctx_fs, Some(&ctx.included), srcs)
+                    (&ctx_fs, Some(&ctx.files), srcs)
                 }
                 Some(from) => {
                     let img = match self.stage_index(from, s) {
@@ -855,9 +865,11 @@ impl<'a> Builder<'a> {
                         .sources
                         .iter()
                         .map(|p| {
-                            PathBuf::from(
+                            let at = rel_path(
                                 clean_abs(Path::new(&format!("/{p}"))).trim_start_matches('/'),
-                            )
+                            );
+                            let base = at.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+                            (at, base)
                         })
                         .collect();
                     (fs, None, srcs)
@@ -1119,6 +1131,16 @@ fn clean_abs(path: &Path) -> String {
 /// A label key or value as `--label` shows it in the synthetic `LABEL` step (quoted).
 fn quote_label(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A context-relative path as the layer walker takes it (`.` and empty: the root).
+fn rel_path(p: &str) -> PathBuf {
+    let p = p.trim_start_matches("./").trim_start_matches('/');
+    if p == "." {
+        PathBuf::new()
+    } else {
+        PathBuf::from(p)
+    }
 }
 
 /// libimage's source errors start with the verb already; keep one.
