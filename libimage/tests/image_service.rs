@@ -169,7 +169,14 @@ fn prune_dangling_removes_untagged_images() {
         "the tag moved to b"
     );
     let (ev, reclaimed) = s.prune_dangling(&no_users).unwrap();
-    assert_eq!(ev, vec![RemoveEvent::Deleted(a.id.clone())]);
+    // The image, then its layer, as Docker lists them; the space is the layer's.
+    assert_eq!(
+        ev,
+        vec![
+            RemoveEvent::Deleted(a.id.clone()),
+            RemoveEvent::DeletedLayer(a.layers[0].chain_id.clone())
+        ]
+    );
     assert_eq!(reclaimed, a.size());
     assert_eq!(
         s.list()

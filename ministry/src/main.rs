@@ -169,7 +169,15 @@ fn run(mut cli: Cli) -> anyhow::Result<bool> {
         Command::History(a) | Command::Image(ImageCommand::History(a)) => {
             h::history(&engine, a).map(|_| true)?
         }
-        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => h::inspect(&engine, a)?,
+        Command::Inspect(a) => h::inspect(&engine, a)?,
+        // `image inspect` looks for images only (Docker's daemon text when missing).
+        Command::Image(ImageCommand::Inspect(a)) => h::inspect(
+            &engine,
+            &cli::args::InspectArgs {
+                typ: Some("image".into()),
+                ..a.clone()
+            },
+        )?,
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => {
             h::save(&engine, a).map(|_| true)?
         }

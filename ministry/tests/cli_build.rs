@@ -172,9 +172,9 @@ Successfully built ID\nSuccessfully tagged t1:latest\n"
         rmi.starts_with("Untagged: t1:latest\nDeleted: sha256:"),
         "{rmi}"
     );
-    assert_eq!(rmi.matches("Deleted: ").count(), 4, "{rmi}");
+    assert_eq!(rmi.matches("Deleted: ").count(), 5, "{rmi}");
     let pruned = m.ok(&["image", "prune", "-f"]);
-    assert_eq!(pruned.matches("deleted: ").count(), 6, "{pruned}");
+    assert_eq!(pruned.matches("deleted: ").count(), 8, "{pruned}");
     assert_eq!(m.ok(&["images", "-aq"]).lines().count(), 1);
     assert!(m.ok(&["system", "check"]).contains("No problems found"));
 }

@@ -208,6 +208,55 @@ impl Diff {
         }
     }
 
+    /// A `build`: same exit code, the same steps and output (the classic builder's lines;
+    /// Docker's metadata steps run a container each, ministry's do not, so `Running in`
+    /// and `Removing intermediate container` lines are left out of the comparison, as is
+    /// the context's size), and the same error text.
+    fn same_build(&mut self, args: &[&str]) {
+        let (d, m) = self.both(args);
+        let lines = |o: &Output| -> Vec<String> {
+            normalize(&String::from_utf8_lossy(&o.stdout))
+                .lines()
+                .filter(|l| {
+                    !l.starts_with(" ---> Running in ")
+                        && !l.starts_with("Removing intermediate container ")
+                })
+                .map(|l| {
+                    if l.starts_with("Sending build context to Docker daemon") {
+                        "Sending build context to Docker daemon".to_string()
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect()
+        };
+        let err = |o: &Output| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| {
+                    !l.trim().is_empty()
+                        && !l.starts_with("DEPRECATED:")
+                        && !l.starts_with("            ")
+                        && !l.starts_with("Usage:")
+                        && !l.starts_with("Run '")
+                        && !l.starts_with("See '")
+                })
+                .map(normalize)
+                .collect::<Vec<_>>()
+        };
+        if d.status.code() != m.status.code() || lines(&d) != lines(&m) || err(&d) != err(&m) {
+            self.differ(format!(
+                "{args:?}\n  docker:   {:?} {:?} {:?}\n  ministry: {:?} {:?} {:?}",
+                d.status.code(),
+                lines(&d),
+                err(&d),
+                m.status.code(),
+                lines(&m),
+                err(&m),
+            ));
+        }
+    }
+
     /// Same exit code only (messages that name runtime internals differ).
     fn same_code(&mut self, args: &[&str]) {
         let (d, m) = self.both(args);
@@ -880,6 +929,8 @@ fn scenarios(t: &mut Diff) {
     ]);
     t.same(&["rm", "hc1", "hc2"]);
 
+    build_scenarios(t);
+
     assert!(
         t.mismatches.is_empty(),
         "{} scenario(s) differ from Docker:\n{}",
@@ -888,4 +939,148 @@ fn scenarios(t: &mut Diff) {
     );
     // Nothing left running on either side.
     let _ = Command::new("true").status();
+}
+
+fn write(dir: &std::path::Path, name: &str, content: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+/// `build` with Docker's classic builder as the judge: outputs, caches, errors, and what
+/// the images hold and say.
+fn build_scenarios(t: &mut Diff) {
+    let ctx = tempfile::tempdir().unwrap();
+    let d = ctx.path();
+    let dir = d.to_str().unwrap();
+    let b = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec!["build".into(), "--network".into(), "none".into()];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push(dir.to_string());
+        v
+    };
+    let build = |t: &mut Diff, extra: &[&str]| {
+        let v = b(extra);
+        let a: Vec<&str> = v.iter().map(String::as_str).collect();
+        t.same_build(&a);
+    };
+    write(d, "a.txt", "hello\n");
+    write(d, "d/e/f", "x\n");
+    write(d, "d/g", "g\n");
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox\nENV A=b\nCOPY a.txt /app/\nCOPY d /app/d\nRUN echo hi; ls /app\nWORKDIR /app\nCMD [\"cat\",\"a.txt\"]\n",
+    );
+    build(t, &["-t", "b1"]);
+    // Everything from the cache.
+    build(t, &["-t", "b1"]);
+    t.same(&["run", "--rm", "--network", "none", "b1"]);
+    t.same(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "b1",
+        "sh",
+        "-c",
+        "echo $A; pwd; echo $PATH; find /app | sort",
+    ]);
+    t.same(&[
+        "history",
+        "--format",
+        "{{.CreatedBy}}|{{.Size}}",
+        "--no-trunc",
+        "b1",
+    ]);
+    t.same(&["image", "inspect", "-f", "{{json .Config.Env}} {{json .Config.Cmd}} {{.Config.WorkingDir}} {{json .Config.Entrypoint}}", "b1"]);
+    t.same(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    // A changed file invalidates from its COPY on.
+    write(d, "d/g", "changed\n");
+    build(t, &["-t", "b1"]);
+    build(t, &["-q", "-t", "b2"]);
+    t.same(&["run", "--rm", "--network", "none", "b2", "cat", "/app/d/g"]);
+
+    // Metadata instructions and what they record.
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox\nMAINTAINER someone\nLABEL a=b c=\"d e\"\nEXPOSE 80 90/udp\nVOLUME /data\nUSER nobody\nWORKDIR rel\nWORKDIR more\nSTOPSIGNAL SIGKILL\nHEALTHCHECK --interval=5s --retries=2 CMD true\nENTRYPOINT [\"top\", \"-b\"]\nCMD [\"-c\"]\nSHELL [\"/bin/sh\", \"-xc\"]\nARG X=1\nENV Y=$X\nONBUILD RUN echo trig\n",
+    );
+    build(t, &["-t", "b3"]);
+    for f in [
+        "{{.Author}} {{json .Config.Labels}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}}",
+        "{{.Config.User}} {{.Config.WorkingDir}} {{.Config.StopSignal}} {{json .Config.Healthcheck}}",
+        "{{json .Config.Entrypoint}} {{json .Config.Cmd}} {{json .Config.Shell}} {{json .Config.OnBuild}} {{json .Config.Env}}",
+    ] {
+        t.same(&["image", "inspect", "-f", f, "b3"]);
+    }
+    t.same(&["history", "--format", "{{.CreatedBy}}", "--no-trunc", "b3"]);
+
+    // Build args: defaults, --build-arg, unused ones warned about, shell form vs exec.
+    write(
+        d,
+        "Dockerfile",
+        "ARG BASE=busybox\nFROM $BASE\nARG V=1\nARG W\nRUN echo v=$V w=$W\nRUN [\"sh\", \"-c\", \"echo exec $V\"]\n",
+    );
+    build(t, &["--build-arg", "W=2", "-t", "b4"]);
+    build(
+        t,
+        &["--build-arg", "V=3", "--build-arg", "NOPE=1", "-t", "b4"],
+    );
+    t.same(&["history", "--format", "{{.CreatedBy}}", "--no-trunc", "b4"]);
+
+    // Multi-stage (every stage needed, so Docker's numbering is ours).
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox AS base\nRUN echo built > /out\nFROM busybox\nCOPY --from=base /out /in\nCMD [\"cat\", \"/in\"]\n",
+    );
+    build(t, &["-t", "b5"]);
+    t.same(&["run", "--rm", "--network", "none", "b5"]);
+    build(t, &["--target", "base", "-t", "b6"]);
+    build(t, &["--target", "nope"]);
+
+    // .dockerignore.
+    write(d, ".dockerignore", "*.txt\n!keep.txt\nd/e\n");
+    write(d, "keep.txt", "k\n");
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox\nCOPY . /ctx\nRUN cd /ctx && find . | sort\n",
+    );
+    build(t, &["-t", "b7"]);
+    std::fs::remove_file(d.join(".dockerignore")).unwrap();
+
+    // Failures: a step's code, exec form, a missing source, unknown instruction, flags.
+    write(d, "Dockerfile", "FROM busybox\nRUN echo out; exit 3\n");
+    build(t, &["--force-rm", "-t", "bad"]);
+    t.same_error(&["image", "inspect", "bad"]);
+    write(d, "Dockerfile", "FROM busybox\nRUN [\"false\"]\n");
+    build(t, &["--force-rm"]);
+    write(d, "Dockerfile", "FROM busybox\nCOPY missing.txt /\n");
+    build(t, &[]);
+    write(d, "Dockerfile", "FROM busybox\nCOPY ../a.txt /\n");
+    build(t, &[]);
+    write(d, "Dockerfile", "FROM busybox\nFOO bar\n");
+    build(t, &[]);
+    write(d, "Dockerfile", "FROM busybox\nCOPY a.txt\n");
+    build(t, &[]);
+    write(d, "Dockerfile", "FROM busybox\nCOPY a.txt d/g /x\n");
+    build(t, &[]);
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox\nHEALTHCHECK --interval=1 CMD true\n",
+    );
+    build(t, &[]);
+    // (A base image no registry has fails on both, with each registry client's text.)
+    build(t, &["-t", "Bad:x"]);
+    std::fs::remove_file(d.join("Dockerfile")).unwrap();
+    build(t, &[]);
+
+    // Image removal takes the build's steps with it.
+    t.same(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]);
+    t.same_unordered(&["rmi", "b1", "b2", "b3", "b4", "b5", "b6", "b7"]);
+    t.same(&["images", "-a", "--format", "{{.Repository}}"]);
 }

@@ -205,14 +205,12 @@ pub enum ParseError {
         trigger: String,
     },
     /// `SHELL` not in JSON form.
-    #[error("dockerfile parse error line {line}: {instruction} requires the arguments to be in JSON form{hint}")]
+    #[error("dockerfile parse error line {line}: {instruction} requires the arguments to be in JSON form")]
     NotJson {
         /// The instruction's first line.
         line: usize,
         /// The instruction.
         instruction: &'static str,
-        /// Docker's hint about unescaped Windows paths (usually empty).
-        hint: String,
     },
     /// `VOLUME` with an empty (or blank) path.
     #[error("dockerfile parse error line {line}: VOLUME specified can not be an empty string")]

@@ -47,6 +47,7 @@ mod parse_healthcheck;
 mod parse_instruction;
 mod parser;
 mod pattern;
+mod scanner;
 mod shell;
 mod split;
 

@@ -122,7 +122,6 @@ fn parse_kind(node: &Node) -> Result<InstructionKind, ParseError> {
                 return Err(ParseError::NotJson {
                     line,
                     instruction: "SHELL",
-                    hint: windows_path_hint("SHELL", &node.original),
                 });
             }
             InstructionKind::Shell(node.args.clone())
@@ -296,24 +295,4 @@ fn parse_arg(node: &Node) -> Result<InstructionKind, ParseError> {
         })
         .collect::<Result<_, _>>()
         .map(InstructionKind::Arg)
-}
-
-/// Docker's hint when a non-JSON `SHELL` looks like an unescaped Windows path.
-fn windows_path_hint(instruction: &str, original: &str) -> String {
-    let o = to_lower(original).replace(&format!("{} ", to_lower(instruction)), "");
-    let drive = o.char_indices().any(|(i, c)| {
-        c == '"' && {
-            let mut next = o[i + 1..].chars();
-            next.next().is_some_and(|d| d.is_ascii_lowercase())
-                && next.next() == Some(':')
-                && next.next() == Some('\\')
-        }
-    });
-    if drive && !o.contains("\\\\") && o.contains(":\\") {
-        format!(
-            ". It looks like '{o}' includes a file path without an escaped back-slash. JSON requires back-slashes to be escaped such as [\"c:\\\\path\\\\to\\\\file.exe\", \"/parameter\"]"
-        )
-    } else {
-        String::new()
-    }
 }

@@ -56,12 +56,14 @@ impl ImageService {
                 .open(self.root())
                 .map_err(|e| Error::io("create a temporary file in", self.root(), e))?
         };
-        self.changes_tar(key, &mut tmp)?;
+        // No change, no layer (Docker records an empty layer in the history only).
+        let changes = self.changes_tar(key, &mut tmp)?;
+        let layer = (!changes.is_empty()).then_some(tmp);
         self.derive(
             Some(base),
             super::DeriveOptions {
                 config: cfg,
-                layer: Some(tmp),
+                layer,
                 created_by: opts.created_by.clone(),
                 comment: opts.comment.clone(),
                 author: opts.author.clone(),

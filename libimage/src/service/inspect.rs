@@ -119,7 +119,11 @@ impl ImageService {
             id: image.id.to_string(),
             repo_tags: image.familiar_tags(),
             repo_digests: image.familiar_digests(),
-            parent: String::new(),
+            parent: image
+                .parent
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             comment: s(raw, "comment"),
             created: s(raw, "created"),
             container: s(raw, "container"),

@@ -27,13 +27,15 @@ pub enum RemoveEvent {
     Untagged(String),
     /// An image was deleted.
     Deleted(Digest),
+    /// A layer was deleted with it (its chain ID; Docker lists these as `Deleted:` too).
+    DeletedLayer(Digest),
 }
 
 impl std::fmt::Display for RemoveEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             RemoveEvent::Untagged(n) => write!(f, "Untagged: {n}"),
-            RemoveEvent::Deleted(d) => write!(f, "Deleted: {d}"),
+            RemoveEvent::Deleted(d) | RemoveEvent::DeletedLayer(d) => write!(f, "Deleted: {d}"),
         }
     }
 }
@@ -158,7 +160,10 @@ impl ImageService {
             Ok(Some((removed, remaining)))
         })?;
         if let Some((removed, remaining)) = deleted {
-            self.free(&removed, &remaining)?;
+            // Docker lists each layer removed with the image (its chain ID), top first.
+            for chain in self.free(&removed, &remaining)? {
+                events.push(RemoveEvent::DeletedLayer(chain));
+            }
             // The build steps under it go too while nothing else needs them (Docker's
             // untagged parents with no other child and no container).
             if let Some(p) = &removed.parent {
@@ -179,7 +184,9 @@ impl ImageService {
     }
 
     /// Deletes the snapshots and blobs of `removed` that no image in `remaining` uses.
-    fn free(&self, removed: &ImageRecord, remaining: &[ImageRecord]) -> Result<()> {
+    /// Returns the chain IDs of the layers removed, top first.
+    fn free(&self, removed: &ImageRecord, remaining: &[ImageRecord]) -> Result<Vec<Digest>> {
+        let mut gone = Vec::new();
         let used_chains: HashSet<&Digest> = remaining
             .iter()
             .flat_map(|i| i.layers.iter().map(|l| &l.chain_id))
@@ -188,8 +195,16 @@ impl ImageService {
             if used_chains.contains(&l.chain_id) {
                 continue;
             }
+            // A snapshot derived from this layer for containers (the engine's shared
+            // `init-<chain>` layer) goes first, unless a container still sits on it.
+            let _ = self
+                .snapshotter
+                .remove(&format!("init-{}", l.chain_id.hex()));
             match self.snapshotter.remove(&l.chain_id.to_string()) {
-                Ok(()) => self.remove_layer_meta(&l.chain_id),
+                Ok(()) => {
+                    self.remove_layer_meta(&l.chain_id);
+                    gone.push(l.chain_id.clone());
+                }
                 // Still the parent of a container's snapshot, or already gone: keep going.
                 Err(e)
                     if matches!(
@@ -205,7 +220,7 @@ impl ImageService {
                 self.content.delete(&b)?;
             }
         }
-        Ok(())
+        Ok(gone)
     }
 
     /// Removes every dangling image (no tags) that no container uses, like
@@ -218,14 +233,24 @@ impl ImageService {
         let mut reclaimed = 0;
         let all = self.list()?;
         let parents: HashSet<Digest> = all.iter().filter_map(|i| i.parent.clone()).collect();
+        // What a removed layer frees: its own size (Docker counts the layers deleted).
+        let layer_sizes: std::collections::HashMap<Digest, u64> = all
+            .iter()
+            .flat_map(|i| i.layers.iter().map(|l| (l.chain_id.clone(), l.size)))
+            .collect();
         for img in all {
             // An intermediate image (a parent) goes with its last child.
             if parents.contains(&img.id) || self.resolve(&img.id.to_string()).is_err() {
                 continue;
             }
             if img.repo_tags.is_empty() && users(&img.id).is_empty() {
-                reclaimed += img.size();
-                events.extend(self.remove(&img.id.to_string(), false, users)?);
+                let removed = self.remove(&img.id.to_string(), false, users)?;
+                for e in &removed {
+                    if let RemoveEvent::DeletedLayer(c) = e {
+                        reclaimed += layer_sizes.get(c).copied().unwrap_or(0);
+                    }
+                }
+                events.extend(removed);
             }
         }
         Ok((events, reclaimed))

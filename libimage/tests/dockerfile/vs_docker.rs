@@ -101,6 +101,16 @@ const REFUSED: &[(&str, &str)] = &[
     ("FROM busybox\nVOLUME [\"\"]\n", "dockerfile parse error line 2: VOLUME specified can not be an empty string"),
     ("RUN echo hi\n", "no build stage in current context"),
     ("ARG A=1\nRUN echo hi\n", "no build stage in current context"),
+    ("# escape= \nFROM busybox\n", "failed to parse Dockerfile: invalid escape token ' ' does not match ` or \\"),
+    (
+        "FROM busybox\nVOLUME [\"/a\", 1]\n",
+        "failed to parse Dockerfile: when using JSON array syntax, arrays must be comprised of strings only",
+    ),
+    // not valid JSON (`\w`), and no hint about Windows paths on Linux
+    (
+        "FROM busybox\nSHELL [\"c:\\windows\\cmd.exe\", \"/S\"]\n",
+        "dockerfile parse error line 2: SHELL requires the arguments to be in JSON form",
+    ),
 ];
 
 #[test]
@@ -154,6 +164,12 @@ const STEPS: &[(&str, &[&str])] = &[
     ("FROM busybox\nMAINTAINER a b c\nSTOPSIGNAL SIG TERM\n", &["FROM busybox", "MAINTAINER a b c", "STOPSIGNAL SIG TERM"]),
     ("FROM busybox\nCMD\n", &["FROM busybox", "CMD"]),
     ("FROM busybox\nCOPY -- a.txt /x\n", &["FROM busybox", "COPY -- a.txt /x"]),
+    // three escapes: the last is escaped, the line ends (echo printed `a \\`)
+    ("FROM busybox\nRUN echo a \\\\\\\nRUN echo b\n", &["FROM busybox", "RUN echo a \\\\\\", "RUN echo b"]),
+    ("FROM busybox AS b.c-d_e\n", &["FROM busybox AS b.c-d_e"]),
+    ("# syntax=docker/dockerfile:1.2\n# escape=`\nFROM busybox\nRUN echo a `\n b\n", &["FROM busybox", "RUN echo a  b"]),
+    ("FROM busybox\nENV A=1 \\\n   # comment\n  B=2\n", &["FROM busybox", "ENV A=1   B=2"]),
+    ("FROM busybox\nHEALTHCHECK --interval=1.5h --retries=+3 CMD [\"true\"]\n", &["FROM busybox", "HEALTHCHECK --interval=1.5h --retries=+3 CMD [\"true\"]"]),
 ];
 
 #[test]
@@ -167,12 +183,23 @@ fn steps_print_as_docker_prints_them() {
 
 #[test]
 fn empty_continuation_warning() {
-    let f = parse("FROM busybox\nRUN echo a \\\n\n  b\n").unwrap();
+    let f = parse("FROM busybox\nRUN echo a \\\n\n  b\nEXPOSE 80 \\\n\n  443\n").unwrap();
     assert_eq!(
         f.warnings.join("\n"),
         "[WARNING]: Empty continuation line found in:\n    RUN echo a   b\n\
+         [WARNING]: Empty continuation line found in:\n    EXPOSE 80   443\n\
          [WARNING]: Empty continuation lines will become errors in a future release."
     );
+}
+
+#[test]
+fn flags_are_read_byte_by_byte() {
+    // COPY --chown=é failed with "can't find uid for user Ã©"
+    let f = parse("FROM busybox\nCOPY --chown=\u{e9} a.txt /x\n").unwrap();
+    let InstructionKind::Copy(spec) = &f.instructions[1].kind else {
+        panic!()
+    };
+    assert_eq!(spec.chown.as_deref(), Some("\u{c3}\u{a9}"));
 }
 
 /// Builds `text` step by step with a toy environment (ENV and ARG values only), returning
@@ -235,6 +262,19 @@ fn values_as_docker_builds_them() {
     assert_eq!(
         build("FROM busybox\nENV A \"b  c\" \n")[1],
         InstructionKind::Env(vec![(s("A"), s("b  c"))])
+    );
+    // ARG A=a\ b: [a b]; ENV A=1 \ # comment B=2: [1][2]; LABEL a b c: a="b c"
+    assert_eq!(
+        build("FROM busybox\nARG A=a\\ b\n")[1],
+        InstructionKind::Arg(vec![(s("A"), Some(s("a b")))])
+    );
+    assert_eq!(
+        build("FROM busybox\nENV A=1 \\\n   # comment\n  B=2\n")[1],
+        InstructionKind::Env(vec![(s("A"), s("1")), (s("B"), s("2"))])
+    );
+    assert_eq!(
+        build("FROM busybox\nLABEL a b c\n")[1],
+        InstructionKind::Label(vec![(s("a"), s("b c"))])
     );
     // ARG A B=c D="e f" G=  then echo "[$A][$B][$D][$G]" printed [][c][e f][]
     assert_eq!(

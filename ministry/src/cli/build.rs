@@ -41,9 +41,12 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
     };
     for t in &a.tag {
         if let Err(e) = ministry::Reference::parse(t) {
-            return Err(client(format!(
-                "invalid argument \"{t}\" for \"-t, --tag\" flag: {e}"
-            )));
+            return Err(ClientError::error(
+                format!(
+                    "invalid argument \"{t}\" for \"-t, --tag\" flag: {e}\nSee 'ministry build --help'."
+                ),
+                125,
+            ));
         }
     }
     let mut args = BTreeMap::new();

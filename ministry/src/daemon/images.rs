@@ -161,7 +161,10 @@ async fn delete(d: &Arc<Daemon>, name: String, q: Query) -> ApiResult {
             .iter()
             .map(|e| match e {
                 libimage::service::RemoveEvent::Untagged(n) => json!({"Untagged": n}),
-                libimage::service::RemoveEvent::Deleted(id) => json!({"Deleted": id.to_string()}),
+                libimage::service::RemoveEvent::Deleted(id)
+                | libimage::service::RemoveEvent::DeletedLayer(id) => {
+                    json!({"Deleted": id.to_string()})
+                }
             })
             .collect::<Vec<_>>())
     })
@@ -182,7 +185,10 @@ pub async fn prune(d: &Arc<Daemon>, req: Req) -> ApiResult {
             .iter()
             .map(|e| match e {
                 libimage::service::RemoveEvent::Untagged(n) => json!({"Untagged": n}),
-                libimage::service::RemoveEvent::Deleted(id) => json!({"Deleted": id.to_string()}),
+                libimage::service::RemoveEvent::Deleted(id)
+                | libimage::service::RemoveEvent::DeletedLayer(id) => {
+                    json!({"Deleted": id.to_string()})
+                }
             })
             .collect();
         Ok(json!({

@@ -45,6 +45,7 @@ impl Engine {
             match e {
                 RemoveEvent::Untagged(n) => self.image_event("untag", n),
                 RemoveEvent::Deleted(d) => self.image_event("delete", &d.to_string()),
+                RemoveEvent::DeletedLayer(_) => {}
             }
         }
         Ok(events)
@@ -69,6 +70,7 @@ impl Engine {
                 match e {
                     RemoveEvent::Untagged(n) => self.image_event("untag", n),
                     RemoveEvent::Deleted(d) => self.image_event("delete", &d.to_string()),
+                    RemoveEvent::DeletedLayer(_) => {}
                 }
             }
             reclaimed = freed;

@@ -351,6 +351,8 @@ impl Docker {
             "DOCKER_HOST",
             format!("unix://{}", self.dir.path().join("sock").display()),
         );
+        // The classic builder (no buildx here).
+        c.env("DOCKER_BUILDKIT", "0");
         c
     }
 

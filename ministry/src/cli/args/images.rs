@@ -118,7 +118,7 @@ pub struct HistoryArgs {
 }
 
 /// `inspect`.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct InspectArgs {
     /// Format output using a custom template
     #[arg(short, long)]

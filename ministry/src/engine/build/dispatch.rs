@@ -309,6 +309,14 @@ impl<'a> Builder<'a> {
             config,
             args: BTreeMap::new(),
         };
+        // Docker's builder gives every stage a PATH (the default one when the base has none).
+        let env = st.config.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(
+                0,
+                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+            );
+        }
         let triggers = st.config.on_build.take().unwrap_or_default();
         if !triggers.is_empty() {
             (self.progress)(BuildEvent::Triggers(triggers.len()));
@@ -520,7 +528,7 @@ impl<'a> Builder<'a> {
         let img = self.engine.images.derive(
             st.image.as_ref(),
             DeriveOptions {
-                config: st.config.clone(),
+                config: step_config(st),
                 created_by,
                 author: self.author.clone(),
                 created: self.created(),
@@ -662,7 +670,7 @@ impl<'a> Builder<'a> {
         let img = self.engine.images.derive(
             st.image.as_ref(),
             DeriveOptions {
-                config: st.config.clone(),
+                config: step_config(st),
                 layer: Some(layer),
                 created_by,
                 author: self.author.clone(),
@@ -776,7 +784,7 @@ impl<'a> Builder<'a> {
             &c.snapshot,
             &base,
             &CommitOptions {
-                config: st.config.clone(),
+                config: step_config(st),
                 author: self.author.clone(),
                 container: c.id.clone(),
                 created_by,
@@ -921,7 +929,7 @@ impl<'a> Builder<'a> {
         let img = self.engine.images.derive(
             st.image.as_ref(),
             DeriveOptions {
-                config: st.config.clone(),
+                config: step_config(st),
                 layer: Some(layer),
                 created_by,
                 author: self.author.clone(),
@@ -1023,7 +1031,7 @@ impl<'a> Builder<'a> {
         let img = self.engine.images.derive(
             st.image.as_ref(),
             DeriveOptions {
-                config: st.config.clone(),
+                config: step_config(st),
                 layer: Some(layer),
                 created_by,
                 author: self.author.clone(),
@@ -1096,6 +1104,14 @@ impl<'a> Builder<'a> {
         };
         Ok((uid, gid))
     }
+}
+
+/// The config a step's image records: the stage's, with `Image` naming the parent, as
+/// Docker's builder writes it.
+fn step_config(st: &Stage) -> ContainerConfig {
+    let mut c = st.config.clone();
+    c.image = st.image_id();
+    c
 }
 
 fn now_secs() -> i64 {
