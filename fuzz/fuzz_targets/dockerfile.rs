@@ -5,7 +5,8 @@
 //! - an accepted file's instructions start on increasing lines, its escape is `\` or
 //!   `` ` ``;
 //! - an instruction without heredocs, written alone after the same escape directive and a
-//!   `FROM`, parses to the same instruction (its `original` is a faithful one-line form);
+//!   `FROM`, parses to the same instruction (its `original` is a faithful one-line form,
+//!   unless it ends with the escape character);
 //! - substitution keeps an instruction's line and original, and `process_words` never
 //!   yields an empty word.
 #![no_main]
@@ -67,7 +68,9 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(e) = i.expand(&lex, &env) {
             assert_eq!((e.line, &e.original), (i.line, &i.original));
         }
-        if has_heredocs(i) || i.original.len() > 65535 {
+        // (an original ending with the escape character once had blanks after it that
+        // `original` trims, `\v` say: alone, it would continue on the next line)
+        if has_heredocs(i) || i.original.len() > 65535 || i.original.ends_with(file.escape) {
             continue;
         }
         let alone = format!("# escape={}\nFROM scratch\n{}\n", file.escape, i.original);

@@ -517,14 +517,14 @@ fn builds_without_run_are_reproducible_across_data_roots() {
         "inspect",
         "-f",
         "{{.RootFS.Layers}}",
-        &build_ok(&m, d, &["-q", "--no-cache"]).trim().to_string(),
+        build_ok(&m, d, &["-q", "--no-cache"]).trim(),
     ]);
     let b = m2.ok(&[
         "image",
         "inspect",
         "-f",
         "{{.RootFS.Layers}}",
-        &build_ok(&m2, d, &["-q", "--no-cache"]).trim().to_string(),
+        build_ok(&m2, d, &["-q", "--no-cache"]).trim(),
     ]);
     assert_eq!(a, b);
 }

@@ -91,7 +91,17 @@ pub async fn list(d: &Arc<Daemon>, req: Req) -> ApiResult {
 /// `GET /images/{name}/json`.
 async fn inspect(d: &Arc<Daemon>, name: String) -> ApiResult {
     let v = blocking(d, move |d| {
-        let img = resolve(d, &name)?;
+        // Docker 20.10's text for a missing image here names the reference in full too.
+        let img = resolve(d, &name).map_err(|e| {
+            if e.status == StatusCode::NOT_FOUND {
+                let full = libimage::Reference::parse(&name)
+                    .map(|r| r.familiar())
+                    .unwrap_or_else(|_| name.clone());
+                ApiError::not_found(format!("no such image: {name}: No such image: {full}"))
+            } else {
+                e
+            }
+        })?;
         let i = d.engine.images().inspect(&img)?;
         serde_json::to_value(i).map_err(|e| ApiError::new(500, e.to_string()))
     })

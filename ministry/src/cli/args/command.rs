@@ -173,7 +173,7 @@ pub enum Command {
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
     /// Build an image from a Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
     /// Remove one or more images

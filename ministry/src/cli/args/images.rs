@@ -14,7 +14,7 @@ pub enum ImageCommand {
     /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
     /// Build an image from a Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Display detailed information on one or more images
     Inspect(InspectArgs),
     /// Remove one or more images

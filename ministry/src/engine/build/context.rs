@@ -109,14 +109,14 @@ impl Context {
             }
         };
         let mut c = Context {
-            files: ignore::BuildContext::open(&root, &IgnorePatterns::empty(), None)
-                .map_err(Error::from)
-                .or_else(|e| {
+            files: ignore::BuildContext::open(&root, &IgnorePatterns::empty(), None).map_err(
+                |e| {
                     if let Some(d) = &scratch {
                         let _ = std::fs::remove_dir_all(d);
                     }
-                    Err(e)
-                })?,
+                    Error::from(e)
+                },
+            )?,
             root,
             scratch,
             dockerfile,

@@ -247,7 +247,7 @@ impl<'a> Builder<'a> {
         let file = self.file;
         self.author.clear();
         self.cmd_set = false;
-        let mut st = self.from_step(&file.instructions[from], s)?;
+        let mut st = self.begin_stage(&file.instructions[from], s)?;
         for ins in &file.instructions[from + 1..end] {
             self.step_header(ins);
             self.dispatch(&mut st, ins, s)?;
@@ -279,7 +279,7 @@ impl<'a> Builder<'a> {
 
     /// `FROM`: the base (an earlier stage, `scratch`, a local image, or pulled), its
     /// `ONBUILD` triggers run.
-    fn from_step(&mut self, ins: &Instruction, s: usize) -> Result<Stage, Error> {
+    fn begin_stage(&mut self, ins: &Instruction, s: usize) -> Result<Stage, Error> {
         self.step_header(ins);
         let InstructionKind::From { image, .. } = &ins.kind else {
             return Err(build_err("a stage must begin with FROM"));
@@ -704,7 +704,7 @@ impl<'a> Builder<'a> {
             (Command::Shell(s), [h]) if s.trim().starts_with("<<") && !s.trim().contains(' ') => {
                 // `RUN <<EOF`: the document is the script.
                 let mut v = st.shell();
-                v.push(h.content.clone());
+                v.push(h.chomped());
                 v
             }
             (Command::Shell(s), hs) if !hs.is_empty() => {

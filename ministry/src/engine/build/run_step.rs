@@ -33,7 +33,9 @@ pub(super) fn run_container(
         host: opts.host.clone(),
         ..Default::default()
     };
-    let (mut reader, writer) = std::io::pipe().map_err(|e| Error::io("pipe", "", e))?;
+    let (reader, writer) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::io("pipe", "", e.into()))?;
+    let mut reader = std::fs::File::from(reader);
     let writer2 = writer.try_clone().map_err(|e| Error::io("pipe", "", e))?;
     let stdio = ContainerStdio {
         stdin: Some(Stdio::null()),
