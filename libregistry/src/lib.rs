@@ -29,6 +29,7 @@
 pub mod auth;
 mod client;
 mod error;
+mod fetch;
 mod login;
 mod progress;
 mod pull;
@@ -37,6 +38,7 @@ mod push;
 pub use auth::{parse_challenge, Challenge, CredentialStore, Credentials};
 pub use client::{is_loopback, Registry, RegistryOptions};
 pub use error::{Error, ErrorKind, Result};
+pub use fetch::Fetched;
 pub use login::SearchResult;
 pub use progress::{LayerState, Progress};
 pub use pull::{PullOptions, Pulled};

@@ -604,3 +604,91 @@ fn copy_and_add_never_leave_the_context_or_the_root() {
     );
     assert!(!tmp.path().join("escaped.txt").exists());
 }
+
+/// `docker build URL` (a tarball, or a Dockerfile) and `ADD URL`, from an HTTP server in
+/// the test's own network namespace.
+#[test]
+fn remote_contexts_and_add_urls() {
+    require_tool("python3");
+    let m = Ministry::new();
+    m.busybox("busybox");
+    let www = tempfile::tempdir().unwrap();
+    let w = www.path();
+    write(w, "hello.txt", "remote file\n");
+    let ctx = w.join("ctx");
+    write(&ctx, "f.txt", "ctxfile\n");
+    write(
+        &ctx,
+        "Dockerfile",
+        "FROM busybox\nCOPY f.txt /f\nADD http://127.0.0.1:8765/hello.txt /dl/\nADD http://127.0.0.1:8765/hello.txt /named\n",
+    );
+    assert!(std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&ctx)
+        .arg("-czf")
+        .arg(w.join("ctx.tgz"))
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
+    write(
+        w,
+        "Dockerfile.txt",
+        "FROM busybox\nRUN echo from a remote Dockerfile\n",
+    );
+    let mut c = std::process::Command::new("python3");
+    c.args(["-m", "http.server", "8765", "--bind", "127.0.0.1"])
+        .current_dir(w)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    m.enter(&mut c);
+    let mut server = c.spawn().unwrap();
+    m.until_ok(&[
+        "build",
+        "--network",
+        "none",
+        "http://127.0.0.1:8765/Dockerfile.txt",
+    ]);
+    let out = m.ok(&[
+        "build",
+        "--network",
+        "none",
+        "-t",
+        "rem",
+        "http://127.0.0.1:8765/ctx.tgz",
+    ]);
+    assert!(out.contains("Successfully tagged rem:latest"), "{out}");
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "rem",
+            "sh",
+            "-c",
+            "cat /f /dl/hello.txt /named; stat -c '%a %u' /named"
+        ]),
+        "ctxfile\nremote file\nremote file\n600 0\n"
+    );
+    let out = m.ok(&[
+        "build",
+        "--no-cache",
+        "--network",
+        "none",
+        "http://127.0.0.1:8765/Dockerfile.txt",
+    ]);
+    assert!(out.contains("\nfrom a remote Dockerfile\n"), "{out}");
+    let o = m.run(&[
+        "build",
+        "--network",
+        "none",
+        "http://127.0.0.1:8765/nothere.tgz",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).starts_with(
+        "Error response from daemon: unable to prepare context: failed to GET http://127.0.0.1:8765/nothere.tgz with status 404 Not Found"
+    ), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -120,10 +120,10 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
             BuildContext::Empty
         }
     } else if a.context.starts_with("http://") || a.context.starts_with("https://") {
-        return Err(client(format!(
-            "unable to prepare context: remote contexts are not supported by this build of ministry yet: {}",
-            a.context
-        )));
+        if let Some(f) = a.file.as_deref().filter(|f| *f != "-") {
+            opts.dockerfile = Some(f.to_string());
+        }
+        BuildContext::Remote(a.context.clone())
     } else {
         let dir = PathBuf::from(&a.context);
         let meta = std::fs::metadata(&dir).map_err(|_| {

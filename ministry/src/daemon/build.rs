@@ -76,11 +76,6 @@ fn options(q: &Query) -> Result<BuildOptions, ApiError> {
                 .push(ministry::parse_ulimit(&spec).map_err(ApiError::bad)?);
         }
     }
-    if q.get("remote").is_some_and(|r| !r.is_empty()) {
-        return Err(ApiError::bad(
-            "remote build contexts are not supported by ministry yet",
-        ));
-    }
     Ok(o)
 }
 
@@ -95,13 +90,27 @@ pub async fn build(d: &Arc<Daemon>, req: Req) -> ApiResult {
     let q = Query::of(&req);
     let opts = options(&q)?;
     let quiet = q.flag("q");
+    let remote = q
+        .get("remote")
+        .filter(|r| r.starts_with("http://") || r.starts_with("https://"))
+        .map(str::to_string);
+    if let Some(r) = q
+        .get("remote")
+        .filter(|r| !r.is_empty() && remote.is_none())
+    {
+        return Err(ApiError::bad(format!(
+            "unable to prepare context: only HTTP(S) remote contexts are supported: {r}"
+        )));
+    }
     let mut body = BodyReader::new(req.into_body());
     streamed(d, "application/json", vec![], move |d, w| {
         // An empty body (`docker build - < Dockerfile` sends the Dockerfile as a
         // one-file tar, so this is only a bare API call) is an empty context.
         let mut head = [0u8; 1];
         let n = std::io::Read::read(&mut body, &mut head).unwrap_or(0);
-        let context = if n == 0 {
+        let context = if let Some(url) = remote {
+            BuildContext::Remote(url)
+        } else if n == 0 {
             BuildContext::Empty
         } else {
             let head = head[..n].to_vec();

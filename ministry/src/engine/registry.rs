@@ -48,6 +48,20 @@ impl Engine {
         Ok(pulled)
     }
 
+    /// Downloads `url` (HTTP or HTTPS, the registry client's certificates and proxies)
+    /// into `out`, at most `limit` bytes: `ADD https://...` and remote build contexts.
+    /// Blocking; safe from async code.
+    pub fn fetch_url(
+        &self,
+        url: &str,
+        out: &mut (dyn std::io::Write + Send),
+        limit: u64,
+    ) -> Result<libregistry::Fetched, Error> {
+        off_runtime(|| -> Result<libregistry::Fetched, Error> {
+            Ok(self.registry()?.fetch_url(url, out, limit)?)
+        })
+    }
+
     /// Pushes a local image to the registry its name points at (`docker push`).
     /// Blocking; safe from async code.
     pub fn push_image(

@@ -20,6 +20,9 @@ pub enum BuildContext {
     Archive(Box<dyn Read + Send>),
     /// No files: only a Dockerfile (`docker build - < Dockerfile`).
     Empty,
+    /// An HTTP(S) URL: a tarball (the context) or a text file (the Dockerfile, with an
+    /// empty context), as `docker build https://...`.
+    Remote(String),
 }
 
 impl std::fmt::Debug for BuildContext {
@@ -28,6 +31,7 @@ impl std::fmt::Debug for BuildContext {
             BuildContext::Dir(p) => f.debug_tuple("Dir").field(p).finish(),
             BuildContext::Archive(_) => f.write_str("Archive(..)"),
             BuildContext::Empty => f.write_str("Empty"),
+            BuildContext::Remote(u) => f.debug_tuple("Remote").field(u).finish(),
         }
     }
 }
@@ -54,6 +58,10 @@ impl Drop for Context {
     }
 }
 
+/// The largest remote context downloaded (Docker has no limit; this keeps a wrong URL
+/// from filling the disk).
+const MAX_REMOTE_CONTEXT: u64 = 8 << 30;
+
 /// Docker's tar size of an entry: a header block and the content padded to blocks.
 fn tar_size(kind: EntryKind, len: u64) -> u64 {
     512 + match kind {
@@ -67,7 +75,42 @@ impl Context {
         engine: &Engine,
         ctx: BuildContext,
         opts: &BuildOptions,
-    ) -> Result<Self, Error> {
+    ) -> Result<(Self, Option<String>), Error> {
+        // A remote context is downloaded first: a tarball is the context, anything else
+        // the Dockerfile (Docker's rule).
+        let mut remote_dockerfile = None;
+        let ctx = match ctx {
+            BuildContext::Remote(url) => {
+                use std::io::Seek;
+                let mut f = super::copy::temp_file(engine.images.root())?;
+                engine
+                    .fetch_url(&url, &mut f, MAX_REMOTE_CONTEXT)
+                    .map_err(|e| {
+                        Error::InvalidConfig(format!("unable to prepare context: {}", e.text()))
+                    })?;
+                f.seek(std::io::SeekFrom::Start(0))
+                    .map_err(|e| Error::io("seek", &url, e))?;
+                let mut head = [0u8; 512];
+                let n = f.read(&mut head).map_err(|e| Error::io("read", &url, e))?;
+                f.seek(std::io::SeekFrom::Start(0))
+                    .map_err(|e| Error::io("seek", &url, e))?;
+                if super::copy::looks_like_archive_head(&head[..n]) {
+                    BuildContext::Archive(Box::new(f))
+                } else {
+                    let mut text = String::new();
+                    f.take(16 << 20)
+                        .read_to_string(&mut text)
+                        .map_err(|e| Error::io("read", &url, e))?;
+                    remote_dockerfile = Some(text);
+                    BuildContext::Empty
+                }
+            }
+            c => c,
+        };
+        Self::open_local(engine, ctx, opts).map(|c| (c, remote_dockerfile))
+    }
+
+    fn open_local(engine: &Engine, ctx: BuildContext, opts: &BuildOptions) -> Result<Self, Error> {
         let dockerfile = opts
             .dockerfile
             .clone()
@@ -103,7 +146,7 @@ impl Context {
                 }
                 (dir.clone(), Some(dir))
             }
-            BuildContext::Empty => {
+            BuildContext::Empty | BuildContext::Remote(_) => {
                 let dir = scratch_dir(engine)?;
                 (dir.clone(), Some(dir))
             }
@@ -190,7 +233,7 @@ impl Context {
 }
 
 /// A fresh private directory under the engine's root.
-fn scratch_dir(engine: &Engine) -> Result<PathBuf, Error> {
+pub(super) fn scratch_dir(engine: &Engine) -> Result<PathBuf, Error> {
     let base = engine.images.root().join("tmp");
     std::fs::create_dir_all(&base).map_err(|e| Error::io("create", &base, e))?;
     let dir = base.join(format!(

@@ -103,10 +103,14 @@ fn looks_like_archive(f: &mut std::fs::File) -> bool {
     let mut head = [0u8; 512];
     let n = f.read(&mut head).unwrap_or(0);
     let _ = f.seek(SeekFrom::Start(0));
-    let head = &head[..n];
+    looks_like_archive_head(&head[..n])
+}
+
+/// [`looks_like_archive`] of a stream's first bytes.
+pub(super) fn looks_like_archive_head(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
         || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-        || (n >= 262 && &head[257..262] == b"ustar")
+        || (head.len() >= 262 && &head[257..262] == b"ustar")
 }
 
 impl<'a> CopyInput<'a> {

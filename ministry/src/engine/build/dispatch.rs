@@ -810,14 +810,11 @@ impl<'a> Builder<'a> {
         if !spec.heredocs.is_empty() {
             return self.copy_heredocs(st, spec, verb);
         }
-        if verb == "ADD"
-            && spec
-                .sources
-                .iter()
-                .any(|s| s.starts_with("http://") || s.starts_with("https://"))
-        {
+        let is_url = |s: &String| s.starts_with("http://") || s.starts_with("https://");
+        let urls = verb == "ADD" && spec.sources.iter().any(is_url);
+        if urls && !spec.sources.iter().all(is_url) {
             return Err(build_err(
-                "ADD of a URL is not supported by this builder yet; download it in a RUN step",
+                "ADD failed: URLs and local files in one ADD are not supported yet; use two ADD instructions",
             ));
         }
         if verb == "ADD" && spec.from.is_some() {
@@ -827,8 +824,16 @@ impl<'a> Builder<'a> {
         let ctx: &'a Context = self.ctx;
         let ctx_fs;
         type Sources = Vec<(PathBuf, std::ffi::OsString)>;
+        let downloads;
         let (fs, include, sources): (&Layers, Option<&ignore::BuildContext>, Sources) =
             match &spec.from {
+                None if urls => {
+                    let (dir, srcs) = self.download(spec, &self.dest_path(st, &spec.dest))?;
+                    ctx_fs = Layers::open(std::slice::from_ref(&dir.0), false)?;
+                    downloads = dir;
+                    let _ = &downloads;
+                    (&ctx_fs, None, srcs)
+                }
                 None => {
                     let failed = |e: libimage::Error| {
                         build_err(format!(
@@ -905,7 +910,7 @@ impl<'a> Builder<'a> {
             dest: dest.clone(),
             owner,
             chmod,
-            unpack: verb == "ADD",
+            unpack: verb == "ADD" && !urls,
             epoch: self.epoch,
             base: base_layers.as_ref(),
             verb,
@@ -1043,6 +1048,39 @@ impl<'a> Builder<'a> {
         self.stepped(st, &key, img)
     }
 
+    /// `ADD URL... DEST`: each URL downloaded into a private directory (mode 0600, its
+    /// `Last-Modified` time), named as Docker names it (the URL's last path segment).
+    fn download(
+        &self,
+        spec: &CopySpec,
+        dest: &str,
+    ) -> Result<(Scratch, Vec<(PathBuf, std::ffi::OsString)>), Error> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = Scratch(super::context::scratch_dir(self.engine)?);
+        let mut srcs = Vec::new();
+        for (i, url) in spec.sources.iter().enumerate() {
+            let path = dir.0.join(i.to_string());
+            let mut f = std::fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+            let got = self
+                .engine
+                .fetch_url(url, &mut f, MAX_DOWNLOAD)
+                .map_err(|e| build_err(format!("ADD failed: {}", e.text())))?;
+            if got.name.is_empty() && dest.ends_with('/') {
+                return Err(build_err(format!(
+                    "cannot determine filename for source {url}"
+                )));
+            }
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| Error::io("chmod", &path, e))?;
+            let mtime = got.last_modified.unwrap_or_else(now_secs);
+            let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(mtime.max(0) as u64);
+            f.set_modified(t)
+                .map_err(|e| Error::io("set the time of", &path, e))?;
+            srcs.push((PathBuf::from(i.to_string()), got.name.into()));
+        }
+        Ok((dir, srcs))
+    }
+
     /// A destination: absolute, or under `WORKDIR`; a trailing `/` kept.
     fn dest_path(&self, st: &Stage, dest: &str) -> String {
         let trailing = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
@@ -1112,6 +1150,18 @@ fn step_config(st: &Stage) -> ContainerConfig {
     let mut c = st.config.clone();
     c.image = st.image_id();
     c
+}
+
+/// The largest file `ADD` downloads.
+const MAX_DOWNLOAD: u64 = 8 << 30;
+
+/// A private directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 fn now_secs() -> i64 {

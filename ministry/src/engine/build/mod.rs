@@ -139,9 +139,12 @@ impl Engine {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let ctx = context::Context::open(self, context, opts)?;
+        let (ctx, remote_dockerfile) = context::Context::open(self, context, opts)?;
         progress(BuildEvent::Context(ctx.size));
-        let text = ctx.dockerfile_text(opts)?;
+        let text = match remote_dockerfile {
+            Some(t) => t,
+            None => ctx.dockerfile_text(opts)?,
+        };
         let file = libimage::dockerfile::parse(&text).map_err(|e| Error::Build {
             message: e.to_string(),
             code: 1,
