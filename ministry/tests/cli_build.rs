@@ -489,44 +489,55 @@ RUN cat <<A <<B > /two\na\nA\nb\nB\n",
 }
 
 #[test]
-fn builds_without_run_are_reproducible_across_data_roots() {
+fn builds_are_reproducible_across_data_roots() {
     let m = Ministry::new();
     let m2 = m.sibling();
+    m.busybox("busybox");
     let ctx = tempfile::tempdir().unwrap();
     let d = ctx.path();
+    // The same base image on both roots (saved from one, loaded into the other).
+    let keep = tempfile::tempdir().unwrap();
+    let saved = keep.path().join("busybox.tar");
+    m.ok(&["save", "-o", saved.to_str().unwrap(), "busybox"]);
+    m2.ok(&["load", "-i", saved.to_str().unwrap()]);
     write(d, "a/b.txt", "content\n");
     write(
         d,
         "Dockerfile",
         "FROM scratch\nCOPY a /a\nENV X=1\nCMD [\"/x\"]\n",
     );
-    let a = build_ok(
-        &m,
-        d,
-        &["-q", "--build-arg", "SOURCE_DATE_EPOCH=1700000000"],
-    );
-    let b = build_ok(
-        &m2,
-        d,
-        &["-q", "--build-arg", "SOURCE_DATE_EPOCH=1700000000"],
-    );
+    let epoch = ["-q", "--build-arg", "SOURCE_DATE_EPOCH=1700000000"];
+    let a = build_ok(&m, d, &epoch);
+    let b = build_ok(&m2, d, &epoch);
     assert_eq!(a, b);
     // Without the epoch, the layers are still the same (times come from the files).
-    let a = m.ok(&[
-        "image",
-        "inspect",
-        "-f",
-        "{{.RootFS.Layers}}",
-        build_ok(&m, d, &["-q", "--no-cache"]).trim(),
-    ]);
-    let b = m2.ok(&[
-        "image",
-        "inspect",
-        "-f",
-        "{{.RootFS.Layers}}",
-        build_ok(&m2, d, &["-q", "--no-cache"]).trim(),
-    ]);
+    let layers = |m: &Ministry| {
+        let id = build_ok(m, d, &["-q", "--no-cache"]);
+        m.ok(&["image", "inspect", "-f", "{{.RootFS.Layers}}", id.trim()])
+    };
+    assert_eq!(layers(&m), layers(&m2));
+    // With RUN steps too: file times clamped, no container ID recorded.
+    write(
+        d,
+        "Dockerfile",
+        "FROM busybox\nCOPY a /a\nRUN mkdir -p /out && echo made > /out/f && touch /a/b.txt\nWORKDIR /w\n",
+    );
+    let a = build_ok(&m, d, &epoch);
+    let b = build_ok(&m2, d, &epoch);
     assert_eq!(a, b);
+    assert_eq!(
+        m.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            a.trim(),
+            "sh",
+            "-c",
+            "cat /out/f; stat -c %Y /out/f"
+        ]),
+        "made\n1700000000\n"
+    );
 }
 
 /// Safety: COPY sources stay inside the context whatever they name (a source link is
@@ -642,7 +653,15 @@ fn remote_contexts_and_add_urls() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     m.enter(&mut c);
-    let mut server = c.spawn().unwrap();
+    // Killed however the test ends (a leaked server would hold the test's descriptors).
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Server(c.spawn().unwrap());
     m.until_ok(&[
         "build",
         "--network",
@@ -689,6 +708,4 @@ fn remote_contexts_and_add_urls() {
     assert!(String::from_utf8_lossy(&o.stderr).starts_with(
         "Error response from daemon: unable to prepare context: failed to GET http://127.0.0.1:8765/nothere.tgz with status 404 Not Found"
     ), "{}", String::from_utf8_lossy(&o.stderr));
-    let _ = server.kill();
-    let _ = server.wait();
 }

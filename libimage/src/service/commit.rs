@@ -28,6 +28,9 @@ pub struct CommitOptions {
     pub record_parent: bool,
     /// The creation time (RFC 3339). By default, now.
     pub created: Option<String>,
+    /// `SOURCE_DATE_EPOCH`: the layer's times clamped to it (and no `container` field),
+    /// so the same changes give the same image.
+    pub epoch: Option<u64>,
 }
 
 impl ImageService {
@@ -57,7 +60,7 @@ impl ImageService {
                 .map_err(|e| Error::io("create a temporary file in", self.root(), e))?
         };
         // No change, no layer (Docker records an empty layer in the history only).
-        let changes = self.changes_tar(key, &mut tmp)?;
+        let changes = self.changes_tar_clamped(key, &mut tmp, opts.epoch)?;
         let layer = (!changes.is_empty()).then_some(tmp);
         self.derive(
             Some(base),
@@ -67,7 +70,11 @@ impl ImageService {
                 created_by: opts.created_by.clone(),
                 comment: opts.comment.clone(),
                 author: opts.author.clone(),
-                container: opts.container.clone(),
+                container: if opts.epoch.is_some() {
+                    String::new()
+                } else {
+                    opts.container.clone()
+                },
                 created: opts.created.clone(),
                 record_parent: opts.record_parent,
                 reference: opts.reference.clone(),

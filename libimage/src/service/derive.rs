@@ -88,6 +88,12 @@ impl ImageService {
         } else {
             obj.insert("container".into(), json!(opts.container));
         }
+        // The base's `comment` (`Imported from -`) is not the new image's.
+        if opts.comment.is_empty() {
+            obj.remove("comment");
+        } else {
+            obj.insert("comment".into(), json!(opts.comment));
+        }
         if opts.author.is_empty() {
             obj.remove("author");
         } else {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::error::Result;
 use crate::image::ImageRecord;
-use crate::tree::{changes, write_changes_tar, write_tree_tar, Change, Layers};
+use crate::tree::{changes, write_tree_tar, Change, Layers};
 
 use super::ImageService;
 
@@ -117,9 +117,25 @@ impl ImageService {
 
     /// Writes the changes of snapshot `key` as a layer tar (for `commit`); returns them.
     pub fn changes_tar(&self, key: &str, out: &mut dyn Write) -> Result<Vec<Change>> {
+        self.changes_tar_clamped(key, out, None)
+    }
+
+    /// [`ImageService::changes_tar`] with entry times at most `epoch` (reproducible
+    /// builds: `SOURCE_DATE_EPOCH`).
+    pub fn changes_tar_clamped(
+        &self,
+        key: &str,
+        out: &mut dyn Write,
+        epoch: Option<u64>,
+    ) -> Result<Vec<Change>> {
         let c = self.changes(key)?;
         let dirs = self.snapshotter.layer_dirs(key)?;
-        write_changes_tar(&Layers::open(&dirs, self.snapshotter.layered())?, &c, out)?;
+        crate::tree::write_changes_tar_clamped(
+            &Layers::open(&dirs, self.snapshotter.layered())?,
+            &c,
+            out,
+            epoch,
+        )?;
         Ok(c)
     }
 }

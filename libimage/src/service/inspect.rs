@@ -189,9 +189,17 @@ impl ImageService {
             })
             .collect();
         rows.reverse();
-        if let Some(top) = rows.first_mut() {
-            top.id = image.id.to_string();
-            top.tags = image.familiar_tags();
+        // Docker's rule: the rows, newest first, take the IDs (and tags) of the image and
+        // its parents in turn while the parent chain goes on.
+        let mut current = Some(image.clone());
+        for row in rows.iter_mut() {
+            let Some(img) = current.take() else { break };
+            row.id = img.id.to_string();
+            row.tags = img.familiar_tags();
+            current = img
+                .parent
+                .as_ref()
+                .and_then(|p| self.resolve(&p.to_string()).ok());
         }
         Ok(rows)
     }

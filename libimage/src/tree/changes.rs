@@ -165,7 +165,18 @@ pub fn changes(upper: &Path, lower: &[PathBuf], overlay: bool) -> Result<Vec<Cha
 /// Writes `changes` of the tree `current` (the snapshot's merged view) as a layer tar:
 /// added and modified entries in full, deletions as `.wh.` whiteouts. Sorted by path.
 pub fn write_changes_tar(current: &Layers, changes: &[Change], out: &mut dyn Write) -> Result<()> {
-    let mut w = TarWriter::new(out);
+    write_changes_tar_clamped(current, changes, out, None)
+}
+
+/// [`write_changes_tar`] with every entry's time at most `epoch` (seconds since 1970:
+/// `SOURCE_DATE_EPOCH`, for layers that do not depend on when they were made).
+pub fn write_changes_tar_clamped(
+    current: &Layers,
+    changes: &[Change],
+    out: &mut dyn Write,
+    epoch: Option<u64>,
+) -> Result<()> {
+    let mut w = TarWriter::new(out).clamped(epoch);
     let mut idx = 0;
     let rel = |c: &Change| c.path.strip_prefix("/").unwrap_or(&c.path).to_path_buf();
     // Walk the merged tree once (sorted, parents first) and emit each changed entry when

@@ -13,6 +13,8 @@ use crate::layer::fsops;
 pub(crate) struct TarWriter<'w> {
     pub(crate) tar: tar::Builder<&'w mut dyn Write>,
     links: HashMap<(u64, u64), PathBuf>,
+    /// `SOURCE_DATE_EPOCH`: no entry's time is later.
+    clamp: Option<u64>,
 }
 
 fn ioe(p: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -26,16 +28,24 @@ impl<'w> TarWriter<'w> {
         TarWriter {
             tar,
             links: HashMap::new(),
+            clamp: None,
         }
     }
 
-    fn header(st: &libc::stat, typ: tar::EntryType) -> tar::Header {
+    /// Entry times clamped to `epoch` (reproducible layers).
+    pub(crate) fn clamped(mut self, epoch: Option<u64>) -> Self {
+        self.clamp = epoch;
+        self
+    }
+
+    fn header(&self, st: &libc::stat, typ: tar::EntryType) -> tar::Header {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(typ);
         h.set_mode(st.st_mode & 0o7777);
         h.set_uid(st.st_uid as u64);
         h.set_gid(st.st_gid as u64);
-        h.set_mtime(st.st_mtime.max(0) as u64);
+        let mtime = st.st_mtime.max(0) as u64;
+        h.set_mtime(self.clamp.map_or(mtime, |c| mtime.min(c)));
         h.set_size(0);
         h
     }
@@ -46,7 +56,7 @@ impl<'w> TarWriter<'w> {
         let p = e.path;
         match st.st_mode & libc::S_IFMT {
             libc::S_IFDIR => {
-                let mut h = Self::header(st, tar::EntryType::Directory);
+                let mut h = self.header(st, tar::EntryType::Directory);
                 let name = format!("{}/", p.display());
                 self.tar
                     .append_data(&mut h, name, std::io::empty())
@@ -55,7 +65,7 @@ impl<'w> TarWriter<'w> {
             libc::S_IFREG => {
                 if st.st_nlink > 1 {
                     if let Some(first) = self.links.get(&(st.st_dev, st.st_ino)) {
-                        let mut h = Self::header(st, tar::EntryType::Link);
+                        let mut h = self.header(st, tar::EntryType::Link);
                         return self.tar.append_link(&mut h, p, first).map_err(ioe(p));
                     }
                     self.links.insert((st.st_dev, st.st_ino), p.to_path_buf());
@@ -75,7 +85,7 @@ impl<'w> TarWriter<'w> {
                     let ext = [("SCHILY.xattr.security.capability", cap.as_slice())];
                     self.tar.append_pax_extensions(ext).map_err(ioe(p))?;
                 }
-                let mut h = Self::header(&st2, tar::EntryType::Regular);
+                let mut h = self.header(&st2, tar::EntryType::Regular);
                 let size = st2.st_size as u64;
                 h.set_size(size);
                 let file = std::fs::File::from(fd);
@@ -85,7 +95,7 @@ impl<'w> TarWriter<'w> {
             }
             libc::S_IFLNK => {
                 let target = fsops::readlink_at(e.dir, e.name).map_err(ioe(p))?;
-                let mut h = Self::header(st, tar::EntryType::Symlink);
+                let mut h = self.header(st, tar::EntryType::Symlink);
                 let t = std::ffi::OsStr::new(std::str::from_utf8(&target).unwrap_or_default());
                 self.tar.append_link(&mut h, p, t).map_err(ioe(p))
             }
@@ -95,7 +105,7 @@ impl<'w> TarWriter<'w> {
                     libc::S_IFBLK => tar::EntryType::Block,
                     _ => tar::EntryType::Fifo,
                 };
-                let mut h = Self::header(st, typ);
+                let mut h = self.header(st, typ);
                 if typ != tar::EntryType::Fifo {
                     let _ = h.set_device_major(libc::major(st.st_rdev));
                     let _ = h.set_device_minor(libc::minor(st.st_rdev));

@@ -7,6 +7,6 @@ mod changes;
 mod export;
 mod walk;
 
-pub use changes::{changes, write_changes_tar, Change, ChangeKind};
+pub use changes::{changes, write_changes_tar, write_changes_tar_clamped, Change, ChangeKind};
 pub use export::{write_subtree_tar, write_tree_tar};
 pub use walk::{Entry, Layers};

@@ -49,6 +49,14 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
             ));
         }
     }
+    for h in &a.add_host {
+        if let Err(why) = ministry::libnet::files::parse_add_host(h) {
+            return Err(ClientError::error(
+                format!("invalid argument \"{h}\" for \"--add-host\" flag: {why}\nSee 'ministry build --help'."),
+                125,
+            ));
+        }
+    }
     let mut args = BTreeMap::new();
     for b in &a.build_arg {
         match b.split_once('=') {
@@ -110,6 +118,9 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
             .read_to_end(&mut head)
             .map_err(|e| client(format!("unable to read the build context: {e}")))?;
         if is_archive(&head) {
+            if let Some(f) = a.file.as_deref() {
+                opts.dockerfile = Some(f.to_string());
+            }
             BuildContext::Archive(Box::new(std::io::Cursor::new(head).chain(stdin)))
         } else {
             let mut text = head;

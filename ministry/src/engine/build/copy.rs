@@ -155,7 +155,17 @@ impl<'a> CopyInput<'a> {
                 if self.sources.len() == 1 {
                     kind = "dir";
                 }
-                if let Some(st) = st {
+                if let Some(mut st) = st {
+                    // The directory itself is not copied, only what it holds: its
+                    // destination is made like any missing parent (0755), or kept.
+                    let existing = match self.base {
+                        Some(b) if !dest_rel.as_os_str().is_empty() => b.stat(&dest_rel, 0)?,
+                        _ => None,
+                    };
+                    match existing {
+                        Some(e) if is_dir(&e) => st = e,
+                        _ => st.st_mode = libc::S_IFDIR | 0o755,
+                    }
                     items.push(Item {
                         src: src.clone(),
                         dest: dest_rel.clone(),
@@ -420,10 +430,7 @@ impl<'a> CopyInput<'a> {
             hd.set_gid(hd.gid().unwrap_or(0));
             hd.set_mtime(hd.mtime().unwrap_or(0));
             hd.set_mode(hd.mode().unwrap_or(0o644) & 0o7777);
-            if let Some((u, g)) = self.owner {
-                hd.set_uid(u.into());
-                hd.set_gid(g.into());
-            }
+            // (`--chown` does not apply to what an archive holds: Docker keeps its owners.)
             if let Some(e) = self.epoch {
                 if let Ok(m) = hd.mtime() {
                     hd.set_mtime(m.min(e.max(0) as u64));

@@ -52,6 +52,8 @@ pub(super) struct Builder<'a> {
     author: String,
     /// Whether the current stage set `CMD` (an `ENTRYPOINT` then keeps it).
     cmd_set: bool,
+    /// `ONBUILD` triggers running: their steps print no result lines of their own.
+    quiet_steps: bool,
 }
 
 fn build_err(message: impl Into<String>) -> Error {
@@ -127,6 +129,7 @@ impl<'a> Builder<'a> {
             epoch,
             author: String::new(),
             cmd_set: false,
+            quiet_steps: false,
         })
     }
 
@@ -196,7 +199,7 @@ impl<'a> Builder<'a> {
                 .iter()
                 .map(|&s| self.stages[s].end - self.stages[s].from)
                 .sum::<usize>()
-            + usize::from(!self.opts.labels.is_empty());
+            + self.opts.labels.len();
         // The meta ARGs: steps without an image.
         for ins in &self.file.instructions[..first_from] {
             self.step_header(ins);
@@ -252,27 +255,17 @@ impl<'a> Builder<'a> {
             self.step_header(ins);
             self.dispatch(&mut st, ins, s)?;
         }
-        if last && !self.opts.labels.is_empty() {
-            let text = self
-                .opts
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{}={}", quote_label(k), quote_label(v)))
-                .collect::<Vec<_>>()
-                .join(" ");
-            self.step += 1;
-            (self.progress)(BuildEvent::Step {
-                n: self.step,
-                total: self.total,
-                text: format!("LABEL {text}"),
-            });
-            let pairs: Vec<(String, String)> = self
-                .opts
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            self.label(&mut st, &pairs)?;
+        if last {
+            // Docker's builder adds one `LABEL k=v` step per `--label`, in key order.
+            for (k, v) in &self.opts.labels {
+                self.step += 1;
+                (self.progress)(BuildEvent::Step {
+                    n: self.step,
+                    total: self.total,
+                    text: format!("LABEL {k}={v}"),
+                });
+                self.label(&mut st, &[(k.clone(), v.clone())])?;
+            }
         }
         Ok(st.image)
     }
@@ -280,6 +273,11 @@ impl<'a> Builder<'a> {
     /// `FROM`: the base (an earlier stage, `scratch`, a local image, or pulled), its
     /// `ONBUILD` triggers run.
     fn begin_stage(&mut self, ins: &Instruction, s: usize) -> Result<Stage, Error> {
+        if let Some(n) = &self.stages[s].name {
+            if self.stages[..s].iter().any(|x| x.name.as_ref() == Some(n)) {
+                return Err(build_err("a stage name already used"));
+            }
+        }
         self.step_header(ins);
         let InstructionKind::From { image, .. } = &ins.kind else {
             return Err(build_err("a stage must begin with FROM"));
@@ -290,6 +288,11 @@ impl<'a> Builder<'a> {
             .lex
             .process_word(image, &lookup)
             .map_err(|e| build_err(e.to_string()))?;
+        if name.is_empty() {
+            return Err(build_err(format!(
+                "base name ({image}) should not be blank"
+            )));
+        }
         let base = if name.eq_ignore_ascii_case("scratch") {
             None
         } else if let Some(i) = self.stage_index(&name, s) {
@@ -297,9 +300,7 @@ impl<'a> Builder<'a> {
         } else {
             Some(self.base_image(&name)?)
         };
-        (self.progress)(BuildEvent::StepImage(
-            base.as_ref().map(|b| short(&b.id)).unwrap_or_default(),
-        ));
+        let base_id = base.as_ref().map(|b| short(&b.id)).unwrap_or_default();
         let config = match &base {
             Some(b) => ContainerConfig::from_image_config(self.engine.images.config(b)?.raw())?,
             None => ContainerConfig::default(),
@@ -318,15 +319,27 @@ impl<'a> Builder<'a> {
             );
         }
         let triggers = st.config.on_build.take().unwrap_or_default();
-        if !triggers.is_empty() {
+        if triggers.is_empty() {
+            (self.progress)(BuildEvent::StepImage(base_id));
+        } else {
+            // Docker: the triggers run as part of FROM; one result line after them all.
             (self.progress)(BuildEvent::Triggers(triggers.len()));
-            for t in &triggers {
-                let parsed =
-                    libimage::dockerfile::parse_trigger(t).map_err(|e| build_err(e.to_string()))?;
-                for ins in &parsed {
-                    self.dispatch(&mut st, ins, s)?;
+            self.quiet_steps = true;
+            let ran = (|| -> Result<(), Error> {
+                for t in &triggers {
+                    let parsed = libimage::dockerfile::parse_trigger(t)
+                        .map_err(|e| build_err(e.to_string()))?;
+                    for ins in &parsed {
+                        self.dispatch(&mut st, ins, s)?;
+                    }
                 }
-            }
+                Ok(())
+            })();
+            self.quiet_steps = false;
+            ran?;
+            (self.progress)(BuildEvent::StepImage(
+                st.image.as_ref().map(|b| short(&b.id)).unwrap_or_default(),
+            ));
         }
         Ok(st)
     }
@@ -341,12 +354,11 @@ impl<'a> Builder<'a> {
             .engine
             .pull_image(name, &Default::default(), &|_| {})
             .map(drop);
-        match (pulled, local) {
-            (Ok(()), _) => Ok(self.engine.images.resolve(name)?),
-            // `--pull` of an image only this machine has: use it, as Docker does not.
-            (Err(_), Ok(l)) => Ok(l),
-            (Err(e), Err(_)) => Err(e),
-        }
+        let _ = local;
+        // `--pull` fails when the registry cannot give the image, local copy or not (as
+        // Docker's).
+        pulled?;
+        Ok(self.engine.images.resolve(name)?)
     }
 
     fn expand(&self, st: &Stage, ins: &Instruction) -> Result<Instruction, Error> {
@@ -361,8 +373,17 @@ impl<'a> Builder<'a> {
         match &ins.kind {
             InstructionKind::From { .. } => Err(build_err("FROM inside a stage")),
             InstructionKind::Run {
-                command, heredocs, ..
-            } => self.run_step(st, command, heredocs),
+                command,
+                heredocs,
+                flags,
+            } => {
+                if flags.iter().any(|(k, _)| k == "mount") {
+                    return Err(build_err(
+                        "the --mount option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled",
+                    ));
+                }
+                self.run_step(st, command, heredocs)
+            }
             InstructionKind::Cmd(c) => {
                 st.config.cmd = Some(self.command_words(st, c));
                 self.cmd_set = true;
@@ -386,8 +407,15 @@ impl<'a> Builder<'a> {
             InstructionKind::Env(pairs) => {
                 let env = st.config.env.get_or_insert_with(Vec::new);
                 for (k, v) in pairs {
-                    env.retain(|e| e.split('=').next() != Some(k.as_str()));
-                    env.push(format!("{k}={v}"));
+                    // Docker replaces a variable where it is, or appends a new one.
+                    let kv = format!("{k}={v}");
+                    match env
+                        .iter_mut()
+                        .find(|e| e.split('=').next() == Some(k.as_str()))
+                    {
+                        Some(slot) => *slot = kv,
+                        None => env.push(kv),
+                    }
                 }
                 let text = pairs
                     .iter()
@@ -423,13 +451,12 @@ impl<'a> Builder<'a> {
                 self.commit_meta(st, st.nop(&format!("USER {u}")))
             }
             InstructionKind::Expose(ports) => {
-                let map = st.config.exposed_ports.get_or_insert_with(BTreeMap::new);
+                let mut specs = Vec::new();
                 for p in ports {
-                    let p = if p.contains('/') {
-                        p.to_ascii_lowercase()
-                    } else {
-                        format!("{p}/tcp")
-                    };
+                    specs.extend(expose_ports(p)?);
+                }
+                let map = st.config.exposed_ports.get_or_insert_with(BTreeMap::new);
+                for p in specs {
                     map.insert(p, json!({}));
                 }
                 self.commit_meta(st, st.nop(&format!("EXPOSE {}", ports.join(" "))))
@@ -475,7 +502,10 @@ impl<'a> Builder<'a> {
             Command::Exec(v) => v.clone(),
             Command::Shell(s) => {
                 let mut v = st.shell();
-                v.push(s.clone());
+                // A bare `RUN`: the shell with nothing to run, as Docker does.
+                if !s.is_empty() {
+                    v.push(s.clone());
+                }
                 v
             }
         }
@@ -500,8 +530,10 @@ impl<'a> Builder<'a> {
         }
         match cache::lookup(self.engine, key) {
             Some(img) => {
-                (self.progress)(BuildEvent::Cached);
-                (self.progress)(BuildEvent::StepImage(short(&img.id)));
+                if !self.quiet_steps {
+                    (self.progress)(BuildEvent::Cached);
+                    (self.progress)(BuildEvent::StepImage(short(&img.id)));
+                }
                 st.image = Some(img);
                 true
             }
@@ -511,7 +543,9 @@ impl<'a> Builder<'a> {
 
     fn stepped(&mut self, st: &mut Stage, key: &str, img: ImageRecord) -> Result<(), Error> {
         cache::store(self.engine, key, &img.id)?;
-        (self.progress)(BuildEvent::StepImage(short(&img.id)));
+        if !self.quiet_steps {
+            (self.progress)(BuildEvent::StepImage(short(&img.id)));
+        }
         st.image = Some(img);
         Ok(())
     }
@@ -596,6 +630,23 @@ impl<'a> Builder<'a> {
                 (v, text)
             }
         };
+        if let Some(old) = st.config.healthcheck.as_ref() {
+            let test: Vec<String> = old["Test"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (self.progress)(BuildEvent::Output(
+                format!(
+                    "Note: overriding previous HEALTHCHECK: {}\n",
+                    go_list(&test)
+                )
+                .into_bytes(),
+            ));
+        }
         st.config.healthcheck = Some(value);
         self.commit_meta(st, st.nop(&format!("HEALTHCHECK {text}")))
     }
@@ -736,12 +787,14 @@ impl<'a> Builder<'a> {
             created_by = format!("|{} {} {created_by}", kv.len(), kv.join(" "));
         }
         let env: Vec<String> = args.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // Proxy args reach the command but not the cache key (Docker's rule).
+        let keyed: Vec<String> = visible.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let key = cache::key(
             &st.image_id(),
             &[
                 "run",
                 &created_by,
-                &env.join("\n"),
+                &keyed.join("\n"),
                 &Self::config_key(st),
                 &self.author,
             ],
@@ -790,6 +843,7 @@ impl<'a> Builder<'a> {
                 created_by,
                 record_parent: true,
                 created: self.created(),
+                epoch: self.epoch.map(|e| e.max(0) as u64),
                 ..Default::default()
             },
         );
@@ -916,7 +970,16 @@ impl<'a> Builder<'a> {
             verb,
         };
         let plan = input.plan()?;
-        let created_by = st.nop1(&format!("{verb} {}:{} in {dest} ", plan.kind, plan.hash));
+        // Docker's text: the destination as written, `--chown=` glued to the source kind.
+        let chown_text = spec
+            .chown
+            .as_ref()
+            .map(|c| format!("--chown={c}"))
+            .unwrap_or_default();
+        let created_by = st.nop1(&format!(
+            "{verb} {chown_text}{}:{} in {} ",
+            plan.kind, plan.hash, spec.dest
+        ));
         let key = cache::key(
             &st.image_id(),
             &[
@@ -1102,7 +1165,7 @@ impl<'a> Builder<'a> {
     }
 
     /// `--chown=user[:group]`: names from the image's passwd and group; a user alone
-    /// gives the group of the same number (Docker's rule).
+    /// means the group of the same name or number (Docker's rule).
     fn chown(&self, base: Option<&Layers>, spec: &str) -> Result<(u32, u32), Error> {
         let read = |f: &str| -> Result<Option<String>, Error> {
             Ok(match base {
@@ -1112,15 +1175,22 @@ impl<'a> Builder<'a> {
                 None => None,
             })
         };
-        let (u, g) = match spec.split_once(':') {
-            Some((u, g)) => (u, Some(g)),
-            None => (spec, None),
+        let parts: Vec<&str> = spec.split(':').collect();
+        let (u, g) = match parts.as_slice() {
+            [u] => (*u, None),
+            [u, g] => (*u, Some(*g)),
+            _ => {
+                return Err(build_err(format!(
+                    "unable to convert uid/gid chown string to host mapping: invalid chown string format: {spec}"
+                )))
+            }
         };
         let lookup = |name: &str, file: &str, what: &str| -> Result<u32, Error> {
             if let Ok(n) = name.parse::<u32>() {
                 return Ok(n);
             }
             let text = read(file)?.unwrap_or_default();
+            let kind = if what == "uid" { "user" } else { "group" };
             text.lines()
                 .filter_map(|l| {
                     let f: Vec<&str> = l.split(':').collect();
@@ -1129,17 +1199,13 @@ impl<'a> Builder<'a> {
                 .next()
                 .ok_or_else(|| {
                     build_err(format!(
-                        "unable to convert uid/gid chown string to host mapping: can't find {what} for {} {name}: no such {}: {name}",
-                        if what == "uid" { "user" } else { "group" },
-                        if what == "uid" { "user" } else { "group" },
+                        "unable to convert uid/gid chown string to host mapping: can't find {what} for {kind} {name}: no such {kind}: {name}"
                     ))
                 })
         };
         let uid = lookup(u, "etc/passwd", "uid")?;
-        let gid = match g {
-            Some(g) => lookup(g, "etc/group", "gid")?,
-            None => uid,
-        };
+        // A user alone: the group of the same name (or number), as Docker's builder.
+        let gid = lookup(g.unwrap_or(u), "etc/group", "gid")?;
         Ok((uid, gid))
     }
 }
@@ -1194,9 +1260,30 @@ fn clean_abs(path: &Path) -> String {
     s
 }
 
-/// A label key or value as `--label` shows it in the synthetic `LABEL` step (quoted).
-fn quote_label(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+/// `EXPOSE` values as Docker stores them: `80` is `80/tcp`, a range `1000-1002/udp`
+/// each of its ports; anything else is Docker's `Invalid containerPort` error.
+fn expose_ports(p: &str) -> Result<Vec<String>, Error> {
+    let (ports, proto) = match p.split_once('/') {
+        Some((a, b)) => (a, b.to_ascii_lowercase()),
+        None => (p, "tcp".to_string()),
+    };
+    let bad = || build_err(format!("Invalid containerPort: {ports}"));
+    let (lo, hi) = match ports.split_once('-') {
+        Some((a, b)) => (
+            a.parse::<u16>().map_err(|_| bad())?,
+            b.parse::<u16>().map_err(|_| bad())?,
+        ),
+        None => {
+            let n = ports.parse::<u16>().map_err(|_| bad())?;
+            (n, n)
+        }
+    };
+    if hi < lo {
+        return Err(build_err(format!(
+            "Invalid range specified for the Port: {ports}"
+        )));
+    }
+    Ok((lo..=hi).map(|n| format!("{n}/{proto}")).collect())
 }
 
 /// A context-relative path as the layer walker takes it (`.` and empty: the root).

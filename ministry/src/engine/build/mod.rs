@@ -145,6 +145,15 @@ impl Engine {
             Some(t) => t,
             None => ctx.dockerfile_text(opts)?,
         };
+        if text.trim().is_empty() {
+            return Err(Error::Build {
+                message: format!(
+                    "the Dockerfile ({}) cannot be empty",
+                    opts.dockerfile.as_deref().unwrap_or("Dockerfile")
+                ),
+                code: 1,
+            });
+        }
         let file = libimage::dockerfile::parse(&text).map_err(|e| Error::Build {
             message: e.to_string(),
             code: 1,
