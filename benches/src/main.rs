@@ -1,10 +1,11 @@
 //! ministry's benchmarks, each run side by side with its peer in one process and reported
 //! as medians and ratios (never as pass/fail unit tests).
 //!
-//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge|rss|api [--runs N]`
+//! `cargo run --release -p ministry-benches -- unpack|runtime|run|registry|bridge|rss|api|build [--runs N]`
 
 mod api;
 mod bridge;
+mod build;
 mod cli_run;
 mod fixture;
 mod netns;
@@ -33,9 +34,10 @@ fn main() -> anyhow::Result<()> {
         Some("bridge") => bridge::run(runs),
         Some("rss") => rss::run(runs),
         Some("api") => api::run(runs),
+        Some("build") => build::run(runs),
         _ => {
             eprintln!(
-                "usage: ministry-bench unpack|runtime|run|registry|bridge|rss|api [--runs N]"
+                "usage: ministry-bench unpack|runtime|run|registry|bridge|rss|api|build [--runs N]"
             );
             std::process::exit(2)
         }
