@@ -75,6 +75,26 @@ step run --rm busybox sh -c "'ping -c1 172.17.0.2 | head -2'"   "(another contai
 $M run --rm busybox sh -c 'ping -c1 172.17.0.2 | head -2'
 step rm -f web
 $M rm -f web
+mkdir -p "$work/app"
+printf 'hello from a built image\n' > "$work/app/greeting.txt"
+printf '.git\n*.tmp\n' > "$work/app/.dockerignore"
+cat > "$work/app/Dockerfile" <<'DOCKERFILE'
+FROM busybox
+ARG WHO=world
+ENV WHO=$WHO
+COPY greeting.txt /app/
+RUN echo "built for $WHO" > /app/built.txt
+WORKDIR /app
+CMD ["sh", "-c", "cat greeting.txt built.txt"]
+DOCKERFILE
+step build -t greeter --build-arg WHO=ministry app/
+$M build -t greeter --build-arg WHO=ministry "$work/app"
+step "build -t greeter app/   (again: every step from the cache)"
+$M build -t greeter "$work/app" --build-arg WHO=ministry | grep -c 'Using cache'
+step run --rm greeter
+$M run --rm greeter
+step rmi greeter
+$M rmi greeter
 step tag busybox me/busybox:1.0
 $M tag busybox me/busybox:1.0
 step images
