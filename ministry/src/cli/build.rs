@@ -2,7 +2,7 @@
 //! events printed as Docker's classic builder prints them.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -191,22 +191,12 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
     let mut out = std::io::stdout().lock();
     let mut buffered: Vec<u8> = Vec::new();
     let mut started = false;
-    let terminal = std::io::stdout().is_terminal();
     let result = engine.build(&opts, context, &mut |ev| {
         let line = match ev {
-            BuildEvent::Context(n) => {
-                let _ = terminal;
-                format!(
-                    "Sending build context to Docker daemon  {}\n",
-                    human_size_with_precision(n, 4)
-                )
-            }
-            BuildEvent::Step { n, total, text } => {
-                started = true;
-                format!("Step {n}/{total} : {text}\n")
-            }
-            BuildEvent::Cached => " ---> Using cache\n".into(),
-            BuildEvent::RunningIn(id) => format!(" ---> Running in {id}\n"),
+            BuildEvent::Context(n) => format!(
+                "Sending build context to Docker daemon  {}\n",
+                human_size_with_precision(n, 4)
+            ),
             BuildEvent::Output(b) => {
                 if quiet {
                     buffered.extend_from_slice(&b);
@@ -216,15 +206,12 @@ pub fn build(engine: &Engine, a: &BuildArgs) -> Result<i32> {
                 }
                 return;
             }
-            BuildEvent::Removed(id) => format!("Removing intermediate container {id}\n"),
-            BuildEvent::StepImage(id) => format!(" ---> {id}\n"),
-            BuildEvent::Triggers(n) => format!(
-                "# Executing {n} build trigger{}\n",
-                if n == 1 { "" } else { "s" }
-            ),
-            BuildEvent::Warning(w) => format!("[Warning] {w}\n"),
-            BuildEvent::Built(id) => format!("Successfully built {id}\n"),
-            BuildEvent::Tagged(t) => format!("Successfully tagged {t}\n"),
+            ev => {
+                if matches!(ev, BuildEvent::Step { .. }) {
+                    started = true;
+                }
+                ev.classic_line().unwrap_or_default()
+            }
         };
         if quiet {
             buffered.extend_from_slice(line.as_bytes());

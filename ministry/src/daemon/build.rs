@@ -127,19 +127,8 @@ pub async fn build(d: &Arc<Daemon>, req: Req) -> ApiResult {
         let result = d.engine.build(&opts, context, &mut |ev| {
             let text = match ev {
                 BuildEvent::Context(_) => return,
-                BuildEvent::Step { n, total, text } => format!("Step {n}/{total} : {text}\n"),
-                BuildEvent::Cached => " ---> Using cache\n".into(),
-                BuildEvent::RunningIn(id) => format!(" ---> Running in {id}\n"),
                 BuildEvent::Output(b) => String::from_utf8_lossy(&b).into_owned(),
-                BuildEvent::Removed(id) => format!("Removing intermediate container {id}\n"),
-                BuildEvent::StepImage(id) => format!(" ---> {id}\n"),
-                BuildEvent::Triggers(n) => format!(
-                    "# Executing {n} build trigger{}\n",
-                    if n == 1 { "" } else { "s" }
-                ),
-                BuildEvent::Warning(w) => format!("[Warning] {w}\n"),
-                BuildEvent::Built(id) => format!("Successfully built {id}\n"),
-                BuildEvent::Tagged(t) => format!("Successfully tagged {t}\n"),
+                ev => ev.classic_line().unwrap_or_default(),
             };
             started = true;
             if !quiet {

@@ -550,6 +550,30 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The step's image: the stage's config on its image, with `layer` (if any) and a
+    /// history entry; remembered under `key` and reported.
+    fn derive_step(
+        &mut self,
+        st: &mut Stage,
+        key: &str,
+        layer: Option<std::fs::File>,
+        created_by: String,
+    ) -> Result<(), Error> {
+        let img = self.engine.images.derive(
+            st.image.as_ref(),
+            DeriveOptions {
+                config: step_config(st),
+                layer,
+                created_by,
+                author: self.author.clone(),
+                created: self.created(),
+                record_parent: true,
+                ..Default::default()
+            },
+        )?;
+        self.stepped(st, key, img)
+    }
+
     /// A step that changes only the config: an image without a new layer.
     fn commit_meta(&mut self, st: &mut Stage, created_by: String) -> Result<(), Error> {
         let key = cache::key(
@@ -559,18 +583,7 @@ impl<'a> Builder<'a> {
         if self.cached(st, &key) {
             return Ok(());
         }
-        let img = self.engine.images.derive(
-            st.image.as_ref(),
-            DeriveOptions {
-                config: step_config(st),
-                created_by,
-                author: self.author.clone(),
-                created: self.created(),
-                record_parent: true,
-                ..Default::default()
-            },
-        )?;
-        self.stepped(st, &key, img)
+        self.derive_step(st, &key, None, created_by)
     }
 
     fn label(&mut self, st: &mut Stage, pairs: &[(String, String)]) -> Result<(), Error> {
@@ -718,19 +731,7 @@ impl<'a> Builder<'a> {
         let layer = tar
             .into_inner()
             .map_err(|e| Error::io("write", "layer", e))?;
-        let img = self.engine.images.derive(
-            st.image.as_ref(),
-            DeriveOptions {
-                config: step_config(st),
-                layer: Some(layer),
-                created_by,
-                author: self.author.clone(),
-                created: self.created(),
-                record_parent: true,
-                ..Default::default()
-            },
-        )?;
-        self.stepped(st, &key, img)
+        self.derive_step(st, &key, Some(layer), created_by)
     }
 
     /// The merged tree of an image, to read without mounting.
@@ -994,19 +995,7 @@ impl<'a> Builder<'a> {
             return Ok(());
         }
         let layer = input.write(&plan, temp_file(self.engine.images.root())?)?;
-        let img = self.engine.images.derive(
-            st.image.as_ref(),
-            DeriveOptions {
-                config: step_config(st),
-                layer: Some(layer),
-                created_by,
-                author: self.author.clone(),
-                created: self.created(),
-                record_parent: true,
-                ..Default::default()
-            },
-        )?;
-        self.stepped(st, &key, img)
+        self.derive_step(st, &key, Some(layer), created_by)
     }
 
     /// `COPY <<EOF /file`: each document becomes a file (mode 0644, root).
@@ -1096,19 +1085,7 @@ impl<'a> Builder<'a> {
         let layer = tar
             .into_inner()
             .map_err(|e| Error::io("write", "layer", e))?;
-        let img = self.engine.images.derive(
-            st.image.as_ref(),
-            DeriveOptions {
-                config: step_config(st),
-                layer: Some(layer),
-                created_by,
-                author: self.author.clone(),
-                created: self.created(),
-                record_parent: true,
-                ..Default::default()
-            },
-        )?;
-        self.stepped(st, &key, img)
+        self.derive_step(st, &key, Some(layer), created_by)
     }
 
     /// `ADD URL... DEST`: each URL downloaded into a private directory (mode 0600, its

@@ -110,6 +110,29 @@ pub enum BuildEvent {
     Tagged(String),
 }
 
+impl BuildEvent {
+    /// The line Docker's classic builder prints for this event (with its newline);
+    /// `None` for the context's size and a program's output, which callers render
+    /// themselves.
+    pub fn classic_line(&self) -> Option<String> {
+        Some(match self {
+            BuildEvent::Context(_) | BuildEvent::Output(_) => return None,
+            BuildEvent::Step { n, total, text } => format!("Step {n}/{total} : {text}\n"),
+            BuildEvent::Cached => " ---> Using cache\n".into(),
+            BuildEvent::RunningIn(id) => format!(" ---> Running in {id}\n"),
+            BuildEvent::Removed(id) => format!("Removing intermediate container {id}\n"),
+            BuildEvent::StepImage(id) => format!(" ---> {id}\n"),
+            BuildEvent::Triggers(n) => format!(
+                "# Executing {n} build trigger{}\n",
+                if *n == 1 { "" } else { "s" }
+            ),
+            BuildEvent::Warning(w) => format!("[Warning] {w}\n"),
+            BuildEvent::Built(id) => format!("Successfully built {id}\n"),
+            BuildEvent::Tagged(t) => format!("Successfully tagged {t}\n"),
+        })
+    }
+}
+
 impl Engine {
     /// Builds an image from `context` and its Dockerfile, reporting each step to
     /// `progress`. Returns the final image (tagged with `opts.tags`). A failing step
